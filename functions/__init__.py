@@ -1,0 +1,1 @@
+"""One thin module per Cloud Function: parse, call a service, map errors."""

@@ -1,0 +1,79 @@
+"""What every entry point shares: body limits, parsing, error mapping, logging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import flask
+from pydantic import ValidationError
+
+from shared.bootstrap import Runtime, get_runtime
+from shared.errors import AppError, TransientError
+from shared.logs import log
+
+T = TypeVar("T")
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> flask.Response:
+    return flask.Response(json.dumps(_jsonable(body)), status=status, mimetype="application/json", headers=headers)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "body"
+
+
+def handle(
+    request: flask.Request,
+    name: str,
+    parse: Callable[[bytes], T],
+    call: Callable[[T, Runtime], tuple[int, Any]],
+) -> flask.Response:
+    """Parse the raw body strictly, run ``call``, map errors to HTTP answers.
+
+    4xx: the request can never succeed as sent (with the field that is wrong);
+    503 + Retry-After: try again later. Internal details never reach the caller.
+    """
+    if request.method != "POST":
+        return respond(405, {"error": {"code": "method_not_allowed", "message": "use POST"}}, {"Allow": "POST"})
+    runtime = get_runtime()
+    limit = runtime.settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        return respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
+    try:
+        body = parse(raw)
+    except ValidationError as exc:
+        fields = [{"path": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        log("WARNING", "invalid request", function=name, fields=[f["path"] for f in fields])
+        return respond(400, {"error": {"code": "invalid_request", "message": "invalid body", "fields": fields}})
+    try:
+        status, result = call(body, runtime)
+    except TransientError as exc:
+        log("WARNING", "transient failure", function=name, error=exc.message)
+        return respond(503, {"error": {"code": exc.code, "message": "try again later"}}, {"Retry-After": "5"})
+    except AppError as exc:
+        fields = [{"path": exc.field, "message": exc.message}] if exc.field else []
+        log("INFO", "rejected", function=name, code=exc.code, field=exc.field)
+        return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}})
+    return respond(status, result)

@@ -1,0 +1,67 @@
+"""HTTP function ``generate_post``: choose, write prompts, log the decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+import functions_framework
+import numpy as np
+
+from functions._entry import handle
+from shared.api import GeneratePostRequest
+from shared.bootstrap import Runtime
+from shared.services.generation import GenerateCommand, GeneratedPost
+from shared.services.generation import generate_post as generate
+
+
+def _view(g: GeneratedPost) -> dict[str, Any]:
+    d, p = g.decision, g.post
+    return {
+        "post_id": g.post_id,
+        "decision_id": d.decision_id,
+        "created": g.created,
+        "status": p.status,
+        "platform": p.platform,
+        "time_bucket": d.time_bucket,
+        "day_of_week": d.day_of_week,
+        "action": d.action,
+        "probabilities": {c.dimension: dict(zip(c.values, c.pi, strict=True)) for c in d.choices},
+        "propensities": {c.dimension: c.propensity for c in d.choices},
+        "joint_propensity": d.joint_propensity,
+        "policy_version": d.policy_version,
+        "context_fallback": d.context_fallback,
+        "seed": d.seed,
+        "mode": p.mode,
+        "caption_prompt": p.caption_prompt,
+        "image_prompt": p.image_prompt,
+        "caption": p.caption,
+    }
+
+
+def _call(req: GeneratePostRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
+    cmd = GenerateCommand(
+        business_id=req.business_id,
+        request_id=req.request_id,
+        platform=req.platform,
+        topic=req.topic,
+        topic_embedding=None if req.topic_embedding is None else np.asarray(req.topic_embedding),
+        scheduled_for=req.scheduled_for,
+        auto_publish=req.auto_publish,
+    )
+    result = generate(
+        rt.db,
+        cmd,
+        space=rt.space,
+        params=rt.params,
+        reward_config=rt.reward_config,
+        embedder=rt.embedder,
+        now=rt.clock.now(),
+    )
+    rt.tasks.dispatch(result.tasks)
+    return (201 if result.created else 200), _view(result)
+
+
+@functions_framework.http
+def generate_post(request: flask.Request) -> flask.Response:
+    return handle(request, "generate_post", GeneratePostRequest.model_validate_json, _call)

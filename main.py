@@ -1,0 +1,8 @@
+"""The Cloud Functions source root: every entry point, by name."""
+
+from functions.compute_reward import compute_reward
+from functions.generate_post import generate_post
+from functions.record_snapshot import record_snapshot
+from functions.update_policy import update_policy
+
+__all__ = ["compute_reward", "generate_post", "record_snapshot", "update_policy"]

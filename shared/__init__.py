@@ -1,0 +1,1 @@
+"""The package every function shares: pure core, services, store, tasks."""

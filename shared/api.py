@@ -1,0 +1,81 @@
+"""Request bodies of the four functions: strict, no extra fields, finite floats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from shared.context import EMBEDDING_DIM, Platform
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
+Count = Annotated[int, Field(ge=0, le=10**12)]
+Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class GeneratePostRequest(Body):
+    business_id: UUID
+    request_id: Key  # the caller's idempotency key: the same key is the same post
+    platform: Platform
+    topic: Annotated[str, Field(min_length=1, max_length=2000)]
+    topic_embedding: Embedding | None = None
+    scheduled_for: AwareDatetime | None = None
+    auto_publish: bool = False
+
+
+class PublishedEvent(Body):
+    type: Literal["published"]
+    post_id: UUID
+    media_id: Annotated[str, Field(min_length=1, max_length=256)]
+    posted_at: AwareDatetime
+
+
+class MetricsEvent(Body):
+    type: Literal["metrics"]
+    post_id: UUID
+    observed_at: AwareDatetime
+    timeslot_hours: Literal[6, 24, 48, 72, 168] | None = None
+    likes: Count = 0
+    comments: Count = 0
+    shares: Count = 0
+    saves: Count = 0
+    replies: Count = 0
+    reposts: Count = 0
+    reactions: Count = 0
+    impressions: Count | None = None
+    reach: Count | None = None
+    follower_count: Count | None = None
+
+
+class DeletedEvent(Body):
+    type: Literal["deleted"]
+    post_id: UUID
+    deleted_at: AwareDatetime
+
+
+SnapshotEvent = Annotated[PublishedEvent | MetricsEvent | DeletedEvent, Field(discriminator="type")]
+RecordSnapshotRequest: TypeAdapter[PublishedEvent | MetricsEvent | DeletedEvent] = TypeAdapter(SnapshotEvent)
+
+
+class ComputeRewardRequest(Body):
+    """Either one post (a Cloud Task, a caller) or a sweep of every due reward (Scheduler)."""
+
+    post_id: UUID | None = None
+    sweep: bool = False
+    limit: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ComputeRewardRequest:
+        if (self.post_id is not None) != self.sweep:
+            return self
+        raise ValueError("give either post_id or sweep: true, not both")
+
+
+class UpdatePolicyRequest(Body):
+    post_id: UUID

@@ -1,0 +1,41 @@
+"""One small error hierarchy: permanent problems (4xx) and transient ones (503)."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error an entry point maps to an HTTP answer."""
+
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class PermanentError(AppError):
+    """Retrying the same request cannot succeed."""
+
+    status = 400
+    code = "invalid_request"
+
+
+class NotFound(PermanentError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(PermanentError):
+    """The request contradicts the stored state (e.g. a second, different publish)."""
+
+    status = 409
+    code = "conflict"
+
+
+class TransientError(AppError):
+    """The same request may succeed later (database unavailable, lock timeout)."""
+
+    status = 503
+    code = "unavailable"

@@ -1,0 +1,109 @@
+"""Prompts (SPEC §8): the standard template, the trend mode, and the offline
+caption that keeps the loop running without LLM keys. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.action_space import ActionSpace
+from shared.profile import Profile
+
+CAPTION_PLACEHOLDER = "{{CAPTION}}"
+TREND_HOOK = "trendy_topic"
+
+_STANDARD_TEMPLATE = """You write prompts for a social media post.
+Business: {name} ({types}; {industries}).
+About: {description}
+Brand voice: {voice}. Brand tone: {tone}. Audience: {audience}. Colours: {colours}.
+Platform: {platform}. Topic: {topic}.
+Creative brief: {brief}.
+Return JSON with two keys: "caption_prompt" (a prompt that makes the caption)
+and "image_prompt" (a prompt for the image; refer to the caption as {placeholder})."""
+
+_TREND_TEMPLATE = """Find one current, brand-safe trend that fits this business and topic.
+Business: {name} ({types}; {industries}). Audience: {audience}.
+Trend style: {style}. Platform: {platform}. Topic: {topic}.
+Creative brief: {brief}.
+Return JSON with two keys: "caption_prompt" (a caption prompt that rides the trend)
+and "image_prompt" (an image prompt; refer to the caption as {placeholder})."""
+
+
+@dataclass(frozen=True)
+class Prompts:
+    mode: str  # "standard" or "trend"
+    generator_prompt: str  # what an LLM would be asked
+    caption_prompt: str
+    image_prompt: str
+
+
+def classify_trend_style(business_types: tuple[str, ...], industries: tuple[str, ...]) -> str:
+    """Map a profile to the style its trend posts should take."""
+    words = " ".join(business_types + industries).lower()
+    if any(k in words for k in ("technology", "software", " it", "saas")) and "b2b" in words:
+        return "Educational Authority"
+    if any(k in words for k in ("food", "beverage", "restaurant", "cafe", "bakery")):
+        return "Relatable Internet Humour"
+    if any(k in words for k in ("finance", "bank", "insurance", "invest")):
+        return "Premium Minimal"
+    return "Intelligent Topical"
+
+
+def brief(space: ActionSpace, action: dict[str, str]) -> str:
+    """The action in words, e.g. 'hook type: Question; length: Short; …'."""
+    return "; ".join(f"{d.name.lower().replace('_', ' ')}: {d.label(action[d.name])}" for d in space.dimensions)
+
+
+def build_prompts(profile: Profile, platform: str, topic: str, space: ActionSpace, action: dict[str, str]) -> Prompts:
+    fields = {
+        "name": profile.name,
+        "types": ", ".join(profile.business_types) or "business",
+        "industries": ", ".join(profile.industries) or "general",
+        "description": profile.description or "-",
+        "voice": profile.brand_voice or "-",
+        "tone": profile.brand_tone or "-",
+        "audience": profile.audience or "-",
+        "colours": ", ".join(profile.colours) or "-",
+        "platform": platform,
+        "topic": topic,
+        "brief": brief(space, action),
+        "placeholder": CAPTION_PLACEHOLDER,
+    }
+    trend = action.get("HOOK_TYPE") == TREND_HOOK
+    if trend:
+        style = classify_trend_style(profile.business_types, profile.industries)
+        generator = _TREND_TEMPLATE.format(style=style, **fields)
+    else:
+        generator = _STANDARD_TEMPLATE.format(**fields)
+    caption_prompt = (
+        f"Write a {platform} caption for {profile.name} about {topic}. {fields['brief']}."
+        f" Voice: {fields['voice']}. Audience: {fields['audience']}."
+    )
+    image_prompt = (
+        f"An image for this {platform} post: {CAPTION_PLACEHOLDER}. {fields['brief']}."
+        f" Brand colours: {fields['colours']}."
+    )
+    return Prompts(
+        mode="trend" if trend else "standard",
+        generator_prompt=generator,
+        caption_prompt=caption_prompt,
+        image_prompt=image_prompt,
+    )
+
+
+def offline_caption(profile: Profile, topic: str, space: ActionSpace, action: dict[str, str]) -> str:
+    """A deterministic template caption, used when no LLM key is configured."""
+    hook = space.dimension("HOOK_TYPE").label(action["HOOK_TYPE"]) if "HOOK_TYPE" in action else ""
+    openers = {
+        "question": f"What if {topic} could be simpler?",
+        "bold_claim": f"{topic} is changing everything.",
+        "relatable_pain": f"Tired of struggling with {topic}?",
+        "trendy_topic": f"Everyone is talking about {topic}.",
+        "curiosity_gap": f"The one thing nobody tells you about {topic}.",
+    }
+    opener = openers.get(action.get("HOOK_TYPE", ""), f"{hook}: {topic}.")
+    return f"{opener} {profile.name} has you covered."
+
+
+def fill_caption(image_prompt: str, caption: str) -> str:
+    return image_prompt.replace(CAPTION_PLACEHOLDER, caption)

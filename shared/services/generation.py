@@ -1,0 +1,128 @@
+"""generate_post: choose the creative parameters, write the prompts, log the decision."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from shared.action_space import ActionSpace
+from shared.context import FloatArray, Platform, build_context
+from shared.embedding import Embedder
+from shared.errors import NotFound, PermanentError
+from shared.policy import PolicyParams, seed_from_id, select
+from shared.prompts import build_prompts, offline_caption
+from shared.reward import RewardConfig
+from shared.services.publishing import publish
+from shared.store import policy as policy_store
+from shared.store import posts as post_store
+from shared.store import profiles as profile_store
+from shared.store.db import Database
+from shared.tasks.model import Task
+
+# Ids are derived from the caller's idempotency key, so a redelivered request
+# names the same post and decision (and the same seed) as the first delivery.
+_NAMESPACE = UUID("5b0f6c1e-3f7a-4c55-9d0e-8a4b2f1d6c31")
+
+
+@dataclass(frozen=True)
+class GenerateCommand:
+    business_id: UUID
+    request_id: str
+    platform: Platform
+    topic: str
+    topic_embedding: FloatArray | None
+    scheduled_for: datetime | None
+    auto_publish: bool
+
+
+@dataclass(frozen=True)
+class GeneratedPost:
+    post_id: UUID
+    decision: post_store.DecisionRow
+    post: post_store.PostRow
+    created: bool
+    tasks: tuple[Task, ...]
+
+
+def post_id_for(business_id: UUID, request_id: str) -> UUID:
+    return uuid.uuid5(_NAMESPACE, f"post/{business_id}/{request_id}")
+
+
+def decision_id_for(post_id: UUID) -> UUID:
+    return uuid.uuid5(_NAMESPACE, f"decision/{post_id}")
+
+
+def _stored(db: Database, post_id: UUID) -> GeneratedPost:
+    with db.transaction() as conn:
+        post = post_store.get_post(conn, post_id)
+        decision = post_store.get_decision(conn, post_id)
+    assert post is not None and decision is not None
+    return GeneratedPost(post_id=post_id, decision=decision, post=post, created=False, tasks=())
+
+
+def generate_post(
+    db: Database,
+    cmd: GenerateCommand,
+    *,
+    space: ActionSpace,
+    params: PolicyParams,
+    reward_config: RewardConfig,
+    embedder: Embedder | None,
+    now: datetime,
+) -> GeneratedPost:
+    post_id = post_id_for(cmd.business_id, cmd.request_id)
+    scheduled_for = cmd.scheduled_for or now
+    if cmd.auto_publish and scheduled_for > now:
+        raise PermanentError("auto_publish needs scheduled_for not in the future", field="scheduled_for")
+
+    with db.transaction() as conn:
+        profile = profile_store.get_profile(conn, cmd.business_id)
+        if profile is None:
+            raise NotFound("no profile for this business", field="business_id")
+        existing = post_store.get_post(conn, post_id)
+    if existing is not None:
+        return _stored(db, post_id)
+
+    # Embedding is CPU work: it runs outside any transaction.
+    business_vec = profile.embedding
+    if business_vec is None and embedder is not None:
+        business_vec = embedder.embed(profile.text())
+    topic_vec = cmd.topic_embedding
+    if topic_vec is None and embedder is not None:
+        topic_vec = embedder.embed(cmd.topic)
+    context = build_context(cmd.platform, scheduled_for, profile.time_zone, business_vec, topic_vec)
+
+    with db.transaction() as conn:
+        view = policy_store.load_policy(conn, context.platform, context.time_bucket)
+    decision_id = decision_id_for(post_id)
+    selection = select(space, view.preferences, view.theta, context.x, params, seed_from_id(decision_id.int))
+    prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
+    caption = offline_caption(profile, cmd.topic, space, selection.action)
+
+    new_post = post_store.NewPost(
+        post_id=post_id,
+        business_id=cmd.business_id,
+        request_id=cmd.request_id,
+        platform=cmd.platform,
+        topic=cmd.topic,
+        scheduled_for=scheduled_for,
+        mode=prompts.mode,
+        caption_prompt=prompts.caption_prompt,
+        image_prompt=prompts.image_prompt,
+        caption=caption,
+    )
+    tasks: tuple[Task, ...] = ()
+    with db.transaction() as conn:
+        created = post_store.insert_post_with_decision(
+            conn, new_post, decision_id, context, selection, params, view.version, space.version
+        )
+        if created and cmd.auto_publish:
+            post = post_store.get_post(conn, post_id, for_update=True)
+            assert post is not None
+            tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+    if not created:
+        return _stored(db, post_id)
+    stored = _stored(db, post_id)
+    return GeneratedPost(post_id=post_id, decision=stored.decision, post=stored.post, created=True, tasks=tasks)

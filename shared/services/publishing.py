@@ -1,0 +1,56 @@
+"""What happens to a post on its platform: published, deleted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.errors import Conflict, PermanentError
+from shared.reward import RewardConfig
+from shared.store import outbox
+from shared.store import posts as post_store
+from shared.store import rewards as reward_store
+from shared.store.db import Conn
+from shared.tasks.model import Task, reward_task
+
+# Timestamps from the platforms may run a little ahead of our clock.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def not_in_future(when: datetime, now: datetime, field: str) -> None:
+    if when > now + CLOCK_SKEW:
+        raise PermanentError(f"{field} is in the future", field=field)
+
+
+def publish(
+    conn: Conn, post: post_store.PostRow, media_id: str, posted_at: datetime, config: RewardConfig, now: datetime
+) -> tuple[Task, ...]:
+    """Mark ``post`` posted, start its reward clock and put its reward task in the outbox.
+
+    The same event twice changes nothing; a different publish of the same
+    post is a conflict, not an overwrite.
+    """
+    not_in_future(posted_at, now, "posted_at")
+    if post.status != "generated":
+        if post.media_id == media_id and post.posted_at == posted_at:
+            return ()
+        raise Conflict("post was already published with another media_id or posted_at", field="media_id")
+    post_store.mark_posted(conn, post.post_id, media_id, posted_at)
+    eligible_at = posted_at + timedelta(hours=config.window_hours)
+    finalize_by = posted_at + timedelta(hours=config.max_wait_hours)
+    reward_store.create_pending(conn, post.post_id, eligible_at, finalize_by)
+    task = reward_task(post.post_id, eligible_at)
+    outbox.add_task(conn, task, now)
+    return (task,)
+
+
+def delete(conn: Conn, post: post_store.PostRow, deleted_at: datetime, now: datetime) -> bool:
+    """Mark ``post`` deleted; False when it already was (the first deletion stands)."""
+    not_in_future(deleted_at, now, "deleted_at")
+    if post.posted_at is None:
+        raise Conflict("post was never published", field="post_id")
+    if deleted_at < post.posted_at:
+        raise PermanentError("deleted_at is before posted_at", field="deleted_at")
+    if post.status == "deleted":
+        return False
+    post_store.mark_deleted(conn, post.post_id, deleted_at)
+    return True

@@ -1,0 +1,1 @@
+"""Postgres access. SQL lives here or in the migrations, nowhere else."""

@@ -1,0 +1,49 @@
+"""The connection pool and the transaction boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from shared.errors import TransientError
+
+Conn = psycopg.Connection[Any]
+
+
+class Database:
+    """A pool of connections; ``transaction()`` is the only way to touch state.
+
+    Prepared statements are off (``prepare_threshold=None``): Supabase's
+    transaction pooler hands each transaction a different server connection.
+    """
+
+    def __init__(self, url: str, *, max_size: int = 4) -> None:
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"prepare_threshold": None, "autocommit": False},
+            open=True,
+            name="learner",
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Conn]:
+        """One transaction: commits on success, rolls back on any exception.
+
+        Connection-level failures surface as TransientError (answered 503),
+        so a caller that retries will converge.
+        """
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,109 @@
+"""Policy state: preferences H, θ rows, baselines, version, the update ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import numpy as np
+
+from shared.context import FloatArray
+from shared.policy import PolicyDelta
+from shared.store.db import Conn
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What one decision reads: H for its (platform, time bucket), every θ, the version."""
+
+    version: int
+    preferences: dict[tuple[str, str], float]
+    theta: dict[tuple[str, str], FloatArray]
+
+
+def load_policy(conn: Conn, platform: str, time_bucket: str) -> PolicyView:
+    """One statement, so H, θ and the version come from one snapshot."""
+    rows = conn.execute(
+        "select 'v', null, null, version::float8, null::float8[] from policy_state"
+        " union all"
+        " select 'h', dimension, value, h, null from policy_preferences"
+        "  where platform = %s and time_bucket = %s"
+        " union all"
+        " select 't', dimension, value, null, theta from policy_theta",
+        (platform, time_bucket),
+    ).fetchall()
+    version = 0
+    prefs: dict[tuple[str, str], float] = {}
+    theta: dict[tuple[str, str], FloatArray] = {}
+    for kind, dim, value, scalar, arr in rows:
+        if kind == "v":
+            version = int(scalar)
+        elif kind == "h":
+            prefs[(dim, value)] = float(scalar)
+        else:
+            theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
+    return PolicyView(version=version, preferences=prefs, theta=theta)
+
+
+def claim_update(conn: Conn, post_id: UUID, reward: float, advantage: float, now: datetime) -> int | None:
+    """Take the version lock and claim ``post_id``'s update; None when already applied.
+
+    The version row is locked first, so updates apply one at a time in
+    version order: no lost update on H, θ or the version, and no deadlock.
+    """
+    version = conn.execute("update policy_state set version = version + 1 returning version").fetchone()
+    assert version is not None
+    claimed = conn.execute(
+        "insert into policy_updates (post_id, reward, advantage, version_after, applied_at)"
+        " values (%s, %s, %s, %s, %s) on conflict (post_id) do nothing returning post_id",
+        (post_id, reward, advantage, version[0], now),
+    ).fetchone()
+    return None if claimed is None else int(version[0])
+
+
+def apply_deltas(conn: Conn, platform: str, time_bucket: str, deltas: Sequence[PolicyDelta], x: FloatArray) -> None:
+    """H[p, tb, d, v] += dh and θ[d, v] += coef · x, creating absent rows at 0."""
+    ordered = sorted(deltas, key=lambda d: (d.dimension, d.value))
+    dims = [d.dimension for d in ordered]
+    values = [d.value for d in ordered]
+    conn.execute(
+        "insert into policy_preferences (platform, time_bucket, dimension, value, h)"
+        " select %s, %s, d, v, dh from unnest(%s::text[], %s::text[], %s::float8[]) as t(d, v, dh)"
+        " on conflict (platform, time_bucket, dimension, value)"
+        " do update set h = policy_preferences.h + excluded.h",
+        (platform, time_bucket, dims, values, [d.dh for d in ordered]),
+    )
+    conn.execute(
+        "insert into policy_theta (dimension, value, theta)"
+        " select d, v, array(select c * xi from unnest(%s::float8[]) with ordinality as u(xi, i) order by i)"
+        " from unnest(%s::text[], %s::text[], %s::float8[]) as t(d, v, c)"
+        " on conflict (dimension, value) do update set theta = array("
+        "  select a + b from unnest(policy_theta.theta, excluded.theta) with ordinality as u(a, b, i)"
+        "  order by i)",
+        (x.tolist(), dims, values, [d.coef for d in ordered]),
+    )
+
+
+def lock_baseline(conn: Conn, platform: str) -> float:
+    row = conn.execute("select b from policy_baselines where platform = %s for update", (platform,)).fetchone()
+    if row is None:
+        raise LookupError(f"no baseline row for platform {platform!r}")
+    return float(row[0])
+
+
+def store_baseline(conn: Conn, platform: str, b: float) -> None:
+    conn.execute("update policy_baselines set b = %s, n = n + 1 where platform = %s", (b, platform))
+
+
+def policy_version(conn: Conn) -> int:
+    row = conn.execute("select version from policy_state").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def applied_version(conn: Conn, post_id: UUID) -> int | None:
+    """The version an already-applied update produced, or None."""
+    row = conn.execute("select version_after from policy_updates where post_id = %s", (post_id,)).fetchone()
+    return None if row is None else int(row[0])

@@ -1,0 +1,211 @@
+"""Posts and the decisions they were generated with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+from psycopg.types.json import Jsonb
+
+from shared.context import Context, FloatArray
+from shared.policy import DimensionChoice, PolicyParams, Selection
+from shared.store.db import Conn
+
+
+@dataclass(frozen=True)
+class PostRow:
+    post_id: UUID
+    business_id: UUID
+    request_id: str
+    platform: str
+    topic: str
+    scheduled_for: datetime
+    status: str
+    media_id: str | None
+    posted_at: datetime | None
+    deleted_at: datetime | None
+    mode: str
+    caption_prompt: str
+    image_prompt: str
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decision_id: UUID
+    post_id: UUID
+    platform: str
+    time_bucket: str
+    day_of_week: int
+    x: FloatArray
+    context_fallback: bool
+    choices: tuple[DimensionChoice, ...]
+    joint_propensity: float
+    tau: float
+    epsilon: float
+    policy_version: int
+    action_space: str
+    seed: int
+
+    @property
+    def action(self) -> dict[str, str]:
+        return {c.dimension: c.chosen for c in self.choices}
+
+
+@dataclass(frozen=True)
+class NewPost:
+    post_id: UUID
+    business_id: UUID
+    request_id: str
+    platform: str
+    topic: str
+    scheduled_for: datetime
+    mode: str
+    caption_prompt: str
+    image_prompt: str
+    caption: str | None
+
+
+_POST_COLUMNS = (
+    "post_id, business_id, request_id, platform, topic, scheduled_for, status, media_id,"
+    " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption"
+)
+_DECISION_COLUMNS = (
+    "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
+    " joint_propensity, tau, epsilon, policy_version, action_space, seed"
+)
+
+
+def _choice_json(c: DimensionChoice) -> dict[str, Any]:
+    return {
+        "dimension": c.dimension,
+        "values": list(c.values),
+        "scores": list(c.scores),
+        "pi0": list(c.pi0),
+        "pi": list(c.pi),
+        "chosen": c.chosen,
+        "propensity": c.propensity,
+    }
+
+
+def _choice_from_json(d: dict[str, Any]) -> DimensionChoice:
+    return DimensionChoice(
+        dimension=d["dimension"],
+        values=tuple(d["values"]),
+        scores=tuple(float(v) for v in d["scores"]),
+        pi0=tuple(float(v) for v in d["pi0"]),
+        pi=tuple(float(v) for v in d["pi"]),
+        chosen=d["chosen"],
+    )
+
+
+def insert_post_with_decision(
+    conn: Conn,
+    post: NewPost,
+    decision_id: UUID,
+    context: Context,
+    selection: Selection,
+    params: PolicyParams,
+    policy_version: int,
+    action_space: str,
+) -> bool:
+    """Insert the post and its decision; False when (business, request) exists already."""
+    inserted = conn.execute(
+        "insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
+        " mode, caption_prompt, image_prompt, caption)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (business_id, request_id) do nothing returning post_id",
+        (
+            post.post_id,
+            post.business_id,
+            post.request_id,
+            post.platform,
+            post.topic,
+            post.scheduled_for,
+            post.mode,
+            post.caption_prompt,
+            post.image_prompt,
+            post.caption,
+        ),
+    ).fetchone()
+    if inserted is None:
+        return False
+    conn.execute(
+        f"insert into decisions ({_DECISION_COLUMNS}, action) values"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            decision_id,
+            post.post_id,
+            context.platform,
+            context.time_bucket,
+            context.day_of_week,
+            context.x.tolist(),
+            context.fallback,
+            Jsonb([_choice_json(c) for c in selection.choices]),
+            selection.joint_propensity,
+            params.tau,
+            params.epsilon,
+            policy_version,
+            action_space,
+            selection.seed,
+            Jsonb(selection.action),
+        ),
+    )
+    return True
+
+
+def _post(row: tuple[Any, ...]) -> PostRow:
+    return PostRow(*row)
+
+
+def get_post(conn: Conn, post_id: UUID, *, for_update: bool = False) -> PostRow | None:
+    lock = " for update" if for_update else ""
+    row = conn.execute(f"select {_POST_COLUMNS} from posts where post_id = %s{lock}", (post_id,)).fetchone()
+    return None if row is None else _post(row)
+
+
+def find_post(conn: Conn, business_id: UUID, request_id: str) -> PostRow | None:
+    row = conn.execute(
+        f"select {_POST_COLUMNS} from posts where business_id = %s and request_id = %s",
+        (business_id, request_id),
+    ).fetchone()
+    return None if row is None else _post(row)
+
+
+def get_decision(conn: Conn, post_id: UUID) -> DecisionRow | None:
+    row = conn.execute(f"select {_DECISION_COLUMNS} from decisions where post_id = %s", (post_id,)).fetchone()
+    if row is None:
+        return None
+    return DecisionRow(
+        decision_id=row[0],
+        post_id=row[1],
+        platform=row[2],
+        time_bucket=row[3],
+        day_of_week=row[4],
+        x=np.asarray(row[5], dtype=np.float64),
+        context_fallback=row[6],
+        choices=tuple(_choice_from_json(c) for c in row[7]),
+        joint_propensity=row[8],
+        tau=row[9],
+        epsilon=row[10],
+        policy_version=row[11],
+        action_space=row[12],
+        seed=row[13],
+    )
+
+
+def mark_posted(conn: Conn, post_id: UUID, media_id: str, posted_at: datetime) -> None:
+    conn.execute(
+        "update posts set status = 'posted', media_id = %s, posted_at = %s where post_id = %s",
+        (media_id, posted_at, post_id),
+    )
+
+
+def mark_deleted(conn: Conn, post_id: UUID, deleted_at: datetime) -> None:
+    conn.execute(
+        "update posts set status = 'deleted', deleted_at = %s where post_id = %s",
+        (deleted_at, post_id),
+    )

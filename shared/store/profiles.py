@@ -1,0 +1,67 @@
+"""Business profiles."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import numpy as np
+from psycopg.types.json import Jsonb
+
+from shared.profile import Profile
+from shared.store.db import Conn
+
+_COLUMNS = (
+    "business_id, name, business_types, industries, description, brand_voice, brand_tone,"
+    " audience, colours, time_zone, embedding, follower_counts, owner_id"
+)
+
+
+def upsert_profile(conn: Conn, p: Profile) -> None:
+    conn.execute(
+        f"insert into profiles ({_COLUMNS}) values"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (business_id) do update set"
+        " name = excluded.name, business_types = excluded.business_types,"
+        " industries = excluded.industries, description = excluded.description,"
+        " brand_voice = excluded.brand_voice, brand_tone = excluded.brand_tone,"
+        " audience = excluded.audience, colours = excluded.colours,"
+        " time_zone = excluded.time_zone, embedding = excluded.embedding,"
+        " follower_counts = excluded.follower_counts, owner_id = excluded.owner_id,"
+        " updated_at = now()",
+        (
+            p.business_id,
+            p.name,
+            list(p.business_types),
+            list(p.industries),
+            p.description,
+            p.brand_voice,
+            p.brand_tone,
+            p.audience,
+            list(p.colours),
+            p.time_zone,
+            None if p.embedding is None else p.embedding.tolist(),
+            Jsonb(dict(p.follower_counts)),
+            p.owner_id,
+        ),
+    )
+
+
+def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
+    row = conn.execute(f"select {_COLUMNS} from profiles where business_id = %s", (business_id,)).fetchone()
+    if row is None:
+        return None
+    return Profile(
+        business_id=row[0],
+        name=row[1],
+        business_types=tuple(row[2]),
+        industries=tuple(row[3]),
+        description=row[4],
+        brand_voice=row[5],
+        brand_tone=row[6],
+        audience=row[7],
+        colours=tuple(row[8]),
+        time_zone=row[9],
+        embedding=None if row[10] is None else np.asarray(row[10], dtype=np.float64),
+        follower_counts={k: int(v) for k, v in row[11].items()},
+        owner_id=row[12],
+    )

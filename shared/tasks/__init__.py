@@ -1,0 +1,1 @@
+"""Tasks: the outbox, and the ways tasks reach their target function."""

@@ -1,0 +1,1 @@
+"""The simulated audience and the campaign that drives the real functions with it."""
