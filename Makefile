@@ -1,0 +1,43 @@
+# Every target sets itself up: a venv in .venv with pinned dependencies.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-fast lint typecheck clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.local-installed: requirements.txt requirements-local.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-local.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.local-installed
+
+demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database
+	$(BIN)/python -m simulation $(ARGS)
+
+test: $(VENV)/.dev-installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
+	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+test-fast: $(VENV)/.dev-installed ## The tests without the slow (learning) suites
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(ARGS)
+
+lint: $(VENV)/.dev-installed ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed ## mypy, strict
+	$(BIN)/mypy .
+
+clean: ## Remove the venv, the embedded database and caches
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis out

@@ -1,0 +1,131 @@
+"""Shared fixtures: a real Postgres (embedded, or DATABASE_URL), the runtime,
+and the four functions served in process by functions-framework."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+
+from shared.bootstrap import Runtime, build_runtime, use_runtime
+from shared.clock import ManualClock
+from shared.config import Settings
+from shared.profile import Profile
+from shared.store.embedded import start_embedded
+from shared.store.migrate import migrate
+from shared.store.profiles import upsert_profile
+from simulation.local_functions import LocalFunctions
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
+
+_TABLES = (
+    "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta"
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test session (and this xdist worker).
+
+    With DATABASE_URL set, a new database on that server, dropped at the end;
+    otherwise an embedded server in a temporary folder, stopped at the end.
+    """
+    base = os.environ.get("DATABASE_URL")
+    if base:
+        name = f"learner_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        url = psycopg.conninfo.make_conninfo(base, dbname=name)
+        try:
+            migrate(url, Settings().migrations_dir)
+            yield url
+        finally:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+        return
+    with tempfile.TemporaryDirectory(prefix="learner-pg-") as tmp:
+        server = start_embedded(Path(tmp) / "pg")
+        try:
+            migrate(server.url, Settings().migrations_dir)
+            yield server.url
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_runtime(database_url: str) -> Iterator[Runtime]:
+    rt = build_runtime(Settings(database_url=database_url, auto_migrate=False), clock=ManualClock(START))
+    yield rt
+    rt.db.close()
+
+
+def reset_state(rt: Runtime) -> None:
+    with rt.db.transaction() as conn:
+        conn.execute(f"truncate {_TABLES}")
+        conn.execute("update policy_state set version = 0")
+        conn.execute("update policy_baselines set b = 0, n = 0")
+
+
+@pytest.fixture
+def runtime(session_runtime: Runtime) -> Iterator[Runtime]:
+    """The session's runtime on an empty database and a fresh manual clock at START."""
+    reset_state(session_runtime)
+    session_runtime.clock = ManualClock(START)
+    use_runtime(session_runtime)
+    yield session_runtime
+    use_runtime(None)
+
+
+@pytest.fixture
+def clock(runtime: Runtime) -> ManualClock:
+    assert isinstance(runtime.clock, ManualClock)
+    return runtime.clock
+
+
+@pytest.fixture(scope="session")
+def functions() -> LocalFunctions:
+    return LocalFunctions()
+
+
+@pytest.fixture
+def make_profile(runtime: Runtime) -> Callable[..., uuid.UUID]:
+    """Store a profile (with a seeded embedding unless given) and return its id."""
+
+    def make(**overrides: Any) -> uuid.UUID:
+        seed = overrides.pop("seed", 0)
+        fields: dict[str, Any] = {
+            "business_id": uuid.uuid4(),
+            "name": "Acme Analytics",
+            "business_types": ("Technology", "B2B"),
+            "industries": ("Software",),
+            "time_zone": "UTC",
+            "embedding": np.random.default_rng(seed).normal(size=384),
+            "follower_counts": {"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
+        }
+        fields.update(overrides)
+        profile = Profile(**fields)
+        with runtime.db.transaction() as conn:
+            upsert_profile(conn, profile)
+        return profile.business_id
+
+    return make
+
+
+def table_counts(rt: Runtime) -> dict[str, int]:
+    """Row counts of every table plus the policy version: 'nothing changed' is equality."""
+    with rt.db.transaction() as conn:
+        counts = {
+            t: int(conn.execute(f"select count(*) from {t}").fetchone()[0])  # type: ignore[index]
+            for t in _TABLES.split(", ")
+        }
+        counts["version"] = int(conn.execute("select version from policy_state").fetchone()[0])  # type: ignore[index]
+        counts["baseline_n"] = int(conn.execute("select sum(n) from policy_baselines").fetchone()[0])  # type: ignore[index]
+    return counts
