@@ -11,6 +11,7 @@ from uuid import UUID
 
 import flask
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from shared.bootstrap import Runtime, get_runtime
 from shared.errors import AppError, TransientError
@@ -37,7 +38,16 @@ def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> fl
     return flask.Response(json.dumps(_jsonable(body)), status=status, mimetype="application/json", headers=headers)
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def _field_path(error: ErrorDetails, tagged: bool) -> str:
+    """The path of the wrong field in the body, e.g. ``topic_embedding.3``.
+
+    A tagged union (record_snapshot's events) puts the tag first in pydantic's
+    location; the body has no such key, so it is dropped, and a missing or
+    unknown tag is reported as the discriminator field itself.
+    """
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return str(error.get("ctx", {}).get("discriminator", "type")).strip("'")
+    loc = error["loc"][1:] if tagged else error["loc"]
     return ".".join(str(p) for p in loc) or "body"
 
 
@@ -46,6 +56,8 @@ def handle(
     name: str,
     parse: Callable[[bytes], T],
     call: Callable[[T, Runtime], tuple[int, Any]],
+    *,
+    tagged: bool = False,
 ) -> flask.Response:
     """Parse the raw body strictly, run ``call``, map errors to HTTP answers.
 
@@ -64,7 +76,7 @@ def handle(
     try:
         body = parse(raw)
     except ValidationError as exc:
-        fields = [{"path": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = [{"path": _field_path(e, tagged), "message": e["msg"]} for e in exc.errors()]
         log("WARNING", "invalid request", function=name, fields=[f["path"] for f in fields])
         return respond(400, {"error": {"code": "invalid_request", "message": "invalid body", "fields": fields}})
     try:

@@ -46,4 +46,4 @@ def _call(req: PublishedEvent | MetricsEvent | DeletedEvent, rt: Runtime) -> tup
 
 @functions_framework.http
 def record_snapshot(request: flask.Request) -> flask.Response:
-    return handle(request, "record_snapshot", RecordSnapshotRequest.validate_json, _call)
+    return handle(request, "record_snapshot", RecordSnapshotRequest.validate_json, _call, tagged=True)

@@ -51,7 +51,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
         migrate(url, settings.migrations_dir)
     return Runtime(
         settings=settings,
-        db=Database(url, max_size=settings.db_pool_max),
+        db=Database(url, max_size=settings.db_pool_max, options=settings.db_options),
         clock=clock or SystemClock(),
         space=ActionSpace.load(settings.action_space_path),
         params=settings.policy_params(),

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     migrations_dir: Path = PROJECT_ROOT / "infra" / "supabase" / "migrations"
     auto_migrate: bool | None = None  # default: only on the embedded server
     db_pool_max: int = Field(default=4, ge=1, le=64)
+    # libpq "options", e.g. "-c synchronous_commit=off" for a throwaway simulation database.
+    db_options: str | None = None
     action_space_path: Path | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 

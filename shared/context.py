@@ -66,13 +66,15 @@ def context_vector(business: FloatArray | None, topic: FloatArray | None) -> tup
     halves = []
     fallback = False
     for half in (business, topic):
-        if half is None or not np.any(half):
+        if half is None:
             halves.append(np.zeros(EMBEDDING_DIM))
             fallback = True
             continue
         arr = np.asarray(half, dtype=np.float64)
         if arr.shape != (EMBEDDING_DIM,):
             raise ValueError(f"embedding must have shape ({EMBEDDING_DIM},), got {arr.shape}")
+        if not np.any(arr):
+            fallback = True
         halves.append(unit(arr))
     return np.concatenate(halves), fallback
 

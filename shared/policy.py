@@ -98,8 +98,10 @@ def softmax(scores: FloatArray, tau: float) -> FloatArray:
         raise ValueError("scores must be a non-empty 1-D array")
     if not np.all(np.isfinite(scores)):
         raise ValueError("scores must be finite")
-    z = scores / tau
-    z = z - z.max()
+    # Shift before dividing: scores / τ could overflow for a small τ. A score
+    # far below the max may still become -inf here, and exp(-inf) = 0 is right.
+    with np.errstate(over="ignore"):
+        z = (scores - scores.max()) / tau
     e = np.exp(z)
     result: FloatArray = e / e.sum()
     return result

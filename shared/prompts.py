@@ -4,6 +4,7 @@ caption that keeps the loop running without LLM keys. Pure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from shared.action_space import ActionSpace
@@ -39,12 +40,12 @@ class Prompts:
 
 def classify_trend_style(business_types: tuple[str, ...], industries: tuple[str, ...]) -> str:
     """Map a profile to the style its trend posts should take."""
-    words = " ".join(business_types + industries).lower()
-    if any(k in words for k in ("technology", "software", " it", "saas")) and "b2b" in words:
+    words = set(re.findall(r"[a-z0-9]+", " ".join(business_types + industries).lower()))
+    if words & {"technology", "tech", "software", "it", "saas"} and "b2b" in words:
         return "Educational Authority"
-    if any(k in words for k in ("food", "beverage", "restaurant", "cafe", "bakery")):
+    if words & {"food", "beverage", "beverages", "restaurant", "cafe", "bakery"}:
         return "Relatable Internet Humour"
-    if any(k in words for k in ("finance", "bank", "insurance", "invest")):
+    if words & {"finance", "financial", "bank", "banking", "insurance", "investment", "investing"}:
         return "Premium Minimal"
     return "Intelligent Topical"
 

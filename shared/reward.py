@@ -53,7 +53,7 @@ class RewardConfig:
             raise ValueError("slot weights must be finite and > 0")
         if not self.window_slots:
             raise ValueError("window_hours must cover at least one slot")
-        if self.max_wait_hours < self.window_hours:
+        if not (math.isfinite(self.max_wait_hours) and self.max_wait_hours >= self.window_hours):
             raise ValueError("max_wait_hours must be >= window_hours")
         if not (math.isfinite(self.deletion_penalty) and self.deletion_penalty >= 0):
             raise ValueError("deletion_penalty must be finite and >= 0")
@@ -160,15 +160,17 @@ def compute_reward(
 
     R = Σ w_s E_s / Σ w_s over the window's slots that have a snapshot (the
     weights renormalise over the slots present); F = follower count of the
-    latest of those snapshots that has one, else the profile's.
+    latest of those snapshots that has one, else the profile's. A post deleted
+    before any snapshot was taken counts as R = 0: it still earns its penalty
+    (docs/decisions.md).
     """
     chosen = window_snapshots(snapshots, posted_at, config)
-    if not chosen:
+    if not chosen and deleted_at is None:
         return None
     slots = tuple(sorted(chosen))
     weights = [config.slot_weights[s] for s in slots]
     values = [engagement(platform, chosen[s].counters, config) for s in slots]
-    big_r = sum(w * e for w, e in zip(weights, values, strict=True)) / sum(weights)
+    big_r = sum(w * e for w, e in zip(weights, values, strict=True)) / sum(weights) if slots else 0.0
     followers = profile_followers or 0
     for s in reversed(slots):
         if chosen[s].follower_count is not None:

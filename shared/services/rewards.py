@@ -57,7 +57,9 @@ def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta:
     profile = profile_store.get_profile(conn, post.business_id) if post else None
     assert post is not None and post.posted_at is not None and profile is not None
     snaps = snapshot_store.list_snapshots(conn, post_id)
-    if not is_complete(snaps, post.posted_at, config) and now < reward.finalize_by:
+    # A deleted post gets no further snapshots: once due, it is as complete as it will be.
+    complete = post.deleted_at is not None or is_complete(snaps, post.posted_at, config)
+    if not complete and now < reward.finalize_by:
         return Settlement(post_id, "waiting", None)
 
     result = compute_reward(

@@ -21,13 +21,16 @@ class Database:
     transaction pooler hands each transaction a different server connection.
     """
 
-    def __init__(self, url: str, *, max_size: int = 4) -> None:
+    def __init__(self, url: str, *, max_size: int = 4, options: str | None = None) -> None:
         self.url = url
+        kwargs: dict[str, Any] = {"prepare_threshold": None, "autocommit": False}
+        if options:
+            kwargs["options"] = options
         self.pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max_size,
-            kwargs={"prepare_threshold": None, "autocommit": False},
+            kwargs=kwargs,
             open=True,
             name="learner",
         )

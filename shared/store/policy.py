@@ -25,15 +25,19 @@ class PolicyView:
 
 def load_policy(conn: Conn, platform: str, time_bucket: str) -> PolicyView:
     """One statement, so H, θ and the version come from one snapshot."""
-    rows = conn.execute(
-        "select 'v', null, null, version::float8, null::float8[] from policy_state"
-        " union all"
-        " select 'h', dimension, value, h, null from policy_preferences"
-        "  where platform = %s and time_bucket = %s"
-        " union all"
-        " select 't', dimension, value, null, theta from policy_theta",
-        (platform, time_bucket),
-    ).fetchall()
+    rows = (
+        conn.cursor(binary=True)
+        .execute(
+            "select 'v', null, null, version::float8, null::float8[] from policy_state"
+            " union all"
+            " select 'h', dimension, value, h, null from policy_preferences"
+            "  where platform = %s and time_bucket = %s"
+            " union all"
+            " select 't', dimension, value, null, theta from policy_theta",
+            (platform, time_bucket),
+        )
+        .fetchall()
+    )
     version = 0
     prefs: dict[tuple[str, str], float] = {}
     theta: dict[tuple[str, str], FloatArray] = {}
@@ -64,7 +68,12 @@ def claim_update(conn: Conn, post_id: UUID, reward: float, advantage: float, now
 
 
 def apply_deltas(conn: Conn, platform: str, time_bucket: str, deltas: Sequence[PolicyDelta], x: FloatArray) -> None:
-    """H[p, tb, d, v] += dh and θ[d, v] += coef · x, creating absent rows at 0."""
+    """H[p, tb, d, v] += dh and θ[d, v] += coef · x, creating absent rows at 0.
+
+    θ is read, summed in numpy and written back. That is safe only because
+    the caller holds the version row lock (``claim_update``), which makes
+    every update run alone; the FOR UPDATE keeps it safe for any other writer.
+    """
     ordered = sorted(deltas, key=lambda d: (d.dimension, d.value))
     dims = [d.dimension for d in ordered]
     values = [d.value for d in ordered]
@@ -75,14 +84,24 @@ def apply_deltas(conn: Conn, platform: str, time_bucket: str, deltas: Sequence[P
         " do update set h = policy_preferences.h + excluded.h",
         (platform, time_bucket, dims, values, [d.dh for d in ordered]),
     )
-    conn.execute(
-        "insert into policy_theta (dimension, value, theta)"
-        " select d, v, array(select c * xi from unnest(%s::float8[]) with ordinality as u(xi, i) order by i)"
-        " from unnest(%s::text[], %s::text[], %s::float8[]) as t(d, v, c)"
-        " on conflict (dimension, value) do update set theta = array("
-        "  select a + b from unnest(policy_theta.theta, excluded.theta) with ordinality as u(a, b, i)"
-        "  order by i)",
-        (x.tolist(), dims, values, [d.coef for d in ordered]),
+    current = {
+        (d, v): np.asarray(theta, dtype=np.float64)
+        for d, v, theta in conn.cursor(binary=True).execute(
+            "select dimension, value, theta from policy_theta"
+            " where (dimension, value) in (select * from unnest(%s::text[], %s::text[]))"
+            " order by dimension, value for update",
+            (dims, values),
+        )
+    }
+    rows = []
+    for d in ordered:
+        base = current.get((d.dimension, d.value))
+        step = d.coef * x
+        rows.append((d.dimension, d.value, (step if base is None else base + step).tolist()))
+    conn.cursor().executemany(
+        "insert into policy_theta (dimension, value, theta) values (%s, %s, %b)"
+        " on conflict (dimension, value) do update set theta = excluded.theta",
+        rows,
     )
 
 

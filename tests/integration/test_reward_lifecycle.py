@@ -1,0 +1,283 @@
+"""SPEC §5–§6: when a reward is computed, from which snapshots, and what the
+policy update then does with the decision's logged context and probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from uuid import UUID
+
+import numpy as np
+import pytest
+
+from shared.profile import Profile
+from shared.store.profiles import upsert_profile
+from tests.conftest import table_counts
+from tests.integration.support import (
+    ALPHA_H,
+    ALPHA_THETA,
+    at,
+    baseline,
+    compute,
+    decision_of,
+    embedding,
+    engagement,
+    expected_reward,
+    fetch_all,
+    generate,
+    metrics,
+    outbox_rows,
+    preferences,
+    publish,
+    reward_row,
+    state_digest,
+    thetas,
+)
+
+C6 = {"likes": 120, "comments": 9, "shares": 4, "saves": 6}
+C24 = {"likes": 300, "comments": 20, "shares": 11, "saves": 15}
+
+
+@pytest.fixture
+def posted(runtime, functions, make_profile):
+    """An Instagram post published at START (profile: 5000 Instagram followers)."""
+    bid = make_profile()
+    return generate(functions, bid, "ig-1", "instagram", topic_embedding=embedding(7), auto_publish=True)["post_id"]
+
+
+def _updates(rt) -> int:
+    return len([r for r in outbox_rows(rt) if r[1] == "update_policy"])
+
+
+def test_the_reward_waits_for_the_24h_snapshot_and_its_arrival_computes_it(runtime, functions, posted, clock):
+    clock.set(at(6))
+    assert metrics(functions, posted, at(6), **C6)["reward"] == "not_due"
+    clock.set(at(24))
+    digest = state_digest(runtime)
+    assert compute(functions, {"post_id": posted}) == {"post_id": posted, "outcome": "waiting", "value": None}
+    assert compute(functions, {"sweep": True})["waiting"] == 1
+    assert state_digest(runtime) == digest
+    assert reward_row(runtime, posted)["status"] == "pending"
+
+    clock.set(at(25))
+    answer = metrics(functions, posted, at(24.5), follower_count=5200, **C24)  # slot inferred: 24
+    assert answer["reward"] == "computed"
+    row = reward_row(runtime, posted)
+    expected = expected_reward("instagram", {6: C6, 24: C24}, followers=5200)
+    assert row["status"] == "computed"
+    assert row["value"] == pytest.approx(expected, rel=1e-9)
+    assert row["components"]["slots_used"] == [6, 24]
+    assert row["components"]["followers"] == 5200
+    assert row["components"]["penalty"] == 0
+    assert (row["baseline_before"], row["baseline_after"]) == (0, pytest.approx(0.1 * expected))
+    b, n = baseline(runtime, "instagram")
+    assert b == pytest.approx(0.1 * expected)
+    assert n == 1
+    assert _updates(runtime) == 1
+
+
+def test_a_reward_is_not_computed_before_it_is_due(runtime, functions, posted, clock):
+    clock.set(at(23.9))
+    metrics(functions, posted, at(6), timeslot_hours=6, **C6)
+    metrics(functions, posted, at(23.9), timeslot_hours=24, **C24)
+    digest = state_digest(runtime)
+    assert compute(functions, {"post_id": posted})["outcome"] == "not_due"
+    assert compute(functions, {"sweep": True})["examined"] == 0
+    assert state_digest(runtime) == digest
+    clock.set(at(24))
+    assert compute(functions, {"post_id": posted})["outcome"] == "computed"
+
+
+def test_the_sweep_finalises_at_the_max_wait_with_only_the_6h_snapshot(runtime, functions, posted, clock):
+    clock.set(at(6))
+    metrics(functions, posted, at(6), **C6)
+    clock.set(at(47.9))
+    assert compute(functions, {"sweep": True}) == {"examined": 1, "computed": 0, "missing": 0, "waiting": 1}
+    clock.set(at(48))
+    assert compute(functions, {"sweep": True}) == {"examined": 1, "computed": 1, "missing": 0, "waiting": 0}
+    row = reward_row(runtime, posted)
+    assert row["components"]["slots_used"] == [6]
+    assert row["components"]["engagement"] == pytest.approx(engagement("instagram", C6))  # R = E6
+    assert row["components"]["followers"] == 5000  # no follower_count given: the profile's
+    assert row["value"] == pytest.approx(expected_reward("instagram", {6: C6}, followers=5000))
+    assert _updates(runtime) == 1
+
+
+def test_the_sweep_marks_a_reward_missing_when_no_snapshot_arrived(runtime, functions, posted, clock):
+    clock.set(at(48))
+    assert compute(functions, {"sweep": True})["missing"] == 1
+    row = reward_row(runtime, posted)
+    assert (row["status"], row["value"], row["baseline_before"]) == ("missing", None, None)
+    assert _updates(runtime) == 0
+    assert baseline(runtime, "instagram") == (0, 0)
+    status, answer = functions.post("update_policy", {"post_id": posted})
+    assert status == 409, answer
+    assert table_counts(runtime)["policy_updates"] == 0
+
+
+def test_snapshots_after_the_reward_is_final_are_stored_late_and_change_nothing(runtime, functions, posted, clock):
+    clock.set(at(6))
+    metrics(functions, posted, at(6), **C6)
+    clock.set(at(48))
+    compute(functions, {"sweep": True})
+    before = reward_row(runtime, posted)
+    clock.set(at(49))
+    # A 24 h snapshot now would raise R if it counted; it arrives too late.
+    late24 = metrics(functions, posted, at(24), timeslot_hours=24, **C24)
+    late48 = metrics(functions, posted, at(48.5), likes=900)
+    assert (late24["late"], late48["late"]) == (True, True)
+    assert (late24["reward"], late48["reward"]) == (None, None)
+    assert reward_row(runtime, posted) == before
+    assert baseline(runtime, "instagram")[1] == 1
+    assert fetch_all(runtime, "select observed_at, late from snapshots order by observed_at") == [
+        (at(6), False),
+        (at(24), True),
+        (at(48.5), True),
+    ]
+
+
+def test_a_snapshot_after_a_missing_reward_is_late_and_leaves_it_missing(runtime, functions, posted, clock):
+    clock.set(at(48))
+    compute(functions, {"sweep": True})
+    clock.set(at(50))
+    assert metrics(functions, posted, at(24), timeslot_hours=24, **C24)["late"] is True
+    assert reward_row(runtime, posted)["status"] == "missing"
+    assert _updates(runtime) == 0
+
+
+def test_observations_outside_the_window_slots_carry_no_weight(runtime, functions, posted, clock):
+    huge = {"likes": 10**6, "saves": 10**5}
+    clock.set(at(23))
+    metrics(functions, posted, at(8), **huge)  # slot 6, but not the earliest of slot 6
+    metrics(functions, posted, at(3), **huge)  # before the first slot
+    metrics(functions, posted, at(6.5), **C6)  # slot 6: the earliest stands, whatever the arrival order
+    clock.set(at(24))
+    assert metrics(functions, posted, at(24), **C24)["reward"] == "computed"
+    expected = expected_reward("instagram", {6: C6, 24: C24}, followers=5000)
+    assert reward_row(runtime, posted)["value"] == pytest.approx(expected)
+    assert reward_row(runtime, posted)["components"]["slots_used"] == [6, 24]
+    assert fetch_all(runtime, "select count(*) from snapshots where not late") == [(4,)]
+
+
+@pytest.mark.parametrize("deleted_after_hours", [2, 12, 23])
+def test_a_deletion_before_the_reward_is_final_applies_the_penalty(
+    runtime, functions, posted, clock, deleted_after_hours
+):
+    def snapshot_6h() -> None:
+        metrics(functions, posted, at(6), **C6)
+
+    def deletion() -> None:
+        body = {"type": "deleted", "post_id": posted, "deleted_at": at(deleted_after_hours).isoformat()}
+        status, answer = functions.post("record_snapshot", body)
+        assert (status, answer["changed"]) == (200, True)
+
+    for hours, send in sorted([(6, snapshot_6h), (deleted_after_hours, deletion)], key=lambda e: e[0]):
+        clock.set(at(hours))
+        send()
+    clock.set(at(24))
+    metrics(functions, posted, at(24), **C24)
+    row = reward_row(runtime, posted)
+    days = deleted_after_hours / 24
+    assert row["components"]["penalty"] == pytest.approx(0.7 * math.exp(-days / 3))
+    assert row["value"] == pytest.approx(expected_reward("instagram", {6: C6, 24: C24}, 5000, deleted_after_days=days))
+    assert row["value"] == pytest.approx(row["components"]["r_eng"] - row["components"]["penalty"])
+    assert fetch_all(runtime, "select status, deleted_at from posts") == [("deleted", at(deleted_after_hours))]
+
+
+def test_a_post_deleted_before_any_snapshot_is_still_penalised(runtime, functions, posted, clock):
+    """SPEC §6: a deletion before the reward is final carries the penalty.
+
+    A post deleted at 2 h never gets a 6 h snapshot (it is gone), so with no
+    engagement (R = 0, r_eng = 0) the reward is −0.7·exp(−d/3); recording it
+    as 'missing' would drop the strongest negative signal there is.
+    """
+    clock.set(at(2))
+    body = {"type": "deleted", "post_id": posted, "deleted_at": at(2).isoformat()}
+    assert functions.post("record_snapshot", body)[0] == 200
+    clock.set(at(48))
+    compute(functions, {"sweep": True})
+    row = reward_row(runtime, posted)
+    assert row["status"] == "computed"
+    assert row["value"] == pytest.approx(-0.7 * math.exp(-(2 / 24) / 3))
+    assert _updates(runtime) == 1
+
+
+def test_a_deletion_after_the_reward_is_final_leaves_the_reward_alone(runtime, functions, posted, clock):
+    clock.set(at(24))
+    metrics(functions, posted, at(24), **C24)
+    before = reward_row(runtime, posted)
+    clock.set(at(30))
+    status, _ = functions.post(
+        "record_snapshot", {"type": "deleted", "post_id": posted, "deleted_at": at(30).isoformat()}
+    )
+    assert status == 200
+    assert reward_row(runtime, posted) == before
+    assert before["components"]["penalty"] == 0
+
+
+def test_a_generated_post_that_is_never_published_is_never_rewarded(runtime, functions, make_profile, clock):
+    bid = make_profile()
+    post = generate(functions, bid, "draft", "facebook")["post_id"]
+    for hours in (24, 48, 200):
+        clock.set(at(hours))
+        assert compute(functions, {"sweep": True})["examined"] == 0
+    assert functions.post("compute_reward", {"post_id": post})[0] == 404
+    assert functions.post("update_policy", {"post_id": post})[0] == 404
+    counts = table_counts(runtime)
+    assert (counts["rewards"], counts["outbox"], counts["policy_updates"], counts["version"]) == (0, 0, 0, 0)
+    assert fetch_all(runtime, "select status from posts") == [("generated",)]
+
+
+def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(runtime, functions, make_profile, clock):
+    business = np.random.default_rng(11).normal(size=384)
+    bid = make_profile(embedding=business, time_zone="America/New_York")
+    topic = embedding(12)
+    # 20:00 UTC on a Monday is 15:00 in New York: the afternoon bucket.
+    first = generate(functions, bid, "a", "x", topic_embedding=embedding(13), auto_publish=True)["post_id"]
+    clock.set(at(11))
+    answer = generate(functions, bid, "b", "x", topic_embedding=topic, scheduled_for=at(11).isoformat())
+    assert (answer["time_bucket"], answer["day_of_week"]) == ("afternoon", 0)
+    post = answer["post_id"]
+    publish(functions, post, at(11))
+    clock.set(at(24))
+    metrics(functions, first, at(24), replies=5, reposts=3, likes=40)
+    clock.set(at(35))
+    metrics(functions, post, at(35), replies=9, reposts=7, likes=80, follower_count=2100)
+
+    decision = decision_of(runtime, post)
+    topic_arr = np.asarray(topic)
+    unit_x = np.concatenate([business / np.linalg.norm(business), topic_arr / np.linalg.norm(topic_arr)])
+    assert np.allclose(decision["x"], unit_x)
+    # The profile changes after the choice: the update must still use the stored x.
+    with runtime.db.transaction() as conn:
+        upsert_profile(conn, Profile(business_id=bid, name="Renamed", embedding=-business, time_zone="Asia/Tokyo"))
+
+    reward = reward_row(runtime, post)
+    advantage = reward["value"] - reward["baseline_before"]
+    assert reward["baseline_before"] != 0  # the first post's reward moved the baseline
+    status, out = functions.post("update_policy", {"post_id": post})
+    assert (status, out["applied"], out["version"]) == (200, True, 1)
+    assert out["advantage"] == pytest.approx(advantage)
+
+    h = preferences(runtime, "x", "afternoon")
+    theta = thetas(runtime)
+    assert len(h) == len(theta) == sum(len(c["values"]) for c in decision["choices"]) == 18
+    for choice in decision["choices"]:
+        for value, pi0 in zip(choice["values"], choice["pi0"], strict=True):
+            g = (1.0 if value == choice["chosen"] else 0.0) - pi0
+            key = (choice["dimension"], value)
+            assert h[key] == pytest.approx(ALPHA_H * advantage * g, abs=1e-15)
+            assert np.allclose(theta[key], ALPHA_THETA * advantage * g * decision["x"])
+    assert fetch_all(runtime, "select count(*) from policy_preferences where time_bucket <> 'afternoon'") == [(0,)]
+    ledger = fetch_all(runtime, "select post_id, reward, advantage, version_after from policy_updates")
+    assert ledger == [(UUID(post), reward["value"], pytest.approx(advantage), 1)]
+
+
+def test_a_scheduled_post_published_late_starts_its_clock_at_posted_at(runtime, functions, make_profile, clock):
+    bid = make_profile()
+    post = generate(functions, bid, "s", "linkedin", scheduled_for=at(2).isoformat())["post_id"]
+    clock.set(at(3))
+    publish(functions, post, at(2.5))
+    row = reward_row(runtime, post)
+    assert (row["eligible_at"], row["finalize_by"]) == (at(26.5), at(50.5))
+    assert outbox_rows(runtime) == [(f"compute_reward-{post}", "compute_reward", "pending")]
