@@ -29,11 +29,11 @@ class Settings(BaseSettings):
     action_space_path: Path | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
-    policy_tau: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    policy_epsilon: float = Field(default=0.05, ge=0, le=1)
-    policy_alpha_h: float = Field(default=0.05, ge=0, allow_inf_nan=False)
-    policy_alpha_theta: float = Field(default=0.01, ge=0, allow_inf_nan=False)
-    policy_beta: float = Field(default=0.1, gt=0, le=1)
+    policy_tau: float = Field(default=PolicyParams.tau, gt=0, allow_inf_nan=False)
+    policy_epsilon: float = Field(default=PolicyParams.epsilon, ge=0, le=1)
+    policy_alpha_h: float = Field(default=PolicyParams.alpha_h, ge=0, allow_inf_nan=False)
+    policy_alpha_theta: float = Field(default=PolicyParams.alpha_theta, ge=0, allow_inf_nan=False)
+    policy_beta: float = Field(default=PolicyParams.beta, gt=0, le=1)
 
     reward_window_hours: int = Field(default=24, ge=6)
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)

@@ -117,7 +117,9 @@ def insert_post_with_decision(
         "insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
         " mode, caption_prompt, image_prompt, caption)"
         " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " on conflict (business_id, request_id) do nothing returning post_id",
+        # No conflict target: post_id is derived from (business_id, request_id), and
+        # racing inserts may trip either unique index first.
+        " on conflict do nothing returning post_id",
         (
             post.post_id,
             post.business_id,
