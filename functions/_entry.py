@@ -13,6 +13,7 @@ import flask
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from shared.auth import Caller, CallerKind
 from shared.bootstrap import Runtime, get_runtime
 from shared.errors import AppError, TransientError
 from shared.logs import log
@@ -51,22 +52,34 @@ def _field_path(error: ErrorDetails, tagged: bool) -> str:
     return ".".join(str(p) for p in loc) or "body"
 
 
+def _error(exc: AppError) -> flask.Response:
+    fields = [{"path": exc.field, "message": exc.message}] if exc.field else []
+    return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}})
+
+
 def handle(
     request: flask.Request,
     name: str,
     parse: Callable[[bytes], T],
-    call: Callable[[T, Runtime], tuple[int, Any]],
+    call: Callable[[T, Runtime, Caller], tuple[int, Any]],
     *,
+    allowed: tuple[CallerKind, ...],
     tagged: bool = False,
 ) -> flask.Response:
-    """Parse the raw body strictly, run ``call``, map errors to HTTP answers.
+    """Authenticate, parse the raw body strictly, run ``call``, map errors to HTTP answers.
 
-    4xx: the request can never succeed as sent (with the field that is wrong);
-    503 + Retry-After: try again later. Internal details never reach the caller.
+    401/403 before the body is read; 4xx: the request can never succeed as
+    sent (with the field that is wrong); 503 + Retry-After: try again later.
+    Internal details never reach the caller.
     """
     if request.method != "POST":
         return respond(405, {"error": {"code": "method_not_allowed", "message": "use POST"}}, {"Allow": "POST"})
     runtime = get_runtime()
+    try:
+        caller = runtime.auth.authenticate(request.headers.get, allowed)
+    except AppError as exc:
+        log("WARNING", "unauthenticated", function=name, code=exc.code, reason=exc.message)
+        return _error(exc)
     limit = runtime.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
@@ -80,12 +93,11 @@ def handle(
         log("WARNING", "invalid request", function=name, fields=[f["path"] for f in fields])
         return respond(400, {"error": {"code": "invalid_request", "message": "invalid body", "fields": fields}})
     try:
-        status, result = call(body, runtime)
+        status, result = call(body, runtime, caller)
     except TransientError as exc:
         log("WARNING", "transient failure", function=name, error=exc.message)
         return respond(503, {"error": {"code": exc.code, "message": "try again later"}}, {"Retry-After": "5"})
     except AppError as exc:
-        fields = [{"path": exc.field, "message": exc.message}] if exc.field else []
         log("INFO", "rejected", function=name, code=exc.code, field=exc.field)
-        return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}})
+        return _error(exc)
     return respond(status, result)

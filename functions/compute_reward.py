@@ -9,11 +9,12 @@ import functions_framework
 
 from functions._entry import handle
 from shared.api import ComputeRewardRequest
+from shared.auth import Caller
 from shared.bootstrap import Runtime
 from shared.services.rewards import compute_one, sweep
 
 
-def _call(req: ComputeRewardRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
+def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
     now = rt.clock.now()
     beta = rt.params.beta
     if req.post_id is not None:
@@ -32,4 +33,4 @@ def _call(req: ComputeRewardRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
 
 @functions_framework.http
 def compute_reward(request: flask.Request) -> flask.Response:
-    return handle(request, "compute_reward", ComputeRewardRequest.model_validate_json, _call)
+    return handle(request, "compute_reward", ComputeRewardRequest.model_validate_json, _call, allowed=("service",))

@@ -10,7 +10,9 @@ import numpy as np
 
 from functions._entry import handle
 from shared.api import GeneratePostRequest
+from shared.auth import Caller
 from shared.bootstrap import Runtime
+from shared.services.access import check_business
 from shared.services.generation import GenerateCommand, GeneratedPost
 from shared.services.generation import generate_post as generate
 
@@ -39,7 +41,8 @@ def _view(g: GeneratedPost) -> dict[str, Any]:
     }
 
 
-def _call(req: GeneratePostRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
+def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
+    check_business(rt.db, caller, req.business_id)
     cmd = GenerateCommand(
         business_id=req.business_id,
         request_id=req.request_id,
@@ -64,4 +67,4 @@ def _call(req: GeneratePostRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
 
 @functions_framework.http
 def generate_post(request: flask.Request) -> flask.Response:
-    return handle(request, "generate_post", GeneratePostRequest.model_validate_json, _call)
+    return handle(request, "generate_post", GeneratePostRequest.model_validate_json, _call, allowed=("user", "service"))

@@ -1,4 +1,5 @@
-"""HTTP function ``record_snapshot``: published, metrics and deleted events."""
+"""HTTP function ``record_snapshot``: published, metrics and deleted events, and the
+Supabase Database Webhook of a snapshot inserted straight into the table."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import flask
 import functions_framework
 
 from functions._entry import handle
-from shared.api import DeletedEvent, MetricsEvent, PublishedEvent, RecordSnapshotRequest
+from shared.api import DeletedEvent, MetricsEvent, PublishedEvent, RecordSnapshotRequest, SnapshotInserted
+from shared.auth import Caller, Forbidden
 from shared.bootstrap import Runtime
 from shared.reward import Snapshot
-from shared.services.ingestion import Deleted, Event, Metrics, Published, record_event
+from shared.services.access import check_post
+from shared.services.ingestion import Deleted, Event, Inserted, Metrics, Published, record_event
+
+Request = PublishedEvent | MetricsEvent | DeletedEvent | SnapshotInserted
 
 
-def _event(req: PublishedEvent | MetricsEvent | DeletedEvent) -> Event:
+def _event(req: Request) -> Event:
+    if isinstance(req, SnapshotInserted):
+        return Inserted(req.record.snapshot_id, req.record.post_id)
     if isinstance(req, PublishedEvent):
         return Published(req.post_id, req.media_id, req.posted_at)
     if isinstance(req, DeletedEvent):
@@ -32,7 +39,12 @@ def _event(req: PublishedEvent | MetricsEvent | DeletedEvent) -> Event:
     return Metrics(req.post_id, snap, req.impressions, req.reach)
 
 
-def _call(req: PublishedEvent | MetricsEvent | DeletedEvent, rt: Runtime) -> tuple[int, dict[str, Any]]:
+def _call(req: Request, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
+    if isinstance(req, SnapshotInserted):
+        if caller.kind == "user":  # a notification of a table insert comes from the database only
+            raise Forbidden("users cannot send database notifications", field="type")
+    else:
+        check_post(rt.db, caller, req.post_id)
     result = record_event(rt.db, _event(req), rt.clock.now(), rt.reward_config, rt.params.beta)
     rt.tasks.dispatch(result.tasks)
     return 200, {
@@ -46,4 +58,11 @@ def _call(req: PublishedEvent | MetricsEvent | DeletedEvent, rt: Runtime) -> tup
 
 @functions_framework.http
 def record_snapshot(request: flask.Request) -> flask.Response:
-    return handle(request, "record_snapshot", RecordSnapshotRequest.validate_json, _call, tagged=True)
+    return handle(
+        request,
+        "record_snapshot",
+        RecordSnapshotRequest.validate_json,
+        _call,
+        allowed=("user", "service", "webhook"),
+        tagged=True,
+    )

@@ -9,15 +9,16 @@ import functions_framework
 
 from functions._entry import handle
 from shared.api import UpdatePolicyRequest
+from shared.auth import Caller
 from shared.bootstrap import Runtime
 from shared.services.learning import update_policy as apply_update
 
 
-def _call(req: UpdatePolicyRequest, rt: Runtime) -> tuple[int, dict[str, Any]]:
+def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
     out = apply_update(rt.db, req.post_id, rt.clock.now(), rt.params)
     return 200, {"post_id": out.post_id, "applied": out.applied, "version": out.version, "advantage": out.advantage}
 
 
 @functions_framework.http
 def update_policy(request: flask.Request) -> flask.Response:
-    return handle(request, "update_policy", UpdatePolicyRequest.model_validate_json, _call)
+    return handle(request, "update_policy", UpdatePolicyRequest.model_validate_json, _call, allowed=("service",))

@@ -59,8 +59,28 @@ class DeletedEvent(Body):
     deleted_at: AwareDatetime
 
 
-SnapshotEvent = Annotated[PublishedEvent | MetricsEvent | DeletedEvent, Field(discriminator="type")]
-RecordSnapshotRequest: TypeAdapter[PublishedEvent | MetricsEvent | DeletedEvent] = TypeAdapter(SnapshotEvent)
+class WebhookRecord(BaseModel):
+    """The inserted row as Supabase sends it; only its ids are read (the row is re-read)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    snapshot_id: Annotated[int, Field(ge=1)]
+    post_id: UUID
+
+
+class SnapshotInserted(Body):
+    """A Supabase Database Webhook payload for an INSERT on public.snapshots."""
+
+    type: Literal["INSERT"]
+    table: Literal["snapshots"]
+    schema_: Literal["public"] = Field(alias="schema")
+    record: WebhookRecord
+    old_record: None = None
+
+
+SnapshotEvent = Annotated[PublishedEvent | MetricsEvent | DeletedEvent | SnapshotInserted, Field(discriminator="type")]
+RecordSnapshotRequest: TypeAdapter[PublishedEvent | MetricsEvent | DeletedEvent | SnapshotInserted] = TypeAdapter(
+    SnapshotEvent
+)
 
 
 class ComputeRewardRequest(Body):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from threading import Lock
 
 from shared.action_space import ActionSpace
+from shared.auth import Authenticator
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.embedding import Embedder
@@ -26,6 +27,7 @@ class Runtime:
     params: PolicyParams
     reward_config: RewardConfig
     tasks: TaskSink
+    auth: Authenticator
     embedder: Embedder | None = None
     embedded: EmbeddedPostgres | None = None
 
@@ -57,6 +59,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
         params=settings.policy_params(),
         reward_config=settings.reward_config(),
         tasks=OutboxOnly(),
+        auth=Authenticator(settings.auth_config()),
         embedded=embedded,
     )
 

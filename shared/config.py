@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import AuthConfig
 from shared.policy import PolicyParams
 from shared.reward import RewardConfig
 
@@ -38,6 +40,30 @@ class Settings(BaseSettings):
     reward_window_hours: int = Field(default=24, ge=6)
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)
     reward_default: float | None = Field(default=None, ge=-1, le=1)
+
+    # Auth (SPEC §7). "disabled" is for local development only and must be asked for.
+    auth_mode: Literal["enforce", "disabled"] = "enforce"
+    supabase_jwks_url: str | None = None  # https://<project>.supabase.co/auth/v1/.well-known/jwks.json
+    supabase_jwt_issuer: str | None = None  # https://<project>.supabase.co/auth/v1
+    supabase_jwt_audience: str = "authenticated"
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    oidc_audience: str | None = None  # the audience Cloud Tasks and Scheduler put in their tokens
+    oidc_service_accounts: str = ""  # comma-separated emails allowed to call as a service
+    webhook_secret: SecretStr | None = None
+    webhook_secret_previous: SecretStr | None = None  # still accepted while a rotation is under way
+
+    def auth_config(self) -> AuthConfig:
+        secrets = tuple(s.get_secret_value() for s in (self.webhook_secret, self.webhook_secret_previous) if s)
+        return AuthConfig(
+            enforce=self.auth_mode == "enforce",
+            supabase_jwks_url=self.supabase_jwks_url,
+            supabase_issuer=self.supabase_jwt_issuer,
+            supabase_audience=self.supabase_jwt_audience,
+            google_jwks_url=self.google_jwks_url,
+            oidc_audience=self.oidc_audience,
+            oidc_emails=tuple(e.strip() for e in self.oidc_service_accounts.split(",") if e.strip()),
+            webhook_secrets=secrets,
+        )
 
     def policy_params(self) -> PolicyParams:
         return PolicyParams(

@@ -30,12 +30,15 @@ def main() -> None:
     args = parser.parse_args()
 
     config = CampaignConfig(seed=args.seed, businesses=args.businesses, days=args.days)
-    settings = Settings()
+    # The campaign calls the functions in process, as their only caller: no auth to check.
+    settings = Settings(auth_mode="disabled")
     with tempfile.TemporaryDirectory(prefix="learner-demo-") as tmp:
         if not settings.database_url:
             # A fresh embedded database per run, so every run starts from a blank policy;
             # it is thrown away afterwards, so commits need not wait for the disk.
-            settings = Settings(embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off")
+            settings = Settings(
+                auth_mode="disabled", embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off"
+            )
         else:
             print("DATABASE_URL is set: the campaign writes into that database.")
         runtime = build_runtime(settings, clock=ManualClock(config.start))

@@ -60,7 +60,8 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def session_runtime(database_url: str) -> Iterator[Runtime]:
-    rt = build_runtime(Settings(database_url=database_url, auto_migrate=False), clock=ManualClock(START))
+    settings = Settings(database_url=database_url, auto_migrate=False, auth_mode="disabled")
+    rt = build_runtime(settings, clock=ManualClock(START))
     yield rt
     rt.db.close()
 

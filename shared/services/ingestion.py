@@ -14,7 +14,7 @@ from shared.services.rewards import settle
 from shared.store import posts as post_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
-from shared.store.db import Database
+from shared.store.db import Conn, Database
 from shared.tasks.model import Task
 
 
@@ -34,18 +34,26 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Inserted:
+    """A snapshot row written straight into the table (a Database Webhook notification)."""
+
+    snapshot_id: int
+    post_id: UUID
+
+
+@dataclass(frozen=True)
 class Deleted:
     post_id: UUID
     deleted_at: datetime
 
 
-Event = Published | Metrics | Deleted
+Event = Published | Metrics | Deleted | Inserted
 
 
 @dataclass(frozen=True)
 class Ingested:
     post_id: UUID
-    kind: Literal["published", "metrics", "deleted"]
+    kind: Literal["published", "metrics", "deleted", "inserted"]
     changed: bool  # False: a redelivery, nothing new
     late: bool = False  # a snapshot that arrived after the reward was final
     reward: str | None = None  # outcome of settling the reward, when tried
@@ -54,6 +62,9 @@ class Ingested:
 
 def record_event(db: Database, event: Event, now: datetime, config: RewardConfig, beta: float) -> Ingested:
     """Apply one event in one transaction; redelivery changes nothing twice."""
+    if isinstance(event, Inserted):
+        with db.transaction() as conn:
+            return _process_inserted(conn, event.snapshot_id, now, config, beta)
     with db.transaction() as conn:
         post = post_store.get_post(conn, event.post_id, for_update=True)
         if post is None:
@@ -86,3 +97,38 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             return Ingested(post.post_id, "metrics", stored, late=late)
         settled = settle(conn, post.post_id, now, config, beta)
         return Ingested(post.post_id, "metrics", True, reward=settled.outcome, tasks=settled.tasks)
+
+
+def _process_inserted(conn: Conn, snapshot_id: int, now: datetime, config: RewardConfig, beta: float) -> Ingested:
+    """Treat a webhook as a notification: re-read the row by id, then do what a
+    metrics event would have done. The row's processed mark makes it idempotent."""
+    found = snapshot_store.lock_snapshot(conn, snapshot_id)
+    if found is None:
+        raise NotFound("no such snapshot", field="record.snapshot_id")
+    post_id, processed = found
+    if processed:
+        return Ingested(post_id, "inserted", False)
+    reward = reward_store.get_reward(conn, post_id, for_update=True)
+    late = reward is not None and reward.status != "pending"
+    snapshot_store.mark_processed(conn, snapshot_id, late, now)
+    if reward is None or late:
+        return Ingested(post_id, "inserted", True, late=late)
+    settled = settle(conn, post_id, now, config, beta)
+    return Ingested(post_id, "inserted", True, reward=settled.outcome, tasks=settled.tasks)
+
+
+def sweep_unprocessed(
+    db: Database, now: datetime, config: RewardConfig, beta: float, *, batch: int = 200, limit: int = 10_000
+) -> tuple[int, tuple[Task, ...]]:
+    """Process the snapshots whose webhook was lost; returns (processed, tasks)."""
+    done = 0
+    tasks: list[Task] = []
+    while done < limit:
+        with db.transaction() as conn:
+            ids = snapshot_store.claim_unprocessed(conn, min(batch, limit - done))
+            for snapshot_id in ids:
+                tasks.extend(_process_inserted(conn, snapshot_id, now, config, beta).tasks)
+        if not ids:
+            break
+        done += len(ids)
+    return done, tuple(tasks)

@@ -65,3 +65,15 @@ def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
         follower_counts={k: int(v) for k, v in row[11].items()},
         owner_id=row[12],
     )
+
+
+def owner_of_business(conn: Conn, business_id: UUID) -> UUID | None:
+    row = conn.execute("select owner_id from profiles where business_id = %s", (business_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def owner_of_post(conn: Conn, post_id: UUID) -> UUID | None:
+    row = conn.execute(
+        "select p.owner_id from posts join profiles p using (business_id) where posts.post_id = %s", (post_id,)
+    ).fetchone()
+    return None if row is None else row[0]

@@ -24,8 +24,8 @@ def insert_snapshot(
     """Store one observation; False when (post, observed_at) is stored already."""
     row = conn.execute(
         f"insert into snapshots (post_id, observed_at, timeslot_hours, {_COUNTER_COLUMNS},"
-        " impressions, reach, follower_count, late, received_at)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " impressions, reach, follower_count, late, received_at, processed_at)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (post_id, observed_at) do nothing returning snapshot_id",
         (
             post_id,
@@ -36,6 +36,7 @@ def insert_snapshot(
             reach,
             snapshot.follower_count,
             late,
+            received_at,
             received_at,
         ),
     ).fetchone()
@@ -57,3 +58,26 @@ def list_snapshots(conn: Conn, post_id: UUID) -> list[Snapshot]:
         )
         for r in rows
     ]
+
+
+def lock_snapshot(conn: Conn, snapshot_id: int) -> tuple[UUID, bool] | None:
+    """(post_id, processed) of a snapshot row, locked; None when there is no such row."""
+    row = conn.execute(
+        "select post_id, processed_at is not null from snapshots where snapshot_id = %s for update",
+        (snapshot_id,),
+    ).fetchone()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+def mark_processed(conn: Conn, snapshot_id: int, late: bool, now: datetime) -> None:
+    conn.execute("update snapshots set processed_at = %s, late = %s where snapshot_id = %s", (now, late, snapshot_id))
+
+
+def claim_unprocessed(conn: Conn, limit: int) -> list[int]:
+    """Snapshots inserted directly whose webhook never arrived (or is in flight)."""
+    rows = conn.execute(
+        "select snapshot_id from snapshots where processed_at is null"
+        " order by snapshot_id limit %s for update skip locked",
+        (limit,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]

@@ -12,7 +12,7 @@ from shared.store.profiles import get_profile, upsert_profile
 
 
 def test_the_embedded_database_is_created_migrated_and_reused_across_restarts(tmp_path):
-    settings = Settings(database_url=None, embedded_pg_dir=tmp_path / "pg")
+    settings = Settings(database_url=None, embedded_pg_dir=tmp_path / "pg", auth_mode="disabled")
     business_id = uuid.uuid4()
 
     first = build_runtime(settings)
