@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint typecheck clean
+.PHONY: help demo test test-fast lint typecheck clean emulator
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,13 +23,22 @@ $(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.local-installed
 
+# The Cloud Tasks emulator pins an old protobuf: it lives in a venv of its own.
+EMULATOR_VENV := .venv-emulator
+$(EMULATOR_VENV)/.installed: requirements-emulator.txt
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet -r requirements-emulator.txt
+	@touch $@
+
+emulator: $(EMULATOR_VENV)/.installed ## Install the Cloud Tasks emulator (used by the tests)
+
 demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database
 	$(BIN)/python -m simulation $(ARGS)
 
-test: $(VENV)/.dev-installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
+test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
-test-fast: $(VENV)/.dev-installed ## The tests without the slow (learning) suites
+test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed ## The tests without the slow (learning) suites
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(ARGS)
 
 lint: $(VENV)/.dev-installed ## ruff check and format check
@@ -40,4 +49,4 @@ typecheck: $(VENV)/.dev-installed ## mypy, strict
 	$(BIN)/mypy .
 
 clean: ## Remove the venv, the embedded database and caches
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis out
+	rm -rf $(VENV) $(EMULATOR_VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis out

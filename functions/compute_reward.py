@@ -1,7 +1,9 @@
-"""HTTP function ``compute_reward``: one post (Cloud Task) or a sweep (Scheduler)."""
+"""HTTP function ``compute_reward``: one post (Cloud Task) or a sweep (Cloud Scheduler)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import flask
@@ -11,7 +13,28 @@ from functions._entry import handle
 from shared.api import ComputeRewardRequest
 from shared.auth import Caller
 from shared.bootstrap import Runtime
-from shared.services.rewards import compute_one, sweep
+from shared.errors import PermanentError
+from shared.services.rewards import compute_one
+from shared.services.sweeps import run_sweep
+
+
+def _schedule_time() -> tuple[str | None, datetime | None]:
+    """Cloud Scheduler's job name and schedule time, for the run's idempotency claim.
+
+    These headers are not trusted for anything but naming the run: the caller
+    was authenticated by its OIDC token before this point.
+    """
+    job = flask.request.headers.get("X-CloudScheduler-JobName")
+    when = flask.request.headers.get("X-CloudScheduler-ScheduleTime")
+    if job is None or when is None:
+        return None, None
+    try:
+        parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PermanentError("not an ISO 8601 time", field="X-CloudScheduler-ScheduleTime") from exc
+    if parsed.tzinfo is None:
+        raise PermanentError("schedule time needs a time zone", field="X-CloudScheduler-ScheduleTime")
+    return job[:200], parsed
 
 
 def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
@@ -19,16 +42,11 @@ def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, 
     beta = rt.params.beta
     if req.post_id is not None:
         s = compute_one(rt.db, req.post_id, now, rt.reward_config, beta)
-        rt.tasks.dispatch(s.tasks)
+        rt.tasks.dispatch(s.tasks, now)
         return 200, {"post_id": s.post_id, "outcome": s.outcome, "value": s.value}
-    report = sweep(rt.db, now, rt.reward_config, beta, limit=req.limit)
-    rt.tasks.dispatch(report.tasks)
-    return 200, {
-        "examined": report.examined,
-        "computed": report.computed,
-        "missing": report.missing,
-        "waiting": report.waiting,
-    }
+    job, scheduled_for = _schedule_time()
+    run = run_sweep(rt.db, rt.tasks, now, rt.reward_config, beta, limit=req.limit, job=job, scheduled_for=scheduled_for)
+    return 200, asdict(run)
 
 
 @functions_framework.http

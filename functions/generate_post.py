@@ -61,7 +61,7 @@ def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         embedder=rt.embedder,
         now=rt.clock.now(),
     )
-    rt.tasks.dispatch(result.tasks)
+    rt.tasks.dispatch(result.tasks, rt.clock.now())
     return (201 if result.created else 200), _view(result)
 
 

@@ -46,7 +46,7 @@ def _call(req: Request, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any
     else:
         check_post(rt.db, caller, req.post_id)
     result = record_event(rt.db, _event(req), rt.clock.now(), rt.reward_config, rt.params.beta)
-    rt.tasks.dispatch(result.tasks)
+    rt.tasks.dispatch(result.tasks, rt.clock.now())
     return 200, {
         "post_id": result.post_id,
         "kind": result.kind,

@@ -15,6 +15,7 @@ from shared.reward import RewardConfig
 from shared.store.db import Database
 from shared.store.embedded import EmbeddedPostgres, start_embedded
 from shared.store.migrate import migrate
+from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay
 from shared.tasks.model import OutboxOnly, TaskSink
 
 
@@ -45,20 +46,58 @@ def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     return embedded.url, embedded
 
 
+def cloud_tasks_client(settings: Settings) -> object:
+    """A Cloud Tasks client: the real API, or the emulator over an insecure channel."""
+    from google.cloud import tasks_v2
+
+    if settings.cloud_tasks_emulator:
+        import grpc
+        from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+        channel = grpc.insecure_channel(settings.cloud_tasks_emulator)
+        return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+    return tasks_v2.CloudTasksClient()
+
+
+def task_sink(settings: Settings, db: Database) -> TaskSink:
+    if settings.task_dispatch == "local":
+        return OutboxOnly()
+    missing = [
+        name
+        for name in ("gcp_project", "gcp_location", "url_compute_reward", "url_update_policy")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        raise ValueError(f"task_dispatch=cloud_tasks needs settings: {', '.join(missing)}")
+    transport = CloudTasksTransport(
+        cloud_tasks_client(settings),
+        project=str(settings.gcp_project),
+        location=str(settings.gcp_location),
+        targets={
+            "compute_reward": CloudTasksTarget(settings.queue_compute_reward, str(settings.url_compute_reward)),
+            "update_policy": CloudTasksTarget(settings.queue_update_policy, str(settings.url_update_policy)),
+        },
+        service_account=settings.tasks_service_account,
+        audience=settings.oidc_audience,
+    )
+    return OutboxRelay(db, transport)
+
+
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
     settings = settings or Settings()
     url, embedded = database_url(settings)
     auto_migrate = settings.auto_migrate if settings.auto_migrate is not None else embedded is not None
     if auto_migrate:
         migrate(url, settings.migrations_dir)
+    db = Database(url, max_size=settings.db_pool_max, options=settings.db_options)
     return Runtime(
         settings=settings,
-        db=Database(url, max_size=settings.db_pool_max, options=settings.db_options),
+        db=db,
         clock=clock or SystemClock(),
         space=ActionSpace.load(settings.action_space_path),
         params=settings.policy_params(),
         reward_config=settings.reward_config(),
-        tasks=OutboxOnly(),
+        tasks=task_sink(settings, db),
         auth=Authenticator(settings.auth_config()),
         embedded=embedded,
     )

@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_secret_previous: SecretStr | None = None  # still accepted while a rotation is under way
 
+    # Tasks: "local" keeps them in the outbox for the local runner; "cloud_tasks" relays them.
+    task_dispatch: Literal["local", "cloud_tasks"] = "local"
+    gcp_project: str | None = None
+    gcp_location: str | None = None
+    queue_compute_reward: str = "compute-reward"
+    queue_update_policy: str = "update-policy"
+    url_compute_reward: str | None = None  # HTTPS URL of the compute_reward function
+    url_update_policy: str | None = None
+    tasks_service_account: str | None = None  # the identity Cloud Tasks puts in its OIDC tokens
+    cloud_tasks_emulator: str | None = None  # host:port of a local emulator (insecure gRPC)
+
     def auth_config(self) -> AuthConfig:
         secrets = tuple(s.get_secret_value() for s in (self.webhook_secret, self.webhook_secret_previous) if s)
         return AuthConfig(

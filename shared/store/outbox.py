@@ -62,3 +62,16 @@ def release(conn: Conn, task_name: str, retry_at: datetime, error: str) -> None:
         "update outbox set lease_until = %s, last_error = %s, updated_at = now() where task_name = %s",
         (retry_at, error, task_name),
     )
+
+
+def pending_before(conn: Conn, created_before: datetime, limit: int) -> list[OutboxRow]:
+    """Pending rows created before ``created_before``: dispatch after commit did not happen."""
+    rows = conn.execute(
+        "select task_name, target, payload, schedule_time, attempts from outbox"
+        " where status = 'pending' and created_at < %s order by created_at limit %s",
+        (created_before, limit),
+    ).fetchall()
+    return [
+        OutboxRow(task=Task(name=r[0], target=cast(Target, r[1]), payload=r[2], schedule_time=r[3]), attempts=r[4])
+        for r in rows
+    ]

@@ -44,14 +44,21 @@ class TaskSink(Protocol):
     """Where outbox rows go after commit (Cloud Tasks in production).
 
     The local implementation delivers from the outbox itself, so its sink
-    does nothing; a Cloud Tasks sink creates one task per row.
+    does nothing; the Cloud Tasks relay creates one task per row.
     """
 
-    def dispatch(self, tasks: Sequence[Task]) -> None: ...
+    def dispatch(self, tasks: Sequence[Task], now: datetime) -> None: ...
+
+    def redispatch_stale(self, now: datetime) -> int:
+        """Dispatch rows whose dispatch after commit never happened; returns how many."""
+        ...
 
 
 class OutboxOnly:
     """The local sink: tasks stay in the outbox until the local runner delivers them."""
 
-    def dispatch(self, tasks: Sequence[Task]) -> None:
+    def dispatch(self, tasks: Sequence[Task], now: datetime) -> None:
         return None
+
+    def redispatch_stale(self, now: datetime) -> int:
+        return 0

@@ -1,0 +1,214 @@
+"""Cloud Tasks against the emulator: a reward task created for a post reaches the
+running compute_reward function at its schedule time, and the loop finishes.
+
+The emulator runs in its own venv (`make emulator`; it pins an old protobuf).
+It sends no OIDC token, so the functions here run with auth disabled; the
+token check itself is covered by tests/integration/test_auth.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import functions_framework
+import pytest
+from werkzeug.serving import make_server
+
+from shared.bootstrap import Runtime
+from shared.clock import SystemClock
+from shared.config import PROJECT_ROOT, Settings
+from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay, task_id
+from shared.tasks.model import update_task
+
+PROJECT, LOCATION = "learner-test", "europe-west1"
+EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    assert EMULATOR.exists(), f"the Cloud Tasks emulator is not installed at {EMULATOR} (run `make emulator`)"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(EMULATOR), "start", "-p", str(port), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[dict[str, str]]:
+    """compute_reward and update_policy served over HTTP on loopback."""
+    urls, servers = {}, []
+    for target in ("compute_reward", "update_policy"):
+        app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls[target] = f"http://127.0.0.1:{server.server_port}/"
+    yield urls
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def cloud(runtime: Runtime, emulator: str, served: dict[str, str]) -> Iterator[CloudTasksTransport]:
+    """The runtime on the real clock, relaying its outbox to the emulator."""
+    from shared.bootstrap import cloud_tasks_client
+
+    client = cloud_tasks_client(Settings(cloud_tasks_emulator=emulator))
+    for queue in ("compute-reward", "update-policy"):
+        name = client.queue_path(PROJECT, LOCATION, queue)  # type: ignore[attr-defined]
+        try:
+            client.create_queue(  # type: ignore[attr-defined]
+                parent=f"projects/{PROJECT}/locations/{LOCATION}", queue={"name": name}
+            )
+        except Exception as exc:  # created by an earlier test of this module
+            assert "exist" in str(exc).lower(), exc
+    transport = CloudTasksTransport(
+        client,
+        project=PROJECT,
+        location=LOCATION,
+        targets={
+            "compute_reward": CloudTasksTarget("compute-reward", served["compute_reward"]),
+            "update_policy": CloudTasksTarget("update-policy", served["update_policy"]),
+        },
+        service_account=None,
+        audience=None,
+    )
+    old_clock, old_tasks = runtime.clock, runtime.tasks
+    runtime.clock, runtime.tasks = SystemClock(), OutboxRelay(runtime.db, transport)
+    yield transport
+    runtime.clock, runtime.tasks = old_clock, old_tasks
+
+
+def _wait(runtime: Runtime, sql: str, expected: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        with runtime.db.transaction() as conn:
+            value = conn.execute(sql).fetchone()[0]  # type: ignore[index]
+        if value == expected:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{sql!r} stayed {value!r}, expected {expected!r}")
+
+
+def test_a_reward_task_reaches_compute_reward_at_its_time_and_the_loop_finishes(
+    runtime, cloud, functions, make_profile
+):
+    business = make_profile()
+    now = datetime.now(UTC)
+    posted_at = now - timedelta(hours=24) + timedelta(seconds=3)  # the reward falls due in 3 s
+    status, post = functions.post(
+        "generate_post",
+        {
+            "business_id": str(business),
+            "request_id": f"ct-{uuid.uuid4().hex[:8]}",
+            "platform": "linkedin",
+            "topic": "quarterly results",
+            "topic_embedding": [0.05] * 384,
+            "scheduled_for": posted_at.isoformat(),
+            "auto_publish": True,
+        },
+    )
+    assert status == 201
+    for hours in (6, 24):
+        status, _ = functions.post(
+            "record_snapshot",
+            {
+                "type": "metrics",
+                "post_id": post["post_id"],
+                "observed_at": (posted_at + timedelta(hours=hours)).isoformat(),
+                "likes": 40 * hours,
+                "comments": hours,
+                "follower_count": 8000,
+            },
+        )
+        assert status == 200
+    # Dispatched after commit: the outbox row is marked, and the reward still waits.
+    with runtime.db.transaction() as conn:
+        row = conn.execute("select status from outbox where target = 'compute_reward'").fetchone()
+        reward = conn.execute("select status, eligible_at from rewards").fetchone()
+    assert row == ("dispatched",)
+    assert reward[0] == "pending"
+
+    _wait(runtime, "select version from policy_state", 1)
+    with runtime.db.transaction() as conn:
+        status_, computed_at, eligible_at = conn.execute(
+            "select status, computed_at, eligible_at from rewards"
+        ).fetchone()
+        updates = conn.execute("select count(*) from policy_updates").fetchone()[0]
+    assert status_ == "computed"
+    assert computed_at >= eligible_at  # delivered at its schedule time, not before
+    assert updates == 1
+
+
+def test_duplicate_task_creation_and_duplicate_delivery_change_nothing(runtime, cloud, functions, make_profile):
+    business = make_profile()
+    posted_at = datetime.now(UTC) - timedelta(hours=25)
+    status, post = functions.post(
+        "generate_post",
+        {
+            "business_id": str(business),
+            "request_id": f"dup-{uuid.uuid4().hex[:8]}",
+            "platform": "x",
+            "topic": "launch day",
+            "topic_embedding": [0.02] * 384,
+            "scheduled_for": posted_at.isoformat(),
+            "auto_publish": True,
+        },
+    )
+    assert status == 201
+    functions.post(
+        "record_snapshot",
+        {
+            "type": "metrics",
+            "post_id": post["post_id"],
+            "observed_at": (posted_at + timedelta(hours=24)).isoformat(),
+            "likes": 300,
+            "replies": 12,
+            "follower_count": 2000,
+        },
+    )
+    _wait(runtime, "select version from policy_state", 1)
+
+    # The same update task again: the emulator does not deduplicate names, so it is
+    # delivered twice more; the function's ledger keeps the effect single.
+    task = update_task(uuid.UUID(post["post_id"]), datetime.now(UTC))
+    cloud.create(task)
+    cloud.create(task)
+    _wait(runtime, "select count(*) from outbox", 2)
+    time.sleep(2.0)
+    with runtime.db.transaction() as conn:
+        version = conn.execute("select version from policy_state").fetchone()[0]
+        ledger = conn.execute("select count(*) from policy_updates").fetchone()[0]
+    assert (version, ledger) == (1, 1)
+    assert task_id(task.name).endswith(task.name) and len(task_id(task.name)) <= 500
