@@ -21,9 +21,11 @@ class LocalFunctions:
         create = functions_framework.create_app  # untyped library call
         self._clients = {t: create(target=t, source=source).test_client() for t in TARGETS}  # type: ignore[no-untyped-call]
 
-    def post(self, target: str, body: Mapping[str, Any] | bytes) -> tuple[int, Any]:
+    def post(
+        self, target: str, body: Mapping[str, Any] | bytes, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any]:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        resp = self._clients[target].post("/", data=data, content_type="application/json")
+        resp = self._clients[target].post("/", data=data, content_type="application/json", headers=dict(headers or {}))
         return resp.status_code, resp.get_json(silent=True)
 
     def invoke(self, target: str, payload: Mapping[str, str]) -> int:

@@ -41,6 +41,7 @@ ALL_TABLES = (
     "policy_state",
     "policy_updates",
     "outbox",
+    "sweep_runs",
 )
 
 

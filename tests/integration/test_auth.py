@@ -1,0 +1,260 @@
+"""Every endpoint authenticates its caller (SPEC §7), with keys minted here and
+served as JWKS on loopback. Every rejection writes nothing and leaks nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from shared.auth import AuthConfig, Authenticator
+from shared.bootstrap import Runtime, use_runtime
+from tests.conftest import START
+from tests.integration.support import state_digest
+
+SUPABASE_ISS = "https://project-ref.supabase.test/auth/v1"
+OIDC_AUDIENCE = "learner-functions"
+TASKS_SA = "tasks@learner-test.iam.gserviceaccount.com"
+SECRET = "sentinel-webhook-secret-7f3a"  # must never appear in a log line or a response
+OLD_SECRET = "sentinel-old-secret-19c2"
+
+
+class Keys:
+    def __init__(self) -> None:
+        self.supabase = ec.generate_private_key(ec.SECP256R1())
+        self.google = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.stranger = ec.generate_private_key(ec.SECP256R1())  # same kid, wrong key
+
+    def jwks(self, which: str) -> dict[str, Any]:
+        if which == "supabase":
+            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.supabase.public_key()))
+            jwk.update(kid="sb-1", alg="ES256", use="sig")
+        else:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.google.public_key()))
+            jwk.update(kid="g-1", alg="RS256", use="sig")
+        return {"keys": [jwk]}
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture(scope="module")
+def jwks_server(keys: Keys) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(keys.jwks(self.path.strip("/").removesuffix(".json"))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def secured(runtime: Runtime, jwks_server: str) -> Iterator[Runtime]:
+    config = AuthConfig(
+        enforce=True,
+        supabase_jwks_url=f"{jwks_server}/supabase.json",
+        supabase_issuer=SUPABASE_ISS,
+        google_jwks_url=f"{jwks_server}/google.json",
+        oidc_audience=OIDC_AUDIENCE,
+        oidc_emails=(TASKS_SA,),
+        webhook_secrets=(SECRET, OLD_SECRET),
+    )
+    rt = dataclasses.replace(runtime, auth=Authenticator(config))
+    use_runtime(rt)
+    yield rt
+    use_runtime(runtime)
+
+
+def user_token(keys: Keys, sub: str, **over: Any) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {"iss": SUPABASE_ISS, "aud": "authenticated", "sub": sub, "role": "authenticated"}
+    claims.update(iat=now, exp=now + 600)
+    claims.update(over)
+    key = over.pop("_key", None) or keys.supabase
+    claims.pop("_key", None)
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "sb-1"})
+
+
+def google_token(keys: Keys, **over: Any) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": "https://accounts.google.com",
+        "aud": OIDC_AUDIENCE,
+        "sub": "1234567890",
+        "email": TASKS_SA,
+        "email_verified": True,
+        "iat": now,
+        "exp": now + 600,
+    }
+    claims.update(over)
+    return jwt.encode(claims, keys.google, algorithm="RS256", headers={"kid": "g-1"})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _generate_body(business_id: uuid.UUID) -> dict[str, Any]:
+    return {"business_id": str(business_id), "request_id": "auth-1", "platform": "x", "topic": "AI"}
+
+
+def _none_token() -> str:
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).decode()
+    now = int(time.time())
+    payload = {"iss": SUPABASE_ISS, "aud": "authenticated", "sub": str(uuid.uuid4()), "exp": now + 600}
+    body = jwt.utils.base64url_encode(json.dumps(payload).encode()).decode()
+    return f"{header}.{body}."
+
+
+def _hs256_confusion(keys: Keys) -> str:
+    # Signs with the public key as an HMAC secret: a classic algorithm-confusion attack.
+    pem = keys.supabase.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    payload = {"iss": SUPABASE_ISS, "aud": "authenticated", "sub": "x", "role": "authenticated", "exp": now + 600}
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "sb-1"}).encode())
+    body = jwt.utils.base64url_encode(json.dumps(payload).encode())
+    signing_input = header + b"." + body
+    sig = jwt.utils.base64url_encode(hmac.new(pem, signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + sig).decode()
+
+
+REJECTED_USER_TOKENS: dict[str, Callable[[Keys, str], dict[str, str]]] = {
+    "missing": lambda keys, owner: {},
+    "not bearer": lambda keys, owner: {"Authorization": "Basic dXNlcjpwYXNz"},
+    "garbage": lambda keys, owner: bearer("not-a-jwt"),
+    "expired": lambda keys, owner: bearer(user_token(keys, owner, exp=int(time.time()) - 120)),
+    "wrong key": lambda keys, owner: bearer(user_token(keys, owner, _key=keys.stranger)),
+    "wrong audience": lambda keys, owner: bearer(user_token(keys, owner, aud="someone-else")),
+    "wrong issuer": lambda keys, owner: bearer(user_token(keys, owner, iss="https://evil.test/auth/v1")),
+    "alg none": lambda keys, owner: bearer(_none_token()),
+    "hs256 confusion": lambda keys, owner: bearer(_hs256_confusion(keys)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED_USER_TOKENS))
+def test_generate_post_rejects_bad_credentials_with_401_and_writes_nothing(
+    secured, functions, make_profile, keys, case, capfd
+):
+    owner = uuid.uuid4()
+    business = make_profile(owner_id=owner)
+    before = state_digest(secured)
+    headers = REJECTED_USER_TOKENS[case](keys, str(owner))
+    status, answer = functions.post("generate_post", _generate_body(business), headers)
+    assert status == 401, answer
+    assert answer["error"]["code"] == "unauthorized"
+    assert state_digest(secured) == before
+    token = headers.get("Authorization", "").removeprefix("Bearer ")
+    if len(token) > 20:
+        out = capfd.readouterr()
+        assert token not in out.err + out.out and token not in json.dumps(answer)
+
+
+def test_a_user_acts_on_their_own_business_only(secured, functions, make_profile, keys):
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    alices = make_profile(owner_id=alice)
+    bobs = make_profile(owner_id=bob, seed=2)
+    before = state_digest(secured)
+    status, answer = functions.post("generate_post", _generate_body(bobs), bearer(user_token(keys, str(alice))))
+    assert status == 403 and answer["error"]["fields"][0]["path"] == "business_id"
+    assert state_digest(secured) == before
+    status, answer = functions.post("generate_post", _generate_body(alices), bearer(user_token(keys, str(alice))))
+    assert status == 201, answer
+
+    # Bob may not publish Alice's post either.
+    published = {"type": "published", "post_id": answer["post_id"], "media_id": "m", "posted_at": START.isoformat()}
+    status, _ = functions.post("record_snapshot", published, bearer(user_token(keys, str(bob))))
+    assert status == 403
+
+
+def test_an_anonymous_role_token_is_forbidden(secured, functions, make_profile, keys):
+    owner = uuid.uuid4()
+    business = make_profile(owner_id=owner)
+    status, _ = functions.post(
+        "generate_post", _generate_body(business), bearer(user_token(keys, str(owner), role="anon"))
+    )
+    assert status == 403
+
+
+@pytest.mark.parametrize("target", ["compute_reward", "update_policy"])
+def test_task_functions_refuse_users_and_spoofed_cloud_tasks_headers(secured, functions, make_profile, keys, target):
+    owner = uuid.uuid4()
+    make_profile(owner_id=owner)
+    body = {"post_id": str(uuid.uuid4())}
+    before = state_digest(secured)
+    spoofed = {
+        "X-CloudTasks-QueueName": "compute-reward",
+        "X-CloudTasks-TaskName": "t",
+        "X-CloudTasks-TaskRetryCount": "0",
+    }
+    status, _ = functions.post(target, body, spoofed)
+    assert status == 401
+    status, _ = functions.post(target, body, bearer(user_token(keys, str(owner))))
+    assert status == 403
+    status, _ = functions.post(target, body, {"X-Webhook-Secret": SECRET})
+    assert status == 401
+    assert state_digest(secured) == before
+
+
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"aud": "https://other-function"}, 401),
+        ({"exp": int(time.time()) - 300}, 401),
+        ({"iss": "https://accounts.evil.test"}, 401),
+        ({"email": "intruder@evil.iam.gserviceaccount.com"}, 403),
+        ({"email_verified": False}, 403),
+    ],
+)
+def test_google_oidc_tokens_are_checked_for_audience_expiry_and_account(secured, functions, keys, claims, status):
+    before = state_digest(secured)
+    code, _ = functions.post("compute_reward", {"sweep": True}, bearer(google_token(keys, **claims)))
+    assert code == status
+    assert state_digest(secured) == before
+
+
+def test_the_tasks_service_account_may_run_the_sweep(secured, functions, keys):
+    status, answer = functions.post("compute_reward", {"sweep": True}, bearer(google_token(keys)))
+    assert status == 200 and answer["duplicate"] is False
+
+
+@pytest.mark.parametrize(("secret", "status"), [(SECRET, 404), (OLD_SECRET, 404), ("wrong", 401), ("", 401)])
+def test_the_webhook_secret_is_checked_in_constant_time_with_rotation(secured, functions, secret, status, capfd):
+    notification = {
+        "type": "INSERT",
+        "table": "snapshots",
+        "schema": "public",
+        "record": {"snapshot_id": 987654, "post_id": str(uuid.uuid4())},
+        "old_record": None,
+    }
+    code, answer = functions.post("record_snapshot", notification, {"X-Webhook-Secret": secret})
+    # With a valid secret the caller is through: the unknown snapshot id is then a 404.
+    assert code == status, answer
+    out = capfd.readouterr()
+    for sentinel in (SECRET, OLD_SECRET):
+        assert sentinel not in out.err + out.out
+        assert sentinel not in json.dumps(answer)

@@ -1,0 +1,117 @@
+"""Row-level security in real Postgres (switching roles), and the Supabase
+Database Webhook path: a snapshot inserted straight into the table."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from tests.integration.support import at, compute, generate, metrics, publish, reward_row
+
+
+def _as_user(runtime, user: uuid.UUID, sql: str):
+    with runtime.db.transaction() as conn:
+        conn.execute("set local role authenticated")
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(user)}),))
+        return conn.execute(sql).fetchall()
+
+
+def test_each_user_reads_only_their_own_businesses_rows(runtime, functions, make_profile, clock):
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    clock.set(at(6))
+    posts = {}
+    for owner, seed in ((alice, 1), (bob, 2)):
+        business = make_profile(owner_id=owner, seed=seed)
+        post = generate(functions, business, f"rls-{seed}", "linkedin", scheduled_for=at(0).isoformat())
+        publish(functions, post["post_id"], at(0))
+        metrics(functions, post["post_id"], at(6), likes=10, comments=2)
+        posts[owner] = post["post_id"]
+
+    for owner, other in ((alice, bob), (bob, alice)):
+        for table in ("posts", "decisions", "snapshots", "rewards"):
+            rows = _as_user(runtime, owner, f"select post_id::text from {table}")
+            assert {r[0] for r in rows} == {posts[owner]}, table
+            assert posts[other] not in {r[0] for r in rows}
+        assert len(_as_user(runtime, owner, "select * from profiles")) == 1
+    # Without claims, nothing at all.
+    with runtime.db.transaction() as conn:
+        conn.execute("set local role authenticated")
+        assert conn.execute("select count(*) from posts").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "table", ["policy_preferences", "policy_theta", "policy_baselines", "policy_state", "policy_updates", "outbox"]
+)
+def test_policy_tables_are_service_only(runtime, table):
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as_user(runtime, uuid.uuid4(), f"select * from {table}")
+
+
+def _insert_directly(runtime, post_id: str, hours: float, **counters: int) -> int:
+    """What the metrics collector does on Supabase: insert the row, no function call."""
+    with runtime.db.transaction() as conn:
+        row = conn.execute(
+            "insert into snapshots (post_id, observed_at, likes, comments, follower_count)"
+            " values (%s, %s, %s, %s, 8000) returning snapshot_id",
+            (post_id, at(hours), counters.get("likes", 0), counters.get("comments", 0)),
+        ).fetchone()
+    return int(row[0])
+
+
+def _notify(functions, snapshot_id: int, post_id: str):
+    return functions.post(
+        "record_snapshot",
+        {
+            "type": "INSERT",
+            "table": "snapshots",
+            "schema": "public",
+            "record": {"snapshot_id": snapshot_id, "post_id": post_id, "likes": 1, "extra_column": "ignored"},
+            "old_record": None,
+        },
+    )
+
+
+def test_a_webhook_notification_settles_the_reward_once(runtime, functions, make_profile, clock):
+    business = make_profile()
+    post = generate(functions, business, "wh-1", "linkedin", scheduled_for=at(0).isoformat(), auto_publish=True)
+    clock.set(at(6))
+    first = _insert_directly(runtime, post["post_id"], 6, likes=50, comments=4)
+    status, answer = _notify(functions, first, post["post_id"])
+    assert status == 200 and answer["changed"] is True and answer["reward"] == "not_due"
+    clock.set(at(24))
+    second = _insert_directly(runtime, post["post_id"], 24, likes=120, comments=9)
+    status, answer = _notify(functions, second, post["post_id"])
+    assert status == 200 and answer["reward"] == "computed"
+    value = reward_row(runtime, post["post_id"])["value"]
+    # Redelivery of the webhook: nothing changes.
+    status, answer = _notify(functions, second, post["post_id"])
+    assert status == 200 and answer["changed"] is False
+    assert reward_row(runtime, post["post_id"])["value"] == value
+
+
+def test_the_sweep_catches_snapshots_whose_webhook_was_lost(runtime, functions, make_profile, clock):
+    business = make_profile()
+    post = generate(functions, business, "wh-2", "x", scheduled_for=at(0).isoformat(), auto_publish=True)
+    clock.set(at(25))
+    _insert_directly(runtime, post["post_id"], 6, likes=30)
+    _insert_directly(runtime, post["post_id"], 24, likes=90)
+    report = compute(functions, {"sweep": True})
+    # Processing the 24 h snapshot completes the due reward there and then.
+    assert report["snapshots"] == 2
+    assert reward_row(runtime, post["post_id"])["status"] == "computed"
+    with runtime.db.transaction() as conn:
+        assert conn.execute("select count(*) from snapshots where processed_at is null").fetchone() == (0,)
+    assert compute(functions, {"sweep": True})["snapshots"] == 0
+
+
+def test_a_scheduler_run_delivered_twice_sweeps_once(runtime, functions):
+    headers = {"X-CloudScheduler-JobName": "sweep-rewards", "X-CloudScheduler-ScheduleTime": "2026-03-02T09:15:00Z"}
+    status, first = functions.post("compute_reward", {"sweep": True}, headers)
+    assert status == 200 and first["duplicate"] is False
+    status, again = functions.post("compute_reward", {"sweep": True}, headers)
+    assert status == 200 and again["duplicate"] is True
+    with runtime.db.transaction() as conn:
+        assert conn.execute("select count(*) from sweep_runs where report is not null").fetchone() == (1,)
