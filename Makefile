@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint typecheck clean emulator
+.PHONY: help demo dev bundle scheduler-jobs test test-fast lint typecheck clean emulator
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,15 @@ emulator: $(EMULATOR_VENV)/.installed ## Install the Cloud Tasks emulator (used 
 demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database
 	$(BIN)/python -m simulation $(ARGS)
 
+dev: $(VENV)/.local-installed ## The four functions on loopback with the local task dispatcher (no auth)
+	$(BIN)/python -m devtools.server $(ARGS)
+
+bundle: $(VENV)/.local-installed ## The deployable source archive: dist/functions-source.zip
+	$(BIN)/python -m deploy.bundle
+
+scheduler-jobs: $(VENV)/.local-installed ## Print the Cloud Scheduler jobs (ARGS="--project P --region R --service-account SA [--apply]")
+	$(BIN)/python -m deploy.scheduler_jobs $(ARGS)
+
 test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
@@ -49,4 +58,4 @@ typecheck: $(VENV)/.dev-installed ## mypy, strict
 	$(BIN)/mypy .
 
 clean: ## Remove the venv, the embedded database and caches
-	rm -rf $(VENV) $(EMULATOR_VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis out
+	rm -rf $(VENV) $(EMULATOR_VENV) .data dist .mypy_cache .ruff_cache .pytest_cache .hypothesis out

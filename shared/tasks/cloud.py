@@ -23,6 +23,9 @@ from shared.store import outbox
 from shared.store.db import Database
 from shared.tasks.model import Target, Task
 
+# How long Cloud Tasks waits for a function's answer before it counts the attempt failed.
+DISPATCH_DEADLINE_SECONDS = 60
+
 
 class TaskTransport(Protocol):
     def create(self, task: Task) -> None:
@@ -64,7 +67,7 @@ class CloudTasksTransport:
     def request(self, task: Task) -> tuple[str, Any]:
         """The (parent queue path, tasks_v2.Task) that ``create`` sends."""
         from google.cloud import tasks_v2
-        from google.protobuf import timestamp_pb2
+        from google.protobuf import duration_pb2, timestamp_pb2
 
         target = self.targets[task.target]
         parent = self.client.queue_path(self.project, self.location, target.queue)
@@ -78,7 +81,11 @@ class CloudTasksTransport:
             http.oidc_token = tasks_v2.OidcToken(
                 service_account_email=self.service_account, audience=self.audience or target.url
             )
-        cloud_task = tasks_v2.Task(name=f"{parent}/tasks/{task_id(task.name)}", http_request=http)
+        cloud_task = tasks_v2.Task(
+            name=f"{parent}/tasks/{task_id(task.name)}",
+            http_request=http,
+            dispatch_deadline=duration_pb2.Duration(seconds=DISPATCH_DEADLINE_SECONDS),
+        )
         if task.schedule_time is not None:
             ts = timestamp_pb2.Timestamp()
             ts.FromDatetime(task.schedule_time)
