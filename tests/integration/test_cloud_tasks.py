@@ -212,3 +212,44 @@ def test_duplicate_task_creation_and_duplicate_delivery_change_nothing(runtime, 
         ledger = conn.execute("select count(*) from policy_updates").fetchone()[0]
     assert (version, ledger) == (1, 1)
     assert task_id(task.name).endswith(task.name) and len(task_id(task.name)) <= 500
+
+
+def test_a_task_whose_creation_failed_stays_in_the_outbox_and_the_sweep_dispatches_it(
+    runtime, cloud, functions, make_profile
+):
+    # Cloud Tasks unreachable at commit time: nothing listens on this port.
+    from shared.bootstrap import cloud_tasks_client
+
+    down = CloudTasksTransport(
+        cloud_tasks_client(Settings(cloud_tasks_emulator=f"127.0.0.1:{_free_port()}")),
+        project=PROJECT,
+        location=LOCATION,
+        targets=cloud.targets,
+        service_account=None,
+        audience=None,
+    )
+    runtime.tasks = OutboxRelay(runtime.db, down)
+    business = make_profile()
+    posted_at = datetime.now(UTC) - timedelta(hours=30)
+    status, post = functions.post(
+        "generate_post",
+        {
+            "business_id": str(business),
+            "request_id": f"down-{uuid.uuid4().hex[:8]}",
+            "platform": "facebook",
+            "topic": "open day",
+            "topic_embedding": [0.03] * 384,
+            "scheduled_for": posted_at.isoformat(),
+            "auto_publish": True,
+        },
+    )
+    assert status == 201
+    with runtime.db.transaction() as conn:
+        assert conn.execute("select status from outbox").fetchall() == [("pending",)]
+
+    # Cloud Tasks is back; the scheduled sweep re-dispatches what is stale.
+    runtime.tasks = OutboxRelay(runtime.db, cloud, stale_after=timedelta(0))
+    status, report = functions.post("compute_reward", {"sweep": True})
+    assert status == 200 and report["redispatched"] == 1
+    with runtime.db.transaction() as conn:
+        assert conn.execute("select status from outbox").fetchall() == [("dispatched",)]
