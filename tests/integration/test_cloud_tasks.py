@@ -231,7 +231,7 @@ def test_a_task_whose_creation_failed_stays_in_the_outbox_and_the_sweep_dispatch
     runtime.tasks = OutboxRelay(runtime.db, down)
     business = make_profile()
     posted_at = datetime.now(UTC) - timedelta(hours=30)
-    status, post = functions.post(
+    status, _ = functions.post(
         "generate_post",
         {
             "business_id": str(business),
