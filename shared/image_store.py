@@ -66,7 +66,9 @@ class SupabaseStorageStore:
         self._policy = policy or RetryPolicy()
         self._key = service_key
         self._sleep = sleep
-        options = ClientOptions(storage_client_timeout=int(max(1, self._policy.timeout)))
+        # Our own httpx client carries the timeout (the client's timeout option is deprecated).
+        http = httpx.Client(timeout=self._policy.timeout, follow_redirects=False)
+        options = ClientOptions(httpx_client=http)
         self._bucket = create_client(url, service_key.get_secret_value(), options=options).storage.from_(bucket)
         self.name = "supabase-storage"
 
