@@ -75,7 +75,8 @@ def providers(runtime, xai: list[Reply], gemini: list[Reply], on_request=None) -
 
 def post(functions, business_id, request_id: str = "content-1") -> tuple[int, Any]:
     body = {"business_id": str(business_id), "request_id": request_id, "platform": "linkedin", "topic": "dashboards"}
-    return functions.post("generate_post", body)
+    status, answer = functions.post("generate_post", body)
+    return status, answer
 
 
 def test_keys_pointed_at_loopback_servers_run_grok_gemini_and_storage_end_to_end(runtime, functions, make_profile):
@@ -112,12 +113,12 @@ def test_no_transaction_is_open_while_a_provider_is_called_and_the_decision_is_a
     def inspect(_: Seen) -> None:
         # From another connection, while the provider "thinks": our transactions and the post.
         with psycopg.connect(runtime.db.url, autocommit=True) as conn:
-            open_tx = conn.execute(
+            open_tx = conn.execute(  # type: ignore[index]
                 "select count(*) from pg_stat_activity where datname = current_database()"
                 " and pid <> pg_backend_pid() and xact_start is not null"
             ).fetchone()[0]
             row = conn.execute("select content_status from posts where request_id = 'content-1'").fetchone()
-            decisions = conn.execute(
+            decisions = conn.execute(  # type: ignore[index]
                 "select count(*) from decisions d join posts p using (post_id) where p.request_id = 'content-1'"
             ).fetchone()[0]
         observed.append((open_tx, row[0] if row else None, decisions))

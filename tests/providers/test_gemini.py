@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -17,7 +18,7 @@ FAST = RetryPolicy(attempts=3, timeout=2.0, base_delay=0.01, max_delay=0.5)
 PNG = b"\x89PNG\r\n\x1a\n-a-tiny-test-image"
 
 
-def image_answer(data: bytes = PNG, mime: str = "image/png") -> dict:
+def image_answer(data: bytes = PNG, mime: str = "image/png") -> dict[str, Any]:
     part = {"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode()}}
     return {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP"}]}
 

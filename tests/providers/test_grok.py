@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr
 
@@ -14,7 +16,7 @@ KEY = "xai-SENTINEL-7c1d55e0b2"
 FAST = RetryPolicy(attempts=3, timeout=2.0, base_delay=0.01, max_delay=0.5)
 
 
-def completion(content: str | None, *, refusal: str | None = None, finish: str = "stop") -> dict:
+def completion(content: str | None, *, refusal: str | None = None, finish: str = "stop") -> dict[str, Any]:
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -102,10 +104,11 @@ def test_a_refusal_names_the_status_and_reason_and_never_echoes_the_key():
 
 
 def test_a_content_refusal_in_a_200_answer_is_a_refusal():
-    with loopback([Reply(200, completion(None, refusal="I can't help with that."))]) as srv:
-        with pytest.raises(ProviderRefused) as err:
-            client(srv.url).complete("p")
+    with (
+        loopback([Reply(200, completion(None, refusal="I can't help with that."))]) as srv,
+        pytest.raises(ProviderRefused) as err,
+    ):
+        client(srv.url).complete("p")
     assert "I can't help with that." in err.value.message
-    with loopback([Reply(200, completion("partial", finish="content_filter"))]) as srv:
-        with pytest.raises(ProviderRefused):
-            client(srv.url).complete("p")
+    with loopback([Reply(200, completion("partial", finish="content_filter"))]) as srv, pytest.raises(ProviderRefused):
+        client(srv.url).complete("p")
