@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint typecheck clean
+CHROMIUM := /usr/bin/chromium
+.PHONY: help demo report post test test-fast lint typecheck clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,10 +24,22 @@ $(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.local-installed
 
-demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database
+# The dashboard test drives Debian's Chromium (Playwright's own browser download is not used).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "The dashboard test needs Chromium at $(CHROMIUM)"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database (+ out/report.html)
 	$(BIN)/python -m simulation $(ARGS)
 
-test: $(VENV)/.dev-installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
+report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from the database (ARGS="--demo-days 14" for a demo)
+	$(BIN)/python -m learner report $(ARGS)
+
+post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
+	$(BIN)/python -m learner generate $(ARGS)
+
+test: $(VENV)/.dev-installed $(CHROMIUM) lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 test-fast: $(VENV)/.dev-installed ## The tests without the slow (learning) suites

@@ -100,8 +100,8 @@ def build_prompts(profile: Profile, platform: str, topic: str, space: ActionSpac
         f" Voice: {fields['voice']}. Audience: {fields['audience']}."
     )
     image_prompt = (
-        f"An image for this {platform} post: {CAPTION_PLACEHOLDER}. {fields['brief']}."
-        f" Brand colours: {fields['colours']}."
+        f"An image for this {platform} post. Its caption: {CAPTION_PLACEHOLDER}\n"
+        f"Creative brief: {fields['brief']}. Brand colours: {fields['colours']}."
     )
     return Prompts(
         mode="trend" if trend else "standard",
