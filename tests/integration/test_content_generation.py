@@ -190,3 +190,32 @@ def test_provider_keys_never_appear_in_logs_or_responses(runtime, functions, mak
     for secret in SENTINELS:
         assert secret not in seen
     assert "**********" in settings_repr  # the key is masked, not dropped silently
+
+
+def test_without_keys_there_is_no_content_writer_and_the_offline_content_is_final(runtime, functions, make_profile):
+    assert build_content(Settings(database_url=runtime.db.url)) is None
+    status, answer = post(functions, make_profile())
+    assert status == 201
+    assert (answer["content_status"], answer["content_source"], answer["image_url"]) == ("done", "offline", None)
+    assert CAPTION_PLACEHOLDER not in answer["image_prompt"] and answer["caption"] in answer["image_prompt"]
+
+
+def test_a_gemini_key_alone_draws_the_offline_caption_into_a_local_folder(runtime, functions, make_profile, tmp_path):
+    with loopback([Reply(200, image())]) as g:
+        runtime.content = build_content(
+            Settings(
+                database_url=runtime.db.url,
+                gemini_api_key=SecretStr(GEMINI_KEY),
+                gemini_base_url=g.url,
+                image_dir=tmp_path / "images",
+            )
+        )
+        try:
+            status, answer = post(functions, make_profile())
+        finally:
+            runtime.content = None
+    assert status == 201 and answer["content_source"] == "offline+gemini"
+    assert answer["caption"].endswith("Acme Analytics has you covered.")
+    assert g.requests[0].json()["contents"][0]["parts"][0]["text"] == answer["image_prompt"]
+    assert answer["image_url"] == (tmp_path / "images" / f"{answer['post_id']}.png").resolve().as_uri()
+    assert (tmp_path / "images" / f"{answer['post_id']}.png").read_bytes() == PNG
