@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo dev bundle scheduler-jobs test test-fast lint typecheck clean emulator
+CHROMIUM := /usr/bin/chromium
+.PHONY: help demo dev bundle scheduler-jobs report post test test-fast lint typecheck clean emulator
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +33,13 @@ $(EMULATOR_VENV)/.installed: requirements-emulator.txt
 
 emulator: $(EMULATOR_VENV)/.installed ## Install the Cloud Tasks emulator (used by the tests)
 
-demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database
+# The dashboard test drives Debian's Chromium (Playwright's own browser download is not used).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "The dashboard test needs Chromium at $(CHROMIUM)"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database (+ out/report.html)
 	$(BIN)/python -m simulation $(ARGS)
 
 dev: $(VENV)/.local-installed ## The four functions on loopback with the local task dispatcher (no auth)
@@ -44,10 +51,16 @@ bundle: $(VENV)/.local-installed ## The deployable source archive: dist/function
 scheduler-jobs: $(VENV)/.local-installed ## Print the Cloud Scheduler jobs (ARGS="--project P --region R --service-account SA [--apply]")
 	$(BIN)/python -m deploy.scheduler_jobs $(ARGS)
 
-test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
+report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from the database (ARGS="--demo-days 14" for a demo)
+	$(BIN)/python -m learner report $(ARGS)
+
+post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
+	$(BIN)/python -m learner generate $(ARGS)
+
+test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
-test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed ## The tests without the slow (learning) suites
+test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(ARGS)
 
 lint: $(VENV)/.dev-installed ## ruff check and format check

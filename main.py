@@ -3,6 +3,7 @@
 from functions.compute_reward import compute_reward
 from functions.generate_post import generate_post
 from functions.record_snapshot import record_snapshot
+from functions.report import report
 from functions.update_policy import update_policy
 
-__all__ = ["compute_reward", "generate_post", "record_snapshot", "update_policy"]
+__all__ = ["compute_reward", "generate_post", "record_snapshot", "report", "update_policy"]

@@ -38,6 +38,10 @@ def _view(g: GeneratedPost) -> dict[str, Any]:
         "caption_prompt": p.caption_prompt,
         "image_prompt": p.image_prompt,
         "caption": p.caption,
+        "generator_prompt": p.generator_prompt,
+        "content_status": p.content_status,
+        "content_source": p.content_source,
+        "image_url": p.image_url,
     }
 
 
@@ -60,6 +64,7 @@ def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         reward_config=rt.reward_config,
         embedder=rt.embedder,
         now=rt.clock.now(),
+        content=rt.content,
     )
     rt.tasks.dispatch(result.tasks, rt.clock.now())
     return (201 if result.created else 200), _view(result)

@@ -9,7 +9,10 @@ from shared.action_space import ActionSpace
 from shared.auth import Authenticator
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.content import ContentWriter
 from shared.embedding import Embedder
+from shared.image_store import ImageStore, LocalFolderStore
+from shared.minilm import load_embedder
 from shared.policy import PolicyParams
 from shared.reward import RewardConfig
 from shared.store.db import Database
@@ -31,6 +34,7 @@ class Runtime:
     auth: Authenticator
     embedder: Embedder | None = None
     embedded: EmbeddedPostgres | None = None
+    content: ContentWriter | None = None  # None: the offline generator, stored with the decision
 
     def close(self) -> None:
         self.db.close()
@@ -83,6 +87,34 @@ def task_sink(settings: Settings, db: Database) -> TaskSink:
     return OutboxRelay(db, transport)
 
 
+def build_content(settings: Settings) -> ContentWriter | None:
+    """The providers the keys allow: Grok for text, Gemini for images; None without any key."""
+    if settings.xai_api_key is None and settings.gemini_api_key is None:
+        return None
+    policy = settings.retry_policy()
+    text = None
+    if settings.xai_api_key is not None:
+        from shared.llm.grok import GrokClient
+
+        text = GrokClient(settings.xai_api_key, model=settings.xai_model, base_url=settings.xai_base_url, policy=policy)
+    if settings.gemini_api_key is None:
+        return ContentWriter(text=text)
+    from shared.llm.gemini import GeminiImageClient
+
+    image = GeminiImageClient(
+        settings.gemini_api_key, model=settings.gemini_image_model, base_url=settings.gemini_base_url, policy=policy
+    )
+    images: ImageStore
+    if settings.supabase_url and settings.supabase_service_role_key is not None:
+        from shared.image_store import SupabaseStorageStore
+
+        key = settings.supabase_service_role_key
+        images = SupabaseStorageStore(settings.supabase_url, key, settings.supabase_bucket, policy=policy)
+    else:
+        images = LocalFolderStore(settings.image_dir)
+    return ContentWriter(text=text, image=image, images=images)
+
+
 def build_runtime(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
     settings = settings or Settings()
     url, embedded = database_url(settings)
@@ -99,7 +131,9 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
         reward_config=settings.reward_config(),
         tasks=task_sink(settings, db),
         auth=Authenticator(settings.auth_config()),
+        embedder=load_embedder(settings.embedder),
         embedded=embedded,
+        content=build_content(settings),
     )
 
 

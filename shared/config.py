@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthConfig
+from shared.llm.retry import RetryPolicy
 from shared.policy import PolicyParams
 from shared.reward import RewardConfig
 
@@ -16,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    """Every knob of the product. Secrets would be SecretStr and never logged."""
+    """Every knob of the product. Secrets are SecretStr: masked in repr, never logged or returned."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
@@ -63,6 +64,20 @@ class Settings(BaseSettings):
     tasks_service_account: str | None = None  # the identity Cloud Tasks puts in its OIDC tokens
     cloud_tasks_emulator: str | None = None  # host:port of a local emulator (insecure gRPC)
 
+    @field_validator(
+        "database_url",
+        "webhook_secret",
+        "webhook_secret_previous",
+        "xai_api_key",
+        "gemini_api_key",
+        "supabase_service_role_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """A mounted secret with an empty value means "not configured", not an empty key."""
+        return None if value == "" else value
+
     def auth_config(self) -> AuthConfig:
         secrets = tuple(s.get_secret_value() for s in (self.webhook_secret, self.webhook_secret_previous) if s)
         return AuthConfig(
@@ -74,6 +89,36 @@ class Settings(BaseSettings):
             oidc_audience=self.oidc_audience,
             oidc_emails=tuple(e.strip() for e in self.oidc_service_accounts.split(",") if e.strip()),
             webhook_secrets=secrets,
+        )
+
+    # Text embedder for profiles and topics without a given vector: the ONNX
+    # all-MiniLM-L6-v2 ("minilm"), none, or "auto" (minilm when it is installed).
+    embedder: Literal["auto", "minilm", "none"] = "auto"
+
+    # LLM providers (SPEC §8). No key: the deterministic offline generator.
+    xai_api_key: SecretStr | None = None
+    xai_base_url: str = "https://api.x.ai/v1"
+    xai_model: str = "grok-4"
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None  # None: the SDK's default endpoint
+    gemini_image_model: str = "gemini-2.5-flash-image"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    llm_backoff_max_seconds: float = Field(default=20.0, ge=0, le=300)
+
+    # Generated images: Supabase Storage when both are set, else image_dir.
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_bucket: str = Field(default="post-images", min_length=3, max_length=63)
+    image_dir: Path = PROJECT_ROOT / "out" / "images"
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.llm_max_attempts,
+            timeout=self.llm_timeout_seconds,
+            base_delay=self.llm_backoff_seconds,
+            max_delay=max(self.llm_backoff_max_seconds, self.llm_backoff_seconds),
         )
 
     def policy_params(self) -> PolicyParams:

@@ -39,3 +39,20 @@ class TransientError(AppError):
 
     status = 503
     code = "unavailable"
+
+
+class ProviderRefused(AppError):
+    """An LLM or storage provider refused the request (bad key, blocked content, bad model).
+
+    Not the caller's fault and not fixed by waiting: 502, with a message that
+    names the provider and its reason (never a key).
+    """
+
+    status = 502
+    code = "provider_refused"
+
+
+class ProviderUnavailable(TransientError):
+    """A provider timed out, kept answering 429/5xx, or answered something unreadable."""
+
+    code = "provider_unavailable"

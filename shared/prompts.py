@@ -4,6 +4,7 @@ caption that keeps the loop running without LLM keys. Pure.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -23,11 +24,29 @@ Return JSON with two keys: "caption_prompt" (a prompt that makes the caption)
 and "image_prompt" (a prompt for the image; refer to the caption as {placeholder})."""
 
 _TREND_TEMPLATE = """Find one current, brand-safe trend that fits this business and topic.
+Brand-safe: no tragedies, politics, religion, health scares or anything mocking a person or group.
 Business: {name} ({types}; {industries}). Audience: {audience}.
+Brand voice: {voice}. Brand tone: {tone}. Colours: {colours}.
 Trend style: {style}. Platform: {platform}. Topic: {topic}.
 Creative brief: {brief}.
 Return JSON with two keys: "caption_prompt" (a caption prompt that rides the trend)
 and "image_prompt" (an image prompt; refer to the caption as {placeholder})."""
+
+# What the text model is told around the templates above (system messages).
+GENERATOR_SYSTEM = (
+    "You design prompts for social media content. Answer with one JSON object with the string keys"
+    ' "caption_prompt" and "image_prompt", and nothing else.'
+)
+CAPTION_SYSTEM = "You write social media captions. Answer with the caption only: no quotes, no preamble, no notes."
+MAX_PROMPT_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class PromptPair:
+    """What the text model returns for a generator prompt."""
+
+    caption_prompt: str
+    image_prompt: str
 
 
 @dataclass(frozen=True)
@@ -81,8 +100,8 @@ def build_prompts(profile: Profile, platform: str, topic: str, space: ActionSpac
         f" Voice: {fields['voice']}. Audience: {fields['audience']}."
     )
     image_prompt = (
-        f"An image for this {platform} post: {CAPTION_PLACEHOLDER}. {fields['brief']}."
-        f" Brand colours: {fields['colours']}."
+        f"An image for this {platform} post. Its caption: {CAPTION_PLACEHOLDER}\n"
+        f"Creative brief: {fields['brief']}. Brand colours: {fields['colours']}."
     )
     return Prompts(
         mode="trend" if trend else "standard",
@@ -108,3 +127,45 @@ def offline_caption(profile: Profile, topic: str, space: ActionSpace, action: di
 
 def fill_caption(image_prompt: str, caption: str) -> str:
     return image_prompt.replace(CAPTION_PLACEHOLDER, caption)
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def parse_prompt_pair(text: str) -> PromptPair:
+    """The model's JSON answer as a PromptPair; ValueError names what is wrong.
+
+    Models often wrap JSON in a ``json`` code fence; that is accepted. An image
+    prompt without the ``{{CAPTION}}`` placeholder gets it appended, so the
+    image always follows the caption that is actually posted.
+    """
+    raw = text.strip()
+    fenced = _FENCE.match(raw)
+    if fenced:
+        raw = fenced.group(1)
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    fields = {}
+    for key in ("caption_prompt", "image_prompt"):
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{key} missing or not a non-empty string")
+        if len(value) > MAX_PROMPT_CHARS:
+            raise ValueError(f"{key} longer than {MAX_PROMPT_CHARS} characters")
+        fields[key] = value.strip()
+    image_prompt = fields["image_prompt"]
+    if CAPTION_PLACEHOLDER not in image_prompt:
+        image_prompt = f"{image_prompt}\nCaption: {CAPTION_PLACEHOLDER}"
+    return PromptPair(caption_prompt=fields["caption_prompt"], image_prompt=image_prompt)
+
+
+def clean_caption(text: str, limit: int = 2200) -> str:
+    """A model's caption without wrapping quotes, bounded (2,200 is Instagram's limit, the longest)."""
+    caption = text.strip()
+    if len(caption) >= 2 and (caption[0], caption[-1]) in {('"', '"'), ("'", "'"), ("“", "”")}:
+        caption = caption[1:-1].strip()
+    return caption[:limit]

@@ -1,4 +1,4 @@
-"""The main job: ``python -m simulation`` (``make demo``)."""
+"""The main job: ``python -m simulation`` (``make demo``; also ``python -m learner run``)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,33 @@ from tqdm import tqdm
 from shared.bootstrap import build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
+from shared.services.dashboard import dashboard_html
 from simulation.campaign import CampaignConfig, run_campaign
 from simulation.local_functions import LocalFunctions
 from simulation.report import final_period, plot, table, weekly
 
+DESCRIPTION = (
+    "Run a simulated campaign through the real functions and database, "
+    "then print the learning table, write the learning curve and the dashboard."
+)
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m simulation",
-        description="Run a simulated campaign through the real functions and database, "
-        "then print the learning table and write the learning curve.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=84, help="simulated days (default 84)")
     parser.add_argument("--businesses", type=int, default=12, help="simulated businesses (default 12)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the audience and schedule (default 7)")
-    parser.add_argument("--plot", type=Path, default=PROJECT_ROOT / "out" / "learning_curve.png")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--plot", type=Path, default=PROJECT_ROOT / "out" / "learning_curve.png", help="learning curve PNG"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=PROJECT_ROOT / "out" / "report.html",
+        help="dashboard of the run, one HTML file (default out/report.html)",
+    )
 
+
+def run(args: argparse.Namespace) -> None:
     config = CampaignConfig(seed=args.seed, businesses=args.businesses, days=args.days)
     # The campaign calls the functions in process, as their only caller: no auth to check.
     settings = Settings(auth_mode="disabled")
@@ -53,6 +63,10 @@ def main() -> None:
 
                 result = run_campaign(config, runtime, functions, on_day=advance)
             elapsed = time.perf_counter() - started
+            if args.report is not None:
+                page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
+                args.report.parent.mkdir(parents=True, exist_ok=True)
+                args.report.write_text(page, encoding="utf-8")
         finally:
             use_runtime(None)
             runtime.close()
@@ -69,6 +83,14 @@ def main() -> None:
     print(f"Over {final.label}, the learned policy closed {final.gap_closed:.0%} of the gap between uniform and best.")
     plot(periods, args.plot, f"Learning curve (seed {config.seed}, {config.businesses} businesses)")
     print(f"Learning curve written to {args.plot}")
+    if args.report is not None:
+        print(f"Dashboard written to {args.report}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m simulation", description=DESCRIPTION)
+    add_arguments(parser)
+    run(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ locals {
     record_snapshot = { entry_point = "record_snapshot", memory = "512Mi" }
     compute_reward  = { entry_point = "compute_reward", memory = "512Mi" }
     update_policy   = { entry_point = "update_policy", memory = "512Mi" }
+    report          = { entry_point = "report", memory = "512Mi" }
   }
 
   # Settings every function reads (names are shared/config.py's fields, upper-cased).
@@ -26,13 +27,18 @@ locals {
     OIDC_SERVICE_ACCOUNTS = "${google_service_account.tasks.email},${google_service_account.scheduler.email}"
     SUPABASE_JWKS_URL     = "${var.supabase_url}/auth/v1/.well-known/jwks.json"
     SUPABASE_JWT_ISSUER   = "${var.supabase_url}/auth/v1"
+    SUPABASE_URL          = var.supabase_url
   }
 
   # Secret Manager secret id => the setting it fills.
+  # A secret left empty reads as "not configured" (e.g. no xAI key: offline captions).
   secrets = {
-    learner-database-url            = "DATABASE_URL"
-    learner-webhook-secret          = "WEBHOOK_SECRET"
-    learner-webhook-secret-previous = "WEBHOOK_SECRET_PREVIOUS"
+    learner-database-url              = "DATABASE_URL"
+    learner-webhook-secret            = "WEBHOOK_SECRET"
+    learner-webhook-secret-previous   = "WEBHOOK_SECRET_PREVIOUS"
+    learner-xai-api-key               = "XAI_API_KEY"
+    learner-gemini-api-key            = "GEMINI_API_KEY"
+    learner-supabase-service-role-key = "SUPABASE_SERVICE_ROLE_KEY"
   }
 
   # The scheduled jobs: deploy/scheduler_jobs.py builds the same ones (a test compares).

@@ -8,13 +8,16 @@ from datetime import datetime
 from uuid import UUID
 
 from shared.action_space import ActionSpace
+from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
 from shared.errors import NotFound, PermanentError
 from shared.policy import PolicyParams, seed_from_id, select
-from shared.prompts import build_prompts, offline_caption
+from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
+from shared.services.content import complete_content
 from shared.services.publishing import publish
+from shared.store import content as content_store
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
 from shared.store import profiles as profile_store
@@ -71,7 +74,14 @@ def generate_post(
     reward_config: RewardConfig,
     embedder: Embedder | None,
     now: datetime,
+    content: ContentWriter | None = None,
 ) -> GeneratedPost:
+    """Choose, log and store the post; then, with ``content``, let the providers write it.
+
+    Without ``content`` the prompts and the deterministic offline caption are
+    stored with the decision (one transaction). With it, the post is committed
+    'pending' first and the providers run outside any transaction.
+    """
     post_id = post_id_for(cmd.business_id, cmd.request_id)
     scheduled_for = cmd.scheduled_for or now
     if cmd.auto_publish and scheduled_for > now:
@@ -83,6 +93,8 @@ def generate_post(
             raise NotFound("no profile for this business", field="business_id")
         existing = post_store.get_post(conn, post_id)
     if existing is not None:
+        if content is not None:
+            complete_content(db, post_id, content, now)
         return _stored(db, post_id)
 
     # Embedding is CPU work: it runs outside any transaction.
@@ -110,7 +122,8 @@ def generate_post(
         scheduled_for=scheduled_for,
         mode=prompts.mode,
         caption_prompt=prompts.caption_prompt,
-        image_prompt=prompts.image_prompt,
+        # Offline the caption is final, so the image prompt is filled now; a provider fills it later.
+        image_prompt=prompts.image_prompt if content is not None else fill_caption(prompts.image_prompt, caption),
         caption=caption,
     )
     tasks: tuple[Task, ...] = ()
@@ -118,10 +131,17 @@ def generate_post(
         created = post_store.insert_post_with_decision(
             conn, new_post, decision_id, context, selection, params, view.version, space.version
         )
+        if created:
+            source = content.source if content is not None else "offline"
+            content_store.record_generator(
+                conn, post_id, prompts.generator_prompt, pending=content is not None, source=source
+            )
         if created and cmd.auto_publish:
             post = post_store.get_post(conn, post_id, for_update=True)
             assert post is not None
             tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+    if content is not None:
+        complete_content(db, post_id, content, now)
     if not created:
         return _stored(db, post_id)
     stored = _stored(db, post_id)

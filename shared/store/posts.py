@@ -31,6 +31,11 @@ class PostRow:
     caption_prompt: str
     image_prompt: str
     caption: str | None
+    generator_prompt: str | None = None
+    content_status: str = "done"  # 'pending' while a provider is still to write it, 'failed' if it refused
+    content_source: str | None = None
+    content_error: str | None = None
+    image_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ class NewPost:
 
 _POST_COLUMNS = (
     "post_id, business_id, request_id, platform, topic, scheduled_for, status, media_id,"
-    " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption"
+    " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption,"
+    " generator_prompt, content_status, content_source, content_error, image_url"
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"

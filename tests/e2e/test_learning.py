@@ -35,8 +35,21 @@ def test_the_learned_policy_beats_uniform_random_over_the_last_week(runtime, fun
 @pytest.mark.slow
 def test_the_main_job_prints_its_table_and_writes_its_plot(tmp_path: Path):
     plot = tmp_path / "curve.png"
+    report = tmp_path / "report.html"
     done = subprocess.run(
-        [sys.executable, "-m", "simulation", "--days", "3", "--businesses", "2", "--plot", str(plot)],
+        [
+            sys.executable,
+            "-m",
+            "simulation",
+            "--days",
+            "3",
+            "--businesses",
+            "2",
+            "--plot",
+            str(plot),
+            "--report",
+            str(report),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -47,3 +60,4 @@ def test_the_main_job_prints_its_table_and_writes_its_plot(tmp_path: Path):
     assert "gap closed" in done.stdout
     assert "24 posts, 24 rewards computed, policy version 24" in done.stdout
     assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "2 businesses · 24 posts" in report.read_text(encoding="utf-8")

@@ -1,0 +1,36 @@
+"""HTTP function ``report``: the dashboard page (GET), rendered from the database on each call.
+
+It shows every business, so it is for operators: a Google OIDC identity from
+the allowed service accounts (or a local run with auth disabled).
+"""
+
+from __future__ import annotations
+
+import flask
+import functions_framework
+
+from functions._entry import respond
+from shared.bootstrap import get_runtime
+from shared.dashboard.page import CSP
+from shared.errors import AppError, TransientError
+from shared.logs import log
+from shared.services.dashboard import dashboard_html
+
+
+@functions_framework.http
+def report(request: flask.Request) -> flask.Response:
+    if request.method not in ("GET", "HEAD"):
+        return respond(405, {"error": {"code": "method_not_allowed", "message": "use GET"}}, {"Allow": "GET"})
+    rt = get_runtime()
+    try:
+        rt.auth.authenticate(request.headers.get, ("service",))
+    except AppError as exc:
+        log("WARNING", "unauthenticated", function="report", code=exc.code, reason=exc.message)
+        return respond(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+    try:
+        page = dashboard_html(rt.db, rt.space, rt.params, rt.clock.now())
+    except TransientError as exc:
+        log("WARNING", "transient failure", function="report", error=exc.message)
+        return respond(503, {"error": {"code": exc.code, "message": "try again later"}}, {"Retry-After": "5"})
+    headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    return flask.Response(page, status=200, mimetype="text/html", headers=headers)

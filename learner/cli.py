@@ -1,0 +1,237 @@
+"""One entry point for people: ``python -m learner <command>``.
+
+run        the main job: a simulated campaign through the real functions (same as ``python -m simulation``)
+generate   choose, log and write one post for a profile and topic, and print what was decided
+report     write the dashboard (one HTML file) from the database, and optionally open it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+import uuid
+import webbrowser
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.config import PROJECT_ROOT, Settings
+from shared.context import PLATFORMS
+
+DEFAULT_REPORT = PROJECT_ROOT / "out" / "report.html"
+
+
+def _aware(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-03-02T09:00:00+01:00")
+    return when
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m learner",
+        description="The social content learner: a contextual bandit that picks the creative parameters of posts, "
+        "logs each decision with its probability, and learns from delayed engagement.",
+        epilog="Configuration comes from the environment (see README.md): DATABASE_URL (unset: the embedded "
+        "Postgres under .data/postgres), XAI_API_KEY and GEMINI_API_KEY (unset: the offline generator), ...",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from simulation.__main__ import DESCRIPTION, add_arguments
+
+    run = sub.add_parser(
+        "run", help="the main job: a simulated campaign (as python -m simulation)", description=DESCRIPTION
+    )
+    add_arguments(run)
+
+    gen = sub.add_parser(
+        "generate",
+        help="generate one post for a profile and topic and print action, probabilities, prompts and caption",
+        description="Choose the creative parameters of one post with the current policy, log the decision and "
+        "write the prompts and caption (offline without provider keys), then print them. The post is stored "
+        "in the configured database like any other generated post.",
+    )
+    gen.add_argument("--topic", required=True, help="what the post is about, e.g. 'our new analytics dashboard'")
+    gen.add_argument("--platform", choices=PLATFORMS, default="linkedin", help="default linkedin")
+    gen.add_argument(
+        "--profile", type=Path, help="business profile as JSON (see learner/profiles.py); default: a sample B2B profile"
+    )
+    gen.add_argument("--when", type=_aware, help="scheduled time, ISO 8601 with a zone (default now)")
+    gen.add_argument("--request-id", help="idempotency key: the same key returns the same post (default: a new one)")
+    gen.add_argument("--json", action="store_true", help="print the result as JSON instead of text")
+
+    rep = sub.add_parser(
+        "report",
+        help="write the dashboard as one HTML file (and open it)",
+        description="Write the dashboard (policy preferences, reward vs baseline, exploration, latest posts) "
+        "from the configured database, or from a short simulated campaign with --demo-days.",
+    )
+    rep.add_argument("--out", type=Path, default=DEFAULT_REPORT, help="output file (default out/report.html)")
+    rep.add_argument("--open", action="store_true", help="open the file in the default browser")
+    rep.add_argument(
+        "--demo-days",
+        type=int,
+        metavar="N",
+        help="fill a throwaway database with an N-day simulated campaign first (nothing is written to yours)",
+    )
+    rep.add_argument("--demo-businesses", type=int, default=4, help="businesses in the demo campaign (default 4)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "run":
+        from simulation.__main__ import run
+
+        run(args)
+    elif args.command == "generate":
+        generate(args)
+    else:
+        report(args)
+
+
+def generate(args: argparse.Namespace) -> None:
+    from learner.profiles import load_profile
+    from shared.bootstrap import build_runtime
+    from shared.services.generation import GenerateCommand, generate_post
+    from shared.store.profiles import upsert_profile
+
+    try:
+        profile = load_profile(args.profile)
+    except ValidationError as exc:
+        sys.exit(f"invalid profile {args.profile}:\n{exc}")
+    runtime = build_runtime()
+    try:
+        with runtime.db.transaction() as conn:
+            upsert_profile(conn, profile)
+        command = GenerateCommand(
+            business_id=profile.business_id,
+            request_id=args.request_id or f"cli-{uuid.uuid4().hex[:12]}",
+            platform=args.platform,
+            topic=args.topic,
+            topic_embedding=None,
+            scheduled_for=args.when,
+            auto_publish=False,
+        )
+        result = generate_post(
+            runtime.db,
+            command,
+            space=runtime.space,
+            params=runtime.params,
+            reward_config=runtime.reward_config,
+            embedder=runtime.embedder,
+            now=runtime.clock.now(),
+            content=runtime.content,
+        )
+    finally:
+        runtime.close()
+    shown = describe(result, runtime.space, profile.name)
+    print(json.dumps(shown, indent=2) if args.json else as_text(shown))
+
+
+def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
+    d, p = result.decision, result.post
+    return {
+        "post_id": str(result.post_id),
+        "created": result.created,
+        "business": business,
+        "platform": p.platform,
+        "time_bucket": d.time_bucket,
+        "policy_version": d.policy_version,
+        "context_fallback": d.context_fallback,
+        "mode": p.mode,
+        "action": d.action,
+        "probabilities": {c.dimension: dict(zip(c.values, c.pi, strict=True)) for c in d.choices},
+        "joint_propensity": d.joint_propensity,
+        "labels": {dim.name: dict(zip(dim.values, dim.labels, strict=True)) for dim in space.dimensions},
+        "generator_prompt": p.generator_prompt,
+        "caption_prompt": p.caption_prompt,
+        "image_prompt": p.image_prompt,
+        "caption": p.caption,
+        "content_source": p.content_source,
+        "content_status": p.content_status,
+        "image_url": p.image_url,
+    }
+
+
+def as_text(s: dict[str, Any]) -> str:
+    def block(title: str, text: str | None) -> list[str]:
+        body = textwrap.indent("\n".join(textwrap.fill(line, 96) for line in (text or "-").splitlines()), "  ")
+        return [f"{title}:", body, ""]
+
+    lines = [
+        f"Post {s['post_id']} for {s['business']} on {s['platform']} ({s['time_bucket']}), "
+        f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
+        "",
+        "Action and probabilities (* = chosen):",
+    ]
+    for dim, probs in s["probabilities"].items():
+        lines.append(f"  {dim}")
+        for value, p in probs.items():
+            mark = "*" if s["action"][dim] == value else " "
+            bar = "█" * round(p * 30)
+            lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar}")
+    lines += [f"  joint propensity {s['joint_propensity']:.3e}", ""]
+    lines += block("Generator prompt", s["generator_prompt"])
+    lines += block("Caption prompt", s["caption_prompt"])
+    lines += block("Image prompt", s["image_prompt"])
+    lines += block(f"Caption ({s['content_source'] or 'offline'}, {s['content_status']})", s["caption"])
+    if s["image_url"]:
+        lines += [f"Image: {s['image_url']}"]
+    return "\n".join(lines).rstrip()
+
+
+def report(args: argparse.Namespace) -> None:
+    from shared.bootstrap import build_runtime
+
+    if args.demo_days is None:
+        runtime = build_runtime()
+        try:
+            _write_report(runtime, args.out)
+        finally:
+            runtime.close()
+    else:
+        _demo_report(args)
+    print(f"Dashboard written to {args.out}")
+    if args.open:
+        webbrowser.open(args.out.resolve().as_uri())
+
+
+def _write_report(runtime: Any, out: Path) -> None:
+    from shared.services.dashboard import dashboard_html
+
+    page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+
+
+def _demo_report(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from shared.bootstrap import build_runtime, use_runtime
+    from shared.clock import ManualClock
+    from simulation.campaign import CampaignConfig, run_campaign
+    from simulation.local_functions import LocalFunctions
+
+    config = CampaignConfig(businesses=args.demo_businesses, days=args.demo_days)
+    with tempfile.TemporaryDirectory(prefix="learner-report-") as tmp:
+        settings = Settings(database_url=None, embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off")
+        runtime = build_runtime(settings, clock=ManualClock(config.start))
+        use_runtime(runtime)
+        try:
+            with tqdm(total=config.days, unit="day", desc="simulating") as bar:
+
+                def advance(day: int) -> None:
+                    bar.update(min(day + 1, config.days) - bar.n)
+
+                run_campaign(config, runtime, LocalFunctions(), on_day=advance)
+            _write_report(runtime, args.out)
+        finally:
+            use_runtime(None)
+            runtime.close()

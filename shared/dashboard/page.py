@@ -1,0 +1,218 @@
+"""The dashboard as one self-contained HTML page (inline CSS, SVG and a few lines of script).
+
+No external resource is loaded (no fonts, no CDN): the file opens offline,
+from disk or from the ``report`` HTTP function, and passes a strict CSP.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html import escape
+
+from shared.context import PLATFORMS
+from shared.dashboard.charts import Series, line_chart, probability_bars
+from shared.dashboard.view import ALL, BUCKETS, CellView, DashboardView
+from shared.store.dashboard import LatestPost
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
+
+_CSS = """
+:root { --ink:#1d2733; --muted:#5b6b7c; --line:#d9e0e7; --accent:#e76f51; --base:#264653; --ok:#2a9d8f; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
+  margin: 0; background: #f6f8fa; }
+header { background: var(--base); color: #fff; padding: 16px 24px; }
+header h1 { margin: 0 0 4px; font-size: 20px; }
+header .meta { color: #cfe0e6; }
+main { padding: 16px 24px 40px; max-width: 1280px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px; margin: 14px 0; }
+h2 { font-size: 16px; margin: 0 0 8px; }
+.controls { display: flex; gap: 16px; flex-wrap: wrap; align-items: center; }
+.controls button { border: 1px solid var(--line); background: #fff; padding: 5px 12px;
+  border-radius: 14px; cursor: pointer; }
+.controls button[aria-pressed="true"] { background: var(--base); color: #fff; border-color: var(--base); }
+.view { display: none; } .view.shown { display: block; }
+.grid3 { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 8px 18px; }
+.charts2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 8px 18px; }
+svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
+svg .chart-title { font-weight: 600; }
+svg .axis, svg .pct { fill: var(--muted); }
+svg .bar { fill: #9fb7c6; } svg .bar.top { fill: var(--accent); }
+svg .grid { stroke: var(--line); }
+svg .series { fill: none; stroke-width: 2; }
+svg .reward { stroke: var(--accent); fill: var(--accent); } svg polyline.reward, svg line.reward { fill: none; }
+svg .baseline { stroke: var(--base); fill: var(--base); stroke-dasharray: 5 3; }
+svg polyline.baseline, svg line.baseline { fill: none; }
+svg .explore { stroke: var(--ok); fill: var(--ok); } svg polyline.explore, svg line.explore { fill: none; }
+.note { color: var(--muted); }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+th { font-weight: 600; background: #fafbfc; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td .prompt { color: var(--muted); font-size: 12px; max-width: 380px; white-space: pre-wrap; }
+.action { font-size: 12px; }
+.unavailable { color: var(--muted); font-style: italic; }
+tr.hidden { display: none; }
+"""
+
+# Platform and time-bucket switches: show the matching view, filter the posts table.
+_SCRIPT = """
+(function () {
+  const state = { platform: document.body.dataset.platform, bucket: "all" };
+  function render() {
+    document.querySelectorAll(".view").forEach(function (el) {
+      const match = el.dataset.platform === state.platform && (el.dataset.bucket === state.bucket);
+      el.classList.toggle("shown", match);
+    });
+    document.querySelectorAll("button[data-set]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(state[b.dataset.set] === b.dataset.value));
+    });
+    document.querySelectorAll("#posts tbody tr").forEach(function (tr) {
+      const hide = tr.dataset.platform !== state.platform
+        || (state.bucket !== "all" && tr.dataset.bucket !== state.bucket);
+      tr.classList.toggle("hidden", hide);
+    });
+    document.getElementById("posts-empty").hidden =
+      document.querySelectorAll("#posts tbody tr:not(.hidden)").length > 0;
+  }
+  document.querySelectorAll("button[data-set]").forEach(function (b) {
+    b.addEventListener("click", function () { state[b.dataset.set] = b.dataset.value; render(); });
+  });
+  render();
+  document.body.dataset.ready = "true";
+})();
+"""
+
+
+def _buttons(kind: str, values: tuple[str, ...]) -> str:
+    return "".join(
+        f'<button type="button" data-set="{kind}" data-value="{escape(v)}" aria-pressed="false">{escape(v)}</button>'
+        for v in values
+    )
+
+
+def _cell_views(cell: CellView, period: str) -> tuple[str, str, str]:
+    """(policy bars, reward chart, exploration chart) for one platform × bucket."""
+    attrs = f'class="view" data-platform="{cell.platform}" data-bucket="{cell.bucket}"'
+    if cell.bucket == ALL:
+        bars = '<p class="note">Preferences are learned per time bucket: pick one above to see them.</p>'
+    else:
+        bars = (
+            f'<p class="note">Next-post probabilities on {escape(cell.platform)} in the {escape(cell.bucket)},'
+            f" at the average context of its latest decisions ({cell.decisions} decisions so far);"
+            " the most likely value is highlighted.</p>"
+            f'<div class="grid3">{"".join(probability_bars(d.name, d.bars) for d in cell.dimensions)}</div>'
+        )
+    reward = line_chart(
+        f"Mean reward per {period} vs the {cell.platform} baseline",
+        [
+            Series(f"reward ({cell.bucket})", cell.reward, "reward"),
+            Series("platform baseline", cell.baseline, "baseline"),
+        ],
+    )
+    explore = line_chart(
+        f"Exploration share per {period}",
+        [Series("choices off the most likely value", cell.exploration, "explore", percent=True)],
+        y_min=0.0,
+        y_max=1.0,
+    )
+    return f"<div {attrs}>{bars}</div>", f"<div {attrs}>{reward}</div>", f"<div {attrs}>{explore}</div>"
+
+
+def _action(action: dict[str, str]) -> str:
+    return "<br>".join(f"{escape(k.lower())}: <b>{escape(v)}</b>" for k, v in action.items())
+
+
+def _post_row(p: LatestPost) -> str:
+    reward = "" if p.reward is None else f"{p.reward:+.3f}"
+    reward_cell = f"{reward} <span class='note'>{escape(p.reward_status or 'not published')}</span>"
+    image = f'<br><a href="{escape(p.image_url)}">image</a>' if p.image_url else ""
+    return (
+        f'<tr data-platform="{escape(p.platform)}" data-bucket="{escape(p.time_bucket)}">'
+        f"<td>{escape(p.scheduled_for.strftime('%Y-%m-%d %H:%M'))}<br><span class='note'>{escape(p.business)}"
+        f"</span></td>"
+        f"<td>{escape(p.platform)}<br><span class='note'>{escape(p.time_bucket)}</span></td>"
+        f"<td class='action'>{_action(p.action)}<br><span class='note'>p = {p.joint_propensity:.2e},"
+        f" policy v{p.policy_version}</span></td>"
+        f"<td>{escape(p.caption or '')}{image}<br><span class='note'>{escape(p.mode)} · "
+        f"{escape(p.content_source or 'offline')} · {escape(p.content_status)}</span></td>"
+        f"<td><div class='prompt'><b>caption:</b> {escape(p.caption_prompt)}</div>"
+        f"<div class='prompt'><b>image:</b> {escape(p.image_prompt)}</div></td>"
+        f"<td class='num'>{reward_cell}</td></tr>"
+    )
+
+
+def _what_if(view: DashboardView) -> str:
+    if view.what_if is None:
+        return (
+            '<p class="unavailable" id="what-if-unavailable">Not available: the off-policy evaluation module is'
+            " not installed. When it is, this table compares other policies (IPS, SNIPS, DR estimates with"
+            " confidence intervals) on the logged decisions.</p>"
+        )
+    rows = "".join(
+        f"<tr><td>{escape(r.policy)}</td><td>{escape(r.estimator)}</td><td class='num'>{r.value:.3f}</td>"
+        f"<td class='num'>[{r.ci_low:.3f}, {r.ci_high:.3f}]</td><td class='num'>{r.n}</td></tr>"
+        for r in view.what_if
+    )
+    return (
+        '<table id="what-if"><thead><tr><th>policy</th><th>estimator</th><th>estimated reward</th>'
+        f"<th>95% interval</th><th>posts</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def render(view: DashboardView, generated_at: datetime) -> str:
+    """The whole page. ``generated_at`` is a parameter (time is never read here)."""
+    bars, rewards, explores = [], [], []
+    for cell in view.cells:
+        b, r, e = _cell_views(cell, view.period)
+        bars.append(b)
+        rewards.append(r)
+        explores.append(e)
+    busiest = max(PLATFORMS, key=lambda p: view.cell(p, ALL).decisions)
+    totals = view.totals
+    summary = (
+        f"{totals.get('businesses', 0)} businesses · {totals.get('posts', 0)} posts · "
+        f"{totals.get('published', 0)} published · {totals.get('rewarded', 0)} rewarded · policy version {view.version}"
+        f" · generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}"
+    )
+    posts = "".join(_post_row(p) for p in view.latest)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Content learner: what the policy has learned</title>
+<style>{_CSS}</style></head>
+<body data-platform="{busiest}">
+<header><h1>What the content learner has learned</h1><div class="meta">{escape(summary)}</div></header>
+<main>
+<section class="controls" aria-label="filters">
+  <div>Platform: {_buttons("platform", PLATFORMS)}</div>
+  <div>Time of day: {_buttons("bucket", BUCKETS)}</div>
+</section>
+<section id="policy"><h2>What the policy prefers now</h2>{"".join(bars)}</section>
+<section id="reward"><h2>Reward over time against the baseline</h2>
+<p class="note">Reward is in [−1, 1] (SPEC §5); the baseline is the platform's running average the policy compares
+each reward with. Above the baseline, the chosen creative did better than usual.</p>{"".join(rewards)}</section>
+<section id="exploration"><h2>Exploration</h2>
+<p class="note">Share of creative choices (one per dimension per post) that took a value other than the policy's most
+likely one at the time: how much the learner is still trying things. It falls as the policy grows confident, and
+never to zero (the exploration floor ε).</p>{"".join(explores)}</section>
+<section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>
+{_what_if(view)}</section>
+<section id="latest"><h2>Latest posts</h2>
+<table id="posts"><thead><tr><th>when</th><th>where</th><th>action</th><th>caption</th><th>prompts</th>
+<th>reward</th></tr></thead><tbody>{posts}</tbody></table>
+<p class="note" id="posts-empty" hidden>No posts for this platform and time of day among the latest.</p>
+</section>
+</main>
+<script type="application/json" id="dashboard-data">{_summary_json(view)}</script>
+<script>{_SCRIPT}</script>
+</body></html>
+"""
+
+
+def _summary_json(view: DashboardView) -> str:
+    """A small machine-readable summary (tests and curious users); '<' escaped so it cannot close the tag."""
+    data = {"version": view.version, "totals": view.totals, "period": view.period}
+    return json.dumps(data).replace("<", "\\u003c")

@@ -1,0 +1,183 @@
+"""From what the store read to what the page shows. Pure: numpy and stdlib.
+
+Per platform and time bucket: the policy's current probabilities in each
+dimension (at the cell's typical context), reward over time against the
+platform baseline, and the exploration share; plus the latest posts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from shared.action_space import ActionSpace
+from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.policy import PolicyParams, floored, scores_for, softmax
+from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
+
+ALL = "all"  # the time-bucket key that aggregates every bucket
+BUCKETS = (ALL, *TIME_BUCKETS)
+WEEKLY_AFTER_DAYS = 42  # longer spans are drawn per week, so the lines stay readable
+
+
+@dataclass(frozen=True)
+class Bar:
+    value: str
+    label: str
+    probability: float  # π (with the exploration floor), what the next post is drawn from
+    top: bool
+
+
+@dataclass(frozen=True)
+class DimensionView:
+    name: str
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class Point:
+    period: date
+    value: float
+    n: int
+
+
+@dataclass(frozen=True)
+class CellView:
+    platform: str
+    bucket: str  # a time bucket or ALL
+    decisions: int
+    dimensions: tuple[DimensionView, ...]  # empty for ALL: preferences are per bucket
+    reward: tuple[Point, ...]
+    baseline: tuple[Point, ...]
+    exploration: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class WhatIfRow:
+    """One row of the off-policy table, as the evaluation module gives it."""
+
+    policy: str
+    estimator: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    version: int
+    totals: dict[str, int]
+    period: str  # "day" or "week"
+    cells: tuple[CellView, ...]
+    latest: tuple[LatestPost, ...]
+    what_if: tuple[WhatIfRow, ...] | None  # None: the evaluation module is not available
+
+    def cell(self, platform: str, bucket: str) -> CellView:
+        return next(c for c in self.cells if c.platform == platform and c.bucket == bucket)
+
+
+def _period_start(day: date, weekly: bool) -> date:
+    return day - timedelta(days=day.weekday()) if weekly else day
+
+
+def _weighted(points: Iterable[tuple[date, float, int]], weekly: bool) -> tuple[Point, ...]:
+    """Means weighted by counts, per day or per week (Monday)."""
+    sums: dict[date, float] = defaultdict(float)
+    counts: dict[date, int] = defaultdict(int)
+    for day, value, n in points:
+        key = _period_start(day, weekly)
+        sums[key] += value * n
+        counts[key] += n
+    return tuple(Point(k, sums[k] / counts[k], counts[k]) for k in sorted(sums) if counts[k] > 0)
+
+
+def _last(points: Iterable[tuple[date, float]], weekly: bool) -> tuple[Point, ...]:
+    """The last value of each period (the baseline as it stood at the period's end)."""
+    last: dict[date, float] = {}
+    for day, value in sorted(points, key=lambda p: p[0]):
+        last[_period_start(day, weekly)] = value
+    return tuple(Point(k, v, 1) for k, v in sorted(last.items()))
+
+
+def policy_bars(
+    space: ActionSpace,
+    preferences: dict[tuple[str, str], float],
+    theta: dict[tuple[str, str], FloatArray],
+    x: FloatArray,
+    params: PolicyParams,
+) -> tuple[DimensionView, ...]:
+    """π_d for every dimension at context ``x`` (shape (768,)), exactly as ``select`` computes it."""
+    if x.shape != (CONTEXT_DIM,):
+        raise ValueError(f"x must have shape ({CONTEXT_DIM},), got {x.shape}")
+    views = []
+    for dim in space.dimensions:
+        pi = floored(softmax(scores_for(dim.values, dim.name, preferences, theta, x), params.tau), params.epsilon)
+        best = int(np.argmax(pi))
+        bars = tuple(
+            Bar(v, dim.label(v), float(p), i == best) for i, (v, p) in enumerate(zip(dim.values, pi, strict=True))
+        )
+        views.append(DimensionView(dim.name, bars))
+    return tuple(views)
+
+
+def build_view(
+    data: DashboardData,
+    space: ActionSpace,
+    params: PolicyParams,
+    what_if: Sequence[WhatIfRow] | None = None,
+) -> DashboardView:
+    days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
+    weekly = bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
+    cells = []
+    for platform in PLATFORMS:
+        rewards = [r for r in data.rewards if r.platform == platform]
+        explore = [e for e in data.exploration if e.platform == platform]
+        baseline = _last(((r.day, r.baseline) for r in rewards), weekly)
+        for bucket in BUCKETS:
+            cells.append(_cell(data, space, params, platform, bucket, rewards, explore, baseline, weekly))
+    return DashboardView(
+        version=data.version,
+        totals=dict(data.totals),
+        period="week" if weekly else "day",
+        cells=tuple(cells),
+        latest=data.latest,
+        what_if=None if what_if is None else tuple(what_if),
+    )
+
+
+def _cell(
+    data: DashboardData,
+    space: ActionSpace,
+    params: PolicyParams,
+    platform: str,
+    bucket: str,
+    rewards: list[RewardDay],
+    explore: list[ExplorationDay],
+    baseline: tuple[Point, ...],
+    weekly: bool,
+) -> CellView:
+    def mine(row_bucket: str) -> bool:
+        return bucket == ALL or row_bucket == bucket
+
+    dims: tuple[DimensionView, ...] = ()
+    if bucket != ALL:
+        # No decision yet in this cell: the policy at x = 0 (its preferences alone).
+        x = data.mean_x.get((platform, bucket), np.zeros(CONTEXT_DIM))
+        dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
+    decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and mine(b))
+    return CellView(
+        platform=platform,
+        bucket=bucket,
+        decisions=decisions,
+        dimensions=dims,
+        reward=_weighted(((r.day, r.mean_reward, r.posts) for r in rewards if mine(r.time_bucket)), weekly),
+        baseline=baseline,
+        exploration=_weighted(
+            ((e.day, e.explored / e.choices, e.choices) for e in explore if mine(e.time_bucket)), weekly
+        ),
+    )

@@ -1,0 +1,1 @@
+"""LLM providers behind two small interfaces: text (Grok) and images (Gemini)."""

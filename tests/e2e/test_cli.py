@@ -1,0 +1,94 @@
+"""The command line, run as a user runs it (a subprocess on the test database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.config import PROJECT_ROOT
+
+
+def learner(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "IMAGE_DIR": str(tmp_path / "images"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "learner", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_help_lists_the_commands(database_url, tmp_path):
+    done = learner(database_url, tmp_path, "--help")
+    assert done.returncode == 0
+    for command in ("run", "generate", "report"):
+        assert f"    {command} " in done.stdout
+
+
+def test_generate_prints_action_probabilities_prompts_and_the_offline_caption(runtime, database_url, tmp_path):
+    done = learner(
+        database_url, tmp_path, "generate", "--topic", "our spring menu", "--platform", "instagram", "--json"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout)
+    dims = [d.name for d in runtime.space.dimensions]
+    assert list(shown["action"]) == dims and list(shown["probabilities"]) == dims
+    for dim, probs in shown["probabilities"].items():
+        assert sum(probs.values()) == pytest.approx(1.0)
+        assert shown["action"][dim] in probs
+    assert shown["platform"] == "instagram" and shown["created"] is True
+    assert shown["content_source"] == "offline" and shown["content_status"] == "done"
+    assert "our spring menu" in shown["caption"] and shown["caption"] in shown["image_prompt"]
+    assert "Acme Analytics" in shown["generator_prompt"]
+    assert shown["context_fallback"] is False  # profile and topic embedded by the ONNX model
+
+
+def test_generate_reads_a_profile_file_and_prints_text(database_url, tmp_path):
+    profile = tmp_path / "bakery.json"
+    profile.write_text(json.dumps({"name": "Rosa's Bakery", "industries": ["Food & Beverage"]}))
+    done = learner(
+        database_url, tmp_path, "generate", "--topic", "sourdough", "--profile", str(profile),
+        "--request-id", "cli-bakery-1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "for Rosa's Bakery on linkedin" in done.stdout
+    assert "Action and probabilities (* = chosen):" in done.stdout
+    assert done.stdout.count(" * ") == 6  # one chosen value per dimension
+    for title in ("Generator prompt:", "Caption prompt:", "Image prompt:", "Caption (offline, done):"):
+        assert title in done.stdout
+    again = learner(
+        database_url, tmp_path, "generate", "--topic", "sourdough", "--profile", str(profile),
+        "--request-id", "cli-bakery-1",
+    )  # fmt: skip
+    assert "(already generated)" in again.stdout
+    assert again.stdout.split("\n", 1)[0].split()[1] == done.stdout.split("\n", 1)[0].split()[1]  # same post id
+
+
+def test_an_invalid_profile_file_is_refused_with_the_field(database_url, tmp_path):
+    profile = tmp_path / "bad.json"
+    profile.write_text(json.dumps({"name": "X", "colours": "navy", "surprise": 1}))
+    done = learner(database_url, tmp_path, "generate", "--topic", "t", "--profile", str(profile))
+    assert done.returncode != 0
+    assert "colours" in done.stderr and "surprise" in done.stderr
+
+
+def test_report_writes_the_dashboard_of_the_database(runtime, database_url, tmp_path):
+    out = tmp_path / "report.html"
+    assert learner(database_url, tmp_path, "generate", "--topic", "t").returncode == 0
+    done = learner(database_url, tmp_path, "report", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "1 businesses · 1 posts" in page

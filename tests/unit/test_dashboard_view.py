@@ -1,0 +1,148 @@
+"""The dashboard's pure parts: policy bars, periods, charts, escaping."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from shared.action_space import ActionSpace
+from shared.context import CONTEXT_DIM
+from shared.dashboard.charts import Series, line_chart, probability_bars
+from shared.dashboard.page import render
+from shared.dashboard.view import ALL, Point, build_view, policy_bars
+from shared.policy import PolicyParams, select
+from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
+
+SPACE = ActionSpace.load()
+PARAMS = PolicyParams()
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def data(**overrides) -> DashboardData:
+    fields: dict[str, Any] = {
+        "version": 3,
+        "preferences": {},
+        "theta": {},
+        "mean_x": {},
+        "decisions": {},
+        "rewards": (),
+        "exploration": (),
+        "latest": (),
+        "totals": {"posts": 0, "published": 0, "rewarded": 0, "businesses": 0},
+    }
+    fields.update(overrides)
+    return DashboardData(**fields)
+
+
+def test_the_bars_are_the_probabilities_select_draws_from():
+    rng = np.random.default_rng(1)
+    prefs = {("TONE", "formal"): 1.5, ("HOOK_TYPE", "question"): -0.7}
+    theta = {("LENGTH", "short"): rng.normal(size=CONTEXT_DIM) * 0.1}
+    x = rng.normal(size=CONTEXT_DIM) / 30
+    dims = policy_bars(SPACE, prefs, theta, x, PARAMS)
+    chosen = select(SPACE, prefs, theta, x, PARAMS, seed=5)
+    for view, choice in zip(dims, chosen.choices, strict=True):
+        assert view.name == choice.dimension
+        np.testing.assert_allclose([b.probability for b in view.bars], choice.pi)
+        assert sum(b.top for b in view.bars) == 1
+    tone = next(d for d in dims if d.name == "TONE")
+    assert next(b for b in tone.bars if b.top).value == "formal"
+
+
+def test_a_cell_without_decisions_shows_the_policy_at_zero_context():
+    view = build_view(data(preferences={("x", "morning"): {("TONE", "humorous"): 2.0}}), SPACE, PARAMS)
+    tone = next(d for d in view.cell("x", "morning").dimensions if d.name == "TONE")
+    assert next(b for b in tone.bars if b.top).value == "humorous"
+    assert view.cell("x", ALL).dimensions == ()  # preferences are per bucket
+
+
+def test_rewards_are_weighted_by_posts_and_buckets_add_up_in_all():
+    day = date(2026, 3, 2)
+    rewards = (
+        RewardDay("x", "morning", day, 1, 0.9, 0.3),
+        RewardDay("x", "evening", day, 3, 0.1, 0.3),
+        RewardDay("linkedin", "morning", day, 5, -0.5, -0.1),
+    )
+    view = build_view(data(rewards=rewards), SPACE, PARAMS)
+    (total,) = view.cell("x", ALL).reward
+    assert (total.period, total.n) == (day, 4) and total.value == pytest.approx(0.3)
+    assert view.cell("x", "morning").reward == (Point(day, 0.9, 1),)
+    assert view.cell("x", "night").reward == ()
+    assert [p.value for p in view.cell("x", "night").baseline] == [0.3]  # the platform's, in every bucket
+
+
+def test_exploration_is_the_share_of_choices_off_the_most_likely_value():
+    day = date(2026, 3, 2)
+    explore = (ExplorationDay("facebook", "night", day, 12, 3), ExplorationDay("facebook", "morning", day, 6, 6))
+    view = build_view(data(exploration=explore), SPACE, PARAMS)
+    assert view.cell("facebook", "night").exploration == (Point(day, 0.25, 12),)
+    (total,) = view.cell("facebook", ALL).exploration
+    assert (total.period, total.n) == (day, 18) and total.value == pytest.approx(0.5)
+
+
+def test_long_campaigns_are_drawn_per_week():
+    start = date(2026, 1, 5)  # a Monday
+    rewards = tuple(RewardDay("x", "morning", start + timedelta(days=d), 1, d / 100, 0.0) for d in range(60))
+    view = build_view(data(rewards=rewards), SPACE, PARAMS)
+    assert view.period == "week"
+    points = view.cell("x", "morning").reward
+    assert len(points) == 9 and all(p.period.weekday() == 0 for p in points)
+    assert points[0].value == pytest.approx(0.03) and points[0].n == 7
+
+
+def test_a_line_chart_draws_one_polyline_per_series_with_its_points():
+    day = date(2026, 3, 2)
+    pts = tuple(Point(day + timedelta(days=i), v, 1) for i, v in enumerate([0.1, 0.3, 0.2]))
+    svg = line_chart("t", [Series("reward", pts, "reward"), Series("baseline", pts[:2], "baseline")])
+    assert re.findall(r'data-points="(\d+)"', svg) == ["3", "2"]
+    assert svg.count("<circle") == 5
+
+
+def test_an_empty_chart_says_so():
+    assert "No data yet." in line_chart("t", [Series("reward", (), "reward")])
+
+
+def test_bars_carry_their_probabilities():
+    (dim,) = policy_bars(ActionSpace("v", (SPACE.dimension("LENGTH"),)), {}, {}, np.zeros(CONTEXT_DIM), PARAMS)
+    svg = probability_bars(dim.name, dim.bars)
+    assert re.findall(r'data-probability="([0-9.]+)"', svg) == ["0.500000", "0.500000"]
+
+
+def test_user_text_is_escaped_in_the_page():
+    post = LatestPost(
+        post_id=str(uuid.uuid4()),
+        business="<b>Evil</b> & Co",
+        platform="x",
+        time_bucket="morning",
+        scheduled_for=NOW,
+        status="posted",
+        action={"TONE": "casual"},
+        joint_propensity=0.01,
+        policy_version=1,
+        mode="standard",
+        caption_prompt="</script><script>alert(1)</script>",
+        image_prompt="img",
+        caption="<img src=x onerror=alert(1)>",
+        image_url=None,
+        content_source="offline",
+        content_status="done",
+        reward_status="computed",
+        reward=0.25,
+    )
+    page = render(build_view(data(latest=(post,)), SPACE, PARAMS), NOW)
+    assert "<img src=x" not in page and "<script>alert" not in page
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in page
+    assert 'id="what-if-unavailable"' in page  # no evaluation module given
+
+
+def test_the_what_if_rows_fill_the_table_when_given():
+    from shared.dashboard.view import WhatIfRow
+
+    rows = [WhatIfRow("greedy", "SNIPS", 0.41, 0.38, 0.44, 120)]
+    page = render(build_view(data(), SPACE, PARAMS, rows), NOW)
+    assert 'id="what-if"' in page and "[0.380, 0.440]" in page and "what-if-unavailable" not in page
