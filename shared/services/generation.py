@@ -17,11 +17,9 @@ from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
 from shared.services.publishing import publish
-from shared.store import content as content_store
-from shared.store import policy as policy_store
 from shared.store import posts as post_store
-from shared.store import profiles as profile_store
 from shared.store.db import Database
+from shared.store.decision_inputs import load_decision_inputs
 from shared.tasks.model import Task
 
 # Ids are derived from the caller's idempotency key, so a redelivered request
@@ -79,20 +77,21 @@ def generate_post(
     """Choose, log and store the post; then, with ``content``, let the providers write it.
 
     Without ``content`` the prompts and the deterministic offline caption are
-    stored with the decision (one transaction). With it, the post is committed
-    'pending' first and the providers run outside any transaction.
+    stored with the decision: one read round trip and one write. With it, the
+    post is committed 'pending' first and the providers run outside any
+    transaction.
     """
     post_id = post_id_for(cmd.business_id, cmd.request_id)
     scheduled_for = cmd.scheduled_for or now
     if cmd.auto_publish and scheduled_for > now:
         raise PermanentError("auto_publish needs scheduled_for not in the future", field="scheduled_for")
 
-    with db.transaction() as conn:
-        profile = profile_store.get_profile(conn, cmd.business_id)
-        if profile is None:
-            raise NotFound("no profile for this business", field="business_id")
-        existing = post_store.get_post(conn, post_id)
-    if existing is not None:
+    with db.statement() as conn:
+        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform)
+    profile = inputs.profile
+    if profile is None:
+        raise NotFound("no profile for this business", field="business_id")
+    if inputs.exists:
         if content is not None:
             complete_content(db, post_id, content, now)
         return _stored(db, post_id)
@@ -106,8 +105,7 @@ def generate_post(
         topic_vec = embedder.embed(cmd.topic)
     context = build_context(cmd.platform, scheduled_for, profile.time_zone, business_vec, topic_vec)
 
-    with db.transaction() as conn:
-        view = policy_store.load_policy(conn, context.platform, context.time_bucket)
+    view = inputs.policy.view(context.time_bucket)
     decision_id = decision_id_for(post_id)
     selection = select(space, view.preferences, view.theta, context.x, params, seed_from_id(decision_id.int))
     prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
@@ -125,24 +123,27 @@ def generate_post(
         # Offline the caption is final, so the image prompt is filled now; a provider fills it later.
         image_prompt=prompts.image_prompt if content is not None else fill_caption(prompts.image_prompt, caption),
         caption=caption,
+        generator_prompt=prompts.generator_prompt,
+        content_status="pending" if content is not None else "done",
+        content_source=content.source if content is not None else "offline",
     )
+    args = (new_post, decision_id, context, selection, params, view.version, space.version)
     tasks: tuple[Task, ...] = ()
-    with db.transaction() as conn:
-        created = post_store.insert_post_with_decision(
-            conn, new_post, decision_id, context, selection, params, view.version, space.version
-        )
-        if created:
-            source = content.source if content is not None else "offline"
-            content_store.record_generator(
-                conn, post_id, prompts.generator_prompt, pending=content is not None, source=source
-            )
-        if created and cmd.auto_publish:
-            post = post_store.get_post(conn, post_id, for_update=True)
-            assert post is not None
-            tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+    if cmd.auto_publish:
+        with db.transaction() as conn:
+            created = post_store.insert_post_with_decision(conn, *args)
+            if created:
+                post = post_store.get_post(conn, post_id, for_update=True)
+                assert post is not None
+                tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+    else:
+        # One statement: the post and its decision are written together or not at all.
+        with db.statement() as conn:
+            created = post_store.insert_post_with_decision(conn, *args)
     if content is not None:
         complete_content(db, post_id, content, now)
-    if not created:
-        return _stored(db, post_id)
-    stored = _stored(db, post_id)
-    return GeneratedPost(post_id=post_id, decision=stored.decision, post=stored.post, created=True, tasks=tasks)
+    if not created or content is not None or tasks:
+        stored = _stored(db, post_id)
+        return GeneratedPost(post_id, stored.decision, stored.post, created=created, tasks=tasks)
+    post_row, decision_row = post_store.new_rows(*args)
+    return GeneratedPost(post_id=post_id, decision=decision_row, post=post_row, created=True, tasks=tasks)

@@ -9,14 +9,6 @@ from shared.content import Content
 from shared.store.db import Conn
 
 
-def record_generator(conn: Conn, post_id: UUID, generator_prompt: str, *, pending: bool, source: str) -> None:
-    """Set with the decision: 'pending' when a provider still has to write the content."""
-    conn.execute(
-        "update posts set generator_prompt = %s, content_status = %s, content_source = %s where post_id = %s",
-        (generator_prompt, "pending" if pending else "done", source, post_id),
-    )
-
-
 def store_content(conn: Conn, post_id: UUID, content: Content, now: datetime) -> bool:
     """Store the provider's content once; False when another delivery stored it first."""
     row = conn.execute(

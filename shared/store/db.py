@@ -19,11 +19,13 @@ class Database:
 
     Prepared statements are off (``prepare_threshold=None``): Supabase's
     transaction pooler hands each transaction a different server connection.
+    Connections are in autocommit mode, so a lone statement (``statement()``)
+    costs one round trip, and ``transaction()`` sends BEGIN/COMMIT itself.
     """
 
     def __init__(self, url: str, *, max_size: int = 4, options: str | None = None) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"prepare_threshold": None, "autocommit": False}
+        kwargs: dict[str, Any] = {"prepare_threshold": None, "autocommit": True}
         if options:
             kwargs["options"] = options
         self.pool = ConnectionPool(
@@ -44,6 +46,19 @@ class Database:
         """
         try:
             with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def statement(self) -> Iterator[Conn]:
+        """A connection for one statement (atomic on its own) or one pipeline of reads.
+
+        No BEGIN/COMMIT: each statement is its own transaction. Use it only
+        where a single statement is the whole unit of work.
+        """
+        try:
+            with self.pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {type(exc).__name__}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -21,34 +22,6 @@ class PolicyView:
     version: int
     preferences: dict[tuple[str, str], float]
     theta: dict[tuple[str, str], FloatArray]
-
-
-def load_policy(conn: Conn, platform: str, time_bucket: str) -> PolicyView:
-    """One statement, so H, θ and the version come from one snapshot."""
-    rows = (
-        conn.cursor(binary=True)
-        .execute(
-            "select 'v', null, null, version::float8, null::float8[] from policy_state"
-            " union all"
-            " select 'h', dimension, value, h, null from policy_preferences"
-            "  where platform = %s and time_bucket = %s"
-            " union all"
-            " select 't', dimension, value, null, theta from policy_theta",
-            (platform, time_bucket),
-        )
-        .fetchall()
-    )
-    version = 0
-    prefs: dict[tuple[str, str], float] = {}
-    theta: dict[tuple[str, str], FloatArray] = {}
-    for kind, dim, value, scalar, arr in rows:
-        if kind == "v":
-            version = int(scalar)
-        elif kind == "h":
-            prefs[(dim, value)] = float(scalar)
-        else:
-            theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
-    return PolicyView(version=version, preferences=prefs, theta=theta)
 
 
 def claim_update(conn: Conn, post_id: UUID, reward: float, advantage: float, now: datetime) -> int | None:
@@ -126,3 +99,42 @@ def applied_version(conn: Conn, post_id: UUID) -> int | None:
     """The version an already-applied update produced, or None."""
     row = conn.execute("select version_after from policy_updates where post_id = %s", (post_id,)).fetchone()
     return None if row is None else int(row[0])
+
+
+@dataclass(frozen=True)
+class PlatformPolicy:
+    """H for every time bucket of one platform, every θ, the version: one snapshot."""
+
+    version: int
+    preferences: dict[str, dict[tuple[str, str], float]]  # time bucket → (dimension, value) → h
+    theta: dict[tuple[str, str], FloatArray]
+
+    def view(self, time_bucket: str) -> PolicyView:
+        return PolicyView(self.version, self.preferences.get(time_bucket, {}), self.theta)
+
+
+def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
+    """One statement, so H, θ and the version come from one snapshot. The time
+    bucket is not known before the profile's time zone is, so all four come."""
+    return (
+        "select 'v', null, null, null, version::float8, null::float8[] from policy_state"
+        " union all"
+        " select 'h', time_bucket, dimension, value, h, null from policy_preferences where platform = %s"
+        " union all"
+        " select 't', null, dimension, value, null, theta from policy_theta",
+        (platform,),
+    )
+
+
+def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
+    version = 0
+    prefs: dict[str, dict[tuple[str, str], float]] = {}
+    theta: dict[tuple[str, str], FloatArray] = {}
+    for kind, bucket, dim, value, scalar, arr in rows:
+        if kind == "v":
+            version = int(scalar)
+        elif kind == "h":
+            prefs.setdefault(bucket, {})[(dim, value)] = float(scalar)
+        else:
+            theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
+    return PlatformPolicy(version=version, preferences=prefs, theta=theta)

@@ -72,6 +72,9 @@ class NewPost:
     caption_prompt: str
     image_prompt: str
     caption: str | None
+    generator_prompt: str | None = None
+    content_status: str = "done"
+    content_source: str | None = None
 
 
 _POST_COLUMNS = (
@@ -118,14 +121,19 @@ def insert_post_with_decision(
     policy_version: int,
     action_space: str,
 ) -> bool:
-    """Insert the post and its decision; False when (business, request) exists already."""
-    inserted = conn.execute(
-        "insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
-        " mode, caption_prompt, image_prompt, caption)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    """Insert the post and its decision in one statement (one round trip, atomic on
+    its own); False when (business, request) exists already and nothing was written."""
+    row = conn.execute(
+        "with p as ("
+        " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
+        " mode, caption_prompt, image_prompt, caption, generator_prompt, content_status, content_source)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         # No conflict target: post_id is derived from (business_id, request_id), and
         # racing inserts may trip either unique index first.
-        " on conflict do nothing returning post_id",
+        " on conflict do nothing returning post_id)"
+        f" insert into decisions ({_DECISION_COLUMNS}, action)"
+        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
+        " returning decision_id",
         (
             post.post_id,
             post.business_id,
@@ -137,16 +145,10 @@ def insert_post_with_decision(
             post.caption_prompt,
             post.image_prompt,
             post.caption,
-        ),
-    ).fetchone()
-    if inserted is None:
-        return False
-    conn.execute(
-        f"insert into decisions ({_DECISION_COLUMNS}, action) values"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
+            post.generator_prompt,
+            post.content_status,
+            post.content_source,
             decision_id,
-            post.post_id,
             context.platform,
             context.time_bucket,
             context.day_of_week,
@@ -161,8 +163,56 @@ def insert_post_with_decision(
             selection.seed,
             Jsonb(selection.action),
         ),
+    ).fetchone()
+    return row is not None
+
+
+def new_rows(
+    post: NewPost,
+    decision_id: UUID,
+    context: Context,
+    selection: Selection,
+    params: PolicyParams,
+    policy_version: int,
+    action_space: str,
+) -> tuple[PostRow, DecisionRow]:
+    """The rows just inserted, as a read would return them (no read needed)."""
+    post_row = PostRow(
+        post_id=post.post_id,
+        business_id=post.business_id,
+        request_id=post.request_id,
+        platform=post.platform,
+        topic=post.topic,
+        scheduled_for=post.scheduled_for,
+        status="generated",
+        media_id=None,
+        posted_at=None,
+        deleted_at=None,
+        mode=post.mode,
+        caption_prompt=post.caption_prompt,
+        image_prompt=post.image_prompt,
+        caption=post.caption,
+        generator_prompt=post.generator_prompt,
+        content_status=post.content_status,
+        content_source=post.content_source,
     )
-    return True
+    decision = DecisionRow(
+        decision_id=decision_id,
+        post_id=post.post_id,
+        platform=context.platform,
+        time_bucket=context.time_bucket,
+        day_of_week=context.day_of_week,
+        x=context.x,
+        context_fallback=context.fallback,
+        choices=selection.choices,
+        joint_propensity=selection.joint_propensity,
+        tau=params.tau,
+        epsilon=params.epsilon,
+        policy_version=policy_version,
+        action_space=action_space,
+        seed=selection.seed,
+    )
+    return post_row, decision
 
 
 def _post(row: tuple[Any, ...]) -> PostRow:

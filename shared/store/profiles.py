@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -46,10 +47,11 @@ def upsert_profile(conn: Conn, p: Profile) -> None:
     )
 
 
-def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
-    row = conn.execute(f"select {_COLUMNS} from profiles where business_id = %s", (business_id,)).fetchone()
-    if row is None:
-        return None
+def profile_query(business_id: UUID) -> tuple[str, tuple[UUID]]:
+    return f"select {_COLUMNS} from profiles where business_id = %s", (business_id,)
+
+
+def profile_from_row(row: tuple[Any, ...]) -> Profile:
     return Profile(
         business_id=row[0],
         name=row[1],
@@ -65,6 +67,11 @@ def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
         follower_counts={k: int(v) for k, v in row[11].items()},
         owner_id=row[12],
     )
+
+
+def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
+    row = conn.execute(*profile_query(business_id)).fetchone()
+    return None if row is None else profile_from_row(row)
 
 
 def owner_of_business(conn: Conn, business_id: UUID) -> UUID | None:
