@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import httpx
 from pydantic import SecretStr
 
 from shared.errors import ProviderRefused
@@ -61,6 +60,8 @@ class SupabaseStorageStore:
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # Imported here: a function without Storage settings never pays for them at cold start.
+        import httpx
         from supabase import ClientOptions, create_client
 
         self._policy = policy or RetryPolicy()
@@ -78,6 +79,7 @@ class SupabaseStorageStore:
         return str(self._bucket.get_public_url(key))
 
     def _upload(self, key: str, data: bytes, content_type: str) -> None:
+        import httpx
         from storage3.exceptions import StorageApiError
 
         try:

@@ -9,11 +9,9 @@ from uuid import UUID
 
 from shared.errors import NotFound
 from shared.policy import fold_baseline
-from shared.reward import RewardConfig, compute_reward, is_complete
+from shared.reward import RewardConfig, RewardResult, Snapshot, compute_reward, is_complete
 from shared.store import outbox
 from shared.store import policy as policy_store
-from shared.store import posts as post_store
-from shared.store import profiles as profile_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn, Database
@@ -39,61 +37,78 @@ class SweepReport:
     tasks: tuple[Task, ...]
 
 
-def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
-    """Compute the reward of ``post_id`` if it is due and complete (or past its wait).
-
-    Runs inside the caller's transaction and locks the reward row first, so a
-    task, a snapshot webhook and a sweep settling the same post serialise and
-    exactly one of them folds the reward into the baseline.
-    """
-    reward = reward_store.get_reward(conn, post_id, for_update=True)
-    if reward is None:
-        raise NotFound("no reward for this post (is it published?)", field="post_id")
-    if reward.status != "pending":
-        return Settlement(post_id, "final", reward.value)
-    if now < reward.eligible_at:
-        return Settlement(post_id, "not_due", None)
-    post = post_store.get_post(conn, post_id)
-    profile = profile_store.get_profile(conn, post.business_id) if post else None
-    assert post is not None and post.posted_at is not None and profile is not None
-    snaps = snapshot_store.list_snapshots(conn, post_id)
+def _decide(
+    row: reward_store.SettlementInput, snaps: list[Snapshot], now: datetime, config: RewardConfig
+) -> tuple[Outcome, RewardResult | None]:
+    """What settling one reward means now (pure)."""
+    if row.status != "pending":
+        return "final", None
+    if now < row.eligible_at:
+        return "not_due", None
     # A deleted post gets no further snapshots: once due, it is as complete as it will be.
-    complete = post.deleted_at is not None or is_complete(snaps, post.posted_at, config)
-    if not complete and now < reward.finalize_by:
-        return Settlement(post_id, "waiting", None)
+    complete = row.deleted_at is not None or is_complete(snaps, row.posted_at, config)
+    if not complete and now < row.finalize_by:
+        return "waiting", None
+    result = compute_reward(row.platform, snaps, row.posted_at, row.deleted_at, row.profile_followers, config)
+    return ("computed" if result is not None else "missing"), result
 
-    result = compute_reward(
-        post.platform,
-        snaps,
-        post.posted_at,
-        post.deleted_at,
-        profile.follower_counts.get(post.platform),
-        config,
-    )
-    status: Literal["computed", "missing"] = "computed" if result is not None else "missing"
-    value = result.value if result is not None else config.default_reward
-    components = None if result is None else asdict(result)
-    before = after = None
-    tasks: tuple[Task, ...] = ()
-    if value is not None:
-        before = policy_store.lock_baseline(conn, post.platform)
-        after = fold_baseline(before, value, beta)
-        policy_store.store_baseline(conn, post.platform, after)
-        tasks = (update_task(post_id, now),)
-        for task in tasks:
-            outbox.add_task(conn, task, now)
-    reward_store.finalise(
-        conn,
-        post_id,
-        status=status,
-        value=value,
-        components=components,
-        baseline_before=before,
-        baseline_after=after,
-        definition_version=config.version,
-        now=now,
-    )
-    return Settlement(post_id, status, value, tasks)
+
+def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardConfig, beta: float) -> list[Settlement]:
+    """Settle the rewards of ``post_ids`` that are due and complete (or past their wait).
+
+    Runs inside the caller's transaction. Reward rows are locked first, in
+    post_id order, so a task, a snapshot webhook and a sweep settling the same
+    post serialise and exactly one of them folds the reward into the
+    baseline; the rewards of a batch fold in post_id order. A handful of
+    statements serve a whole batch, whatever its size.
+    """
+    rows = reward_store.lock_for_settlement(conn, post_ids)
+    due = [r.post_id for r in rows if r.status == "pending" and now >= r.eligible_at]
+    snaps = snapshot_store.snapshots_of(conn, due) if due else {}
+    decided = [(r, *_decide(r, snaps.get(r.post_id, []), now, config)) for r in rows]
+    folding = [
+        (r, result.value if result is not None else config.default_reward)
+        for r, outcome, result in decided
+        if outcome in ("computed", "missing")
+    ]
+    valued = [(r, v) for r, v in folding if v is not None]
+    baselines = policy_store.lock_baselines(conn, [r.platform for r, _ in valued]) if valued else {}
+    folded = dict.fromkeys(baselines, 0)
+    before_after: dict[UUID, tuple[float, float]] = {}
+    for r, value in valued:
+        before = baselines[r.platform]
+        baselines[r.platform] = fold_baseline(before, value, beta)
+        folded[r.platform] += 1
+        before_after[r.post_id] = (before, baselines[r.platform])
+    tasks = {r.post_id: update_task(r.post_id, now) for r, _ in valued}
+    writes = []
+    out = []
+    for r, outcome, result in decided:
+        if outcome not in ("computed", "missing"):
+            out.append(Settlement(r.post_id, outcome, r.value if outcome == "final" else None))
+            continue
+        final_value = result.value if result is not None else config.default_reward
+        fold = before_after.get(r.post_id)
+        before: float | None = fold[0] if fold else None
+        after: float | None = fold[1] if fold else None
+        components = None if result is None else asdict(result)
+        writes.append((outcome, final_value, components, before, after, config.version, now, r.post_id))
+        task = tasks.get(r.post_id)
+        out.append(Settlement(r.post_id, outcome, final_value, (task,) if task else ()))
+    if writes:
+        reward_store.finalise_many(conn, writes)
+    if valued:
+        policy_store.store_baselines(conn, baselines, folded)
+        outbox.add_tasks(conn, list(tasks.values()), now)
+    return out
+
+
+def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
+    """Settle one post's reward (see ``settle_many``)."""
+    settled = settle_many(conn, [post_id], now, config, beta)
+    if not settled:
+        raise NotFound("no reward for this post (is it published?)", field="post_id")
+    return settled[0]
 
 
 def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
@@ -116,8 +131,7 @@ def sweep(
     while examined < limit:
         with db.transaction() as conn:
             ids = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
-            for post_id in ids:
-                s = settle(conn, post_id, now, config, beta)
+            for s in settle_many(conn, ids, now, config, beta) if ids else []:
                 if s.outcome in counts:
                     counts[s.outcome] += 1
                 tasks.extend(s.tasks)

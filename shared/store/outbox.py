@@ -75,3 +75,11 @@ def pending_before(conn: Conn, created_before: datetime, limit: int) -> list[Out
         OutboxRow(task=Task(name=r[0], target=cast(Target, r[1]), payload=r[2], schedule_time=r[3]), attempts=r[4])
         for r in rows
     ]
+
+
+def add_tasks(conn: Conn, tasks: list[Task], now: datetime) -> None:
+    conn.cursor().executemany(
+        "insert into outbox (task_name, target, payload, schedule_time, created_at, updated_at)"
+        " values (%s, %s, %s, %s, %s, %s) on conflict (task_name) do nothing",
+        [(t.name, t.target, Jsonb(dict(t.payload)), t.schedule_time or now, now, now) for t in tasks],
+    )

@@ -78,15 +78,25 @@ def apply_deltas(conn: Conn, platform: str, time_bucket: str, deltas: Sequence[P
     )
 
 
-def lock_baseline(conn: Conn, platform: str) -> float:
-    row = conn.execute("select b from policy_baselines where platform = %s for update", (platform,)).fetchone()
-    if row is None:
-        raise LookupError(f"no baseline row for platform {platform!r}")
-    return float(row[0])
+def lock_baselines(conn: Conn, platforms: Sequence[str]) -> dict[str, float]:
+    """The baselines of ``platforms``, locked in name order (a fixed lock order: no deadlock)."""
+    rows = conn.execute(
+        "select platform, b from policy_baselines where platform = any(%s) order by platform for update",
+        (sorted(set(platforms)),),
+    ).fetchall()
+    found = {r[0]: float(r[1]) for r in rows}
+    missing = set(platforms) - set(found)
+    if missing:
+        raise LookupError(f"no baseline row for {sorted(missing)}")
+    return found
 
 
-def store_baseline(conn: Conn, platform: str, b: float) -> None:
-    conn.execute("update policy_baselines set b = %s, n = n + 1 where platform = %s", (b, platform))
+def store_baselines(conn: Conn, values: dict[str, float], folded: dict[str, int]) -> None:
+    """Write the new baselines; ``folded`` counts the rewards folded into each."""
+    conn.cursor().executemany(
+        "update policy_baselines set b = %s, n = n + %s where platform = %s",
+        [(values[p], folded[p], p) for p in sorted(values)],
+    )
 
 
 def policy_version(conn: Conn) -> int:

@@ -83,3 +83,39 @@ def claim_due(conn: Conn, now: datetime, after: UUID | None, limit: int) -> list
         (now, after, after, limit),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class SettlementInput:
+    """A reward row with what settling it needs from its post and profile."""
+
+    post_id: UUID
+    status: str
+    value: float | None
+    eligible_at: datetime
+    finalize_by: datetime
+    platform: str
+    posted_at: datetime
+    deleted_at: datetime | None
+    profile_followers: int | None
+
+
+def lock_for_settlement(conn: Conn, post_ids: list[UUID]) -> list[SettlementInput]:
+    """The reward rows of ``post_ids``, locked, in post_id order (a fixed lock order)."""
+    rows = conn.execute(
+        "select r.post_id, r.status, r.value, r.eligible_at, r.finalize_by, p.platform, p.posted_at,"
+        " p.deleted_at, (pr.follower_counts ->> p.platform)::bigint"
+        " from rewards r join posts p using (post_id) join profiles pr using (business_id)"
+        " where r.post_id = any(%s) order by r.post_id for update of r",
+        (post_ids,),
+    ).fetchall()
+    return [SettlementInput(*r) for r in rows]
+
+
+def finalise_many(conn: Conn, rows: list[tuple[Any, ...]]) -> None:
+    """rows: (status, value, components, baseline_before, baseline_after, definition_version, now, post_id)."""
+    conn.cursor().executemany(
+        "update rewards set status = %s, value = %s, components = %s, baseline_before = %s,"
+        " baseline_after = %s, definition_version = %s, computed_at = %s where post_id = %s",
+        [(r[0], r[1], None if r[2] is None else Jsonb(r[2]), *r[3:]) for r in rows],
+    )

@@ -81,3 +81,23 @@ def claim_unprocessed(conn: Conn, limit: int) -> list[int]:
         (limit,),
     ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def snapshots_of(conn: Conn, post_ids: list[UUID]) -> dict[UUID, list[Snapshot]]:
+    """Every snapshot of ``post_ids``, by post, oldest first."""
+    rows = conn.execute(
+        f"select post_id, observed_at, timeslot_hours, follower_count, {_COUNTER_COLUMNS}"
+        " from snapshots where post_id = any(%s) order by post_id, observed_at",
+        (post_ids,),
+    ).fetchall()
+    out: dict[UUID, list[Snapshot]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(
+            Snapshot(
+                observed_at=r[1],
+                timeslot_hours=r[2],
+                follower_count=r[3],
+                counters=dict(zip(COUNTERS, (int(v) for v in r[4:]), strict=True)),
+            )
+        )
+    return out
