@@ -76,10 +76,10 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
     folded = dict.fromkeys(baselines, 0)
     before_after: dict[UUID, tuple[float, float]] = {}
     for r, value in valued:
-        before = baselines[r.platform]
-        baselines[r.platform] = fold_baseline(before, value, beta)
+        old = baselines[r.platform]
+        baselines[r.platform] = fold_baseline(old, value, beta)
         folded[r.platform] += 1
-        before_after[r.post_id] = (before, baselines[r.platform])
+        before_after[r.post_id] = (old, baselines[r.platform])
     tasks = {r.post_id: update_task(r.post_id, now) for r, _ in valued}
     writes = []
     out = []
@@ -89,8 +89,8 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
             continue
         final_value = result.value if result is not None else config.default_reward
         fold = before_after.get(r.post_id)
-        before: float | None = fold[0] if fold else None
-        after: float | None = fold[1] if fold else None
+        before = fold[0] if fold else None
+        after = fold[1] if fold else None
         components = None if result is None else asdict(result)
         writes.append((outcome, final_value, components, before, after, config.version, now, r.post_id))
         task = tasks.get(r.post_id)
