@@ -205,3 +205,36 @@ def gradient(choices: tuple[DimensionChoice, ...], advantage: float, params: Pol
 def fold_baseline(baseline: float, reward: float, beta: float) -> float:
     """b ← b + β (r − b)."""
     return baseline + beta * (reward - baseline)
+
+
+@dataclass(frozen=True)
+class LoggedUpdate:
+    """One reward's update as logged: where it was chosen, what, and how it went."""
+
+    platform: str
+    time_bucket: str
+    choices: tuple[DimensionChoice, ...]
+    x: FloatArray  # shape (768,)
+    advantage: float
+
+
+def summed_step(
+    updates: list[LoggedUpdate], params: PolicyParams
+) -> tuple[dict[tuple[str, str, str, str], float], dict[tuple[str, str], FloatArray]]:
+    """The changes of several updates, summed: (H deltas by (platform, time bucket,
+    dimension, value), θ deltas by (dimension, value), each shape (768,)).
+
+    A step depends only on what was logged (π⁰, x, the baseline before the
+    reward), never on the current H or θ, so applying the sum equals applying
+    the updates one by one, in any order.
+    """
+    dh: dict[tuple[str, str, str, str], float] = {}
+    dtheta: dict[tuple[str, str], FloatArray] = {}
+    for u in updates:
+        for d in gradient(u.choices, u.advantage, params):
+            key = (u.platform, u.time_bucket, d.dimension, d.value)
+            dh[key] = dh.get(key, 0.0) + d.dh
+            prev = dtheta.get((d.dimension, d.value))
+            step = d.coef * u.x
+            dtheta[(d.dimension, d.value)] = step if prev is None else prev + step
+    return dh, dtheta

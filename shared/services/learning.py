@@ -7,10 +7,9 @@ from datetime import datetime
 from uuid import UUID
 
 from shared.errors import Conflict, NotFound
-from shared.policy import PolicyParams, gradient
+from shared.policy import LoggedUpdate, PolicyParams, summed_step
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
-from shared.store import rewards as reward_store
 from shared.store.db import Database
 
 
@@ -22,33 +21,44 @@ class UpdateOutcome:
     advantage: float | None
 
 
-class _AlreadyApplied(Exception):
-    """Raised inside the transaction so that it rolls back its version bump."""
+# How many pending updates one delivery applies under one version lock.
+GROUP = 32
 
 
-def update_policy(db: Database, post_id: UUID, now: datetime, params: PolicyParams) -> UpdateOutcome:
-    with db.transaction() as conn:
-        done = policy_store.applied_version(conn, post_id)
-        if done is not None:
-            return UpdateOutcome(post_id, False, done, None)
-        reward = reward_store.get_reward(conn, post_id)
-        if reward is None:
-            raise NotFound("no reward for this post", field="post_id")
-        if reward.value is None or reward.baseline_before is None:
-            raise Conflict("the reward of this post is not final", field="post_id")
-        decision = post_store.get_decision(conn, post_id)
-        assert decision is not None
-    advantage = reward.value - reward.baseline_before
-    deltas = gradient(decision.choices, advantage, params)
-    try:
-        with db.transaction() as conn:
-            version = policy_store.claim_update(conn, post_id, reward.value, advantage, now)
-            if version is None:
-                raise _AlreadyApplied
-            policy_store.apply_deltas(conn, decision.platform, decision.time_bucket, deltas, decision.x)
-    except _AlreadyApplied:
-        with db.transaction() as conn:
-            v = policy_store.applied_version(conn, post_id)
-        assert v is not None
-        return UpdateOutcome(post_id, False, v, None)
-    return UpdateOutcome(post_id, True, version, advantage)
+def update_policy(
+    db: Database, post_id: UUID, now: datetime, params: PolicyParams, *, group: int = GROUP
+) -> UpdateOutcome:
+    """Apply the reward of ``post_id`` once, with any other pending ones (up to ``group``).
+
+    Under the version lock, the final rewards not yet learned from are applied
+    together: one ledger row and one version per reward, and H and θ written
+    once with the summed steps, which equals applying them one by one
+    (``summed_step``). A later delivery of a task whose update came in an
+    earlier group finds its ledger row and changes nothing.
+    """
+    with db.statement() as conn:
+        found = post_store.update_inputs(conn, post_id)
+    if found is None:
+        raise NotFound("no reward for this post", field="post_id")
+    done, value, baseline_before, _ = found
+    if done is not None:
+        return UpdateOutcome(post_id, False, done, None)
+    if value is None or baseline_before is None:
+        raise Conflict("the reward of this post is not final", field="post_id")
+    with db.transaction(pipelined=True) as conn:
+        version = policy_store.lock_version(conn)
+        pending = post_store.pending_updates(conn, post_id, group)
+        if not pending or pending[0][0] != post_id:
+            # Applied by another delivery's group while this one waited for the lock.
+            applied = policy_store.applied_version(conn, post_id)
+            assert applied is not None
+            return UpdateOutcome(post_id, False, applied, None)
+        updates = [
+            LoggedUpdate(d.platform, d.time_bucket, d.choices, d.x, reward - before) for _, reward, before, d in pending
+        ]
+        dh, dtheta = summed_step(updates, params)
+        policy_store.record_updates(
+            conn, [(p[0], p[1], u.advantage) for p, u in zip(pending, updates, strict=True)], version + 1, now
+        )
+        policy_store.apply_summed(conn, dh, dtheta)
+    return UpdateOutcome(post_id, True, version + 1, updates[0].advantage)

@@ -10,6 +10,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from shared.errors import TransientError
+from shared.store import arrays
 
 Conn = psycopg.Connection[Any]
 
@@ -33,20 +34,28 @@ class Database:
             min_size=1,
             max_size=max_size,
             kwargs=kwargs,
+            configure=arrays.register,
             open=True,
             name="learner",
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
+    def transaction(self, *, pipelined: bool = False) -> Iterator[Conn]:
         """One transaction: commits on success, rolls back on any exception.
 
+        ``pipelined`` sends BEGIN with the first statement and COMMIT with the
+        last writes, saving two round trips; results are still read in order.
         Connection-level failures surface as TransientError (answered 503),
         so a caller that retries will converge.
         """
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                yield conn
+            with self.pool.connection() as conn:
+                if pipelined:
+                    with conn.pipeline(), conn.transaction():
+                        yield conn
+                else:
+                    with conn.transaction():
+                        yield conn
         except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
 

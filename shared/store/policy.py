@@ -11,7 +11,6 @@ from uuid import UUID
 import numpy as np
 
 from shared.context import FloatArray
-from shared.policy import PolicyDelta
 from shared.store.db import Conn
 
 
@@ -24,57 +23,70 @@ class PolicyView:
     theta: dict[tuple[str, str], FloatArray]
 
 
-def claim_update(conn: Conn, post_id: UUID, reward: float, advantage: float, now: datetime) -> int | None:
-    """Take the version lock and claim ``post_id``'s update; None when already applied.
+def lock_version(conn: Conn) -> int:
+    """Lock the version row: from here until commit this transaction updates the policy alone."""
+    row = conn.execute("select version from policy_state for update").fetchone()
+    assert row is not None
+    return int(row[0])
 
-    The version row is locked first, so updates apply one at a time in
-    version order: no lost update on H, θ or the version, and no deadlock.
-    """
-    version = conn.execute("update policy_state set version = version + 1 returning version").fetchone()
-    assert version is not None
-    claimed = conn.execute(
+
+def record_updates(conn: Conn, rows: list[tuple[UUID, float, float]], first_version: int, now: datetime) -> None:
+    """Ledger rows (post_id, reward, advantage) with versions first_version, +1, …; the
+    rewards marked applied and the version moved past them. Caller holds the version lock."""
+    n = len(rows)
+    ids = [r[0] for r in rows]
+    conn.execute(
         "insert into policy_updates (post_id, reward, advantage, version_after, applied_at)"
-        " values (%s, %s, %s, %s, %s) on conflict (post_id) do nothing returning post_id",
-        (post_id, reward, advantage, version[0], now),
-    ).fetchone()
-    return None if claimed is None else int(version[0])
+        " select p, r, a, %s + i - 1, %s from unnest(%s::uuid[], %s::float8[], %s::float8[])"
+        " with ordinality as t(p, r, a, i)",
+        (first_version, now, ids, [r[1] for r in rows], [r[2] for r in rows]),
+    )
+    conn.execute("update rewards set policy_applied = true where post_id = any(%s)", (ids,))
+    conn.execute("update policy_state set version = %s", (first_version + n - 1,))
 
 
-def apply_deltas(conn: Conn, platform: str, time_bucket: str, deltas: Sequence[PolicyDelta], x: FloatArray) -> None:
-    """H[p, tb, d, v] += dh and θ[d, v] += coef · x, creating absent rows at 0.
+def apply_summed(
+    conn: Conn,
+    dh: dict[tuple[str, str, str, str], float],
+    dtheta: dict[tuple[str, str], FloatArray],
+) -> None:
+    """H[p, tb, d, v] += dh and θ[d, v] += Δθ, creating absent rows at 0.
 
-    θ is read, summed in numpy and written back. That is safe only because
-    the caller holds the version row lock (``claim_update``), which makes
-    every update run alone; the FOR UPDATE keeps it safe for any other writer.
+    θ is read, summed in numpy and written back in one statement. That is
+    safe only because the caller holds the version row lock, which makes
+    every policy update run alone; the FOR UPDATE keeps it safe for any other writer.
     """
-    ordered = sorted(deltas, key=lambda d: (d.dimension, d.value))
-    dims = [d.dimension for d in ordered]
-    values = [d.value for d in ordered]
+    keys = sorted(dh)
     conn.execute(
         "insert into policy_preferences (platform, time_bucket, dimension, value, h)"
-        " select %s, %s, d, v, dh from unnest(%s::text[], %s::text[], %s::float8[]) as t(d, v, dh)"
+        " select p, tb, d, v, dh from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[])"
+        " as t(p, tb, d, v, dh)"
         " on conflict (platform, time_bucket, dimension, value)"
         " do update set h = policy_preferences.h + excluded.h",
-        (platform, time_bucket, dims, values, [d.dh for d in ordered]),
+        ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys], [dh[k] for k in keys]),
     )
-    current = {
-        (d, v): np.asarray(theta, dtype=np.float64)
-        for d, v, theta in conn.cursor(binary=True).execute(
-            "select dimension, value, theta from policy_theta"
-            " where (dimension, value) in (select * from unnest(%s::text[], %s::text[]))"
-            " order by dimension, value for update",
-            (dims, values),
-        )
-    }
+    pairs = sorted(dtheta)
+    dims, values = [p[0] for p in pairs], [p[1] for p in pairs]
+    read = conn.cursor(binary=True).execute(
+        "select dimension, value, theta from policy_theta"
+        " where (dimension, value) in (select * from unnest(%s::text[], %s::text[]))"
+        " order by dimension, value for update",
+        (dims, values),
+    )
+    current = {(d, v): np.asarray(theta, dtype=np.float64) for d, v, theta in read.fetchall()}
     rows = []
-    for d in ordered:
-        base = current.get((d.dimension, d.value))
-        step = d.coef * x
-        rows.append((d.dimension, d.value, (step if base is None else base + step).tolist()))
-    conn.cursor().executemany(
-        "insert into policy_theta (dimension, value, theta) values (%s, %s, %b)"
+    for pair in pairs:
+        base = current.get(pair)
+        rows.append(dtheta[pair] if base is None else base + dtheta[pair])
+    # One statement for every row: the new θ rows travel as one flat binary
+    # array, sliced per row in SQL (a statement per row costs a round trip each).
+    n = rows[0].size if rows else 0
+    conn.execute(
+        "insert into policy_theta (dimension, value, theta)"
+        " select d, v, (%b::float8[])[(i - 1) * %s + 1 : i * %s]"
+        " from unnest(%s::text[], %s::text[]) with ordinality as t(d, v, i)"
         " on conflict (dimension, value) do update set theta = excluded.theta",
-        rows,
+        (np.concatenate(rows), n, n, dims, values),
     )
 
 

@@ -152,7 +152,7 @@ def insert_post_with_decision(
             context.platform,
             context.time_bucket,
             context.day_of_week,
-            context.x.tolist(),
+            context.x,
             context.fallback,
             Jsonb([_choice_json(c) for c in selection.choices]),
             selection.joint_propensity,
@@ -235,8 +235,25 @@ def find_post(conn: Conn, business_id: UUID, request_id: str) -> PostRow | None:
 
 def get_decision(conn: Conn, post_id: UUID) -> DecisionRow | None:
     row = conn.execute(f"select {_DECISION_COLUMNS} from decisions where post_id = %s", (post_id,)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else decision_from_row(row)
+
+
+def mark_posted(conn: Conn, post_id: UUID, media_id: str, posted_at: datetime) -> None:
+    conn.execute(
+        "update posts set status = 'posted', media_id = %s, posted_at = %s where post_id = %s",
+        (media_id, posted_at, post_id),
+    )
+
+
+def mark_deleted(conn: Conn, post_id: UUID, deleted_at: datetime) -> None:
+    conn.execute(
+        "update posts set status = 'deleted', deleted_at = %s where post_id = %s",
+        (deleted_at, post_id),
+    )
+
+
+def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
+    """A row of _DECISION_COLUMNS (x may come as a numpy array from a binary cursor)."""
     return DecisionRow(
         decision_id=row[0],
         post_id=row[1],
@@ -255,15 +272,41 @@ def get_decision(conn: Conn, post_id: UUID) -> DecisionRow | None:
     )
 
 
-def mark_posted(conn: Conn, post_id: UUID, media_id: str, posted_at: datetime) -> None:
-    conn.execute(
-        "update posts set status = 'posted', media_id = %s, posted_at = %s where post_id = %s",
-        (media_id, posted_at, post_id),
+def update_inputs(
+    conn: Conn, post_id: UUID
+) -> tuple[int | None, float | None, float | None, DecisionRow | None] | None:
+    """(applied version, reward value, baseline before, decision) of a post in one
+    statement; None when the post has no reward row."""
+    cols = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
+    row = (
+        conn.cursor(binary=True)
+        .execute(
+            f"select u.version_after, r.value, r.baseline_before, {cols} from rewards r"
+            " left join policy_updates u on u.post_id = r.post_id"
+            " left join decisions d on d.post_id = r.post_id where r.post_id = %s",
+            (post_id,),
+        )
+        .fetchone()
     )
+    if row is None:
+        return None
+    decision = None if row[3] is None else decision_from_row(row[3:])
+    return row[0], row[1], row[2], decision
 
 
-def mark_deleted(conn: Conn, post_id: UUID, deleted_at: datetime) -> None:
-    conn.execute(
-        "update posts set status = 'deleted', deleted_at = %s where post_id = %s",
-        (deleted_at, post_id),
+def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, float, float, DecisionRow]]:
+    """Final rewards whose policy update is not applied yet, ``first`` first:
+    (post_id, reward, baseline before, decision)."""
+    cols = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
+    rows = (
+        conn.cursor(binary=True)
+        .execute(
+            f"select r.post_id, r.value, r.baseline_before, {cols} from rewards r join decisions d using (post_id)"
+            " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
+            " and (r.post_id = %s or r.computed_at is not null)"
+            " order by (r.post_id = %s) desc, r.computed_at, r.post_id limit %s",
+            (first, first, limit),
+        )
+        .fetchall()
     )
+    return [(r[0], r[1], r[2], decision_from_row(r[3:])) for r in rows]

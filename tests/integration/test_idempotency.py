@@ -268,9 +268,16 @@ def test_concurrent_updates_of_different_posts_lose_no_update(runtime, functions
     steps = [expected_step(runtime, p) for p in posts]
     it = iter(posts)
     results = _concurrently(lambda: functions.post("update_policy", {"post_id": next(it)}))
-    assert all(s == 200 and a["applied"] for s, a in results)
+    # A delivery may find its update applied by another's group (applied: false); either
+    # way every post got exactly one version of its own.
+    assert all(s == 200 for s, _ in results)
+    assert any(a["applied"] for _, a in results)
     assert sorted(a["version"] for _, a in results) == list(range(1, THREADS + 1))
     assert policy_version(runtime) == THREADS
+    assert fetch_one(runtime, "select count(*), count(distinct version_after) from policy_updates") == (
+        THREADS,
+        THREADS,
+    )
     h = preferences(runtime, "linkedin", "morning")
     for key in steps[0][0]:
         assert h[key] == pytest.approx(sum(dh[key] for dh, _ in steps), abs=1e-12)

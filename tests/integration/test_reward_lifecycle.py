@@ -241,6 +241,9 @@ def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(runtime
     publish(functions, post, at(11))
     clock.set(at(24))
     metrics(functions, first, at(24), replies=5, reposts=3, likes=40)
+    # The first post's update goes now, before the second reward is final (an update
+    # applies every pending one in a group).
+    assert functions.post("update_policy", {"post_id": first})[1]["version"] == 1
     clock.set(at(35))
     metrics(functions, post, at(35), replies=9, reposts=7, likes=80, follower_count=2100)
 
@@ -255,8 +258,10 @@ def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(runtime
     reward = reward_row(runtime, post)
     advantage = reward["value"] - reward["baseline_before"]
     assert reward["baseline_before"] != 0  # the first post's reward moved the baseline
+    h0, theta0 = preferences(runtime, "x", "afternoon"), thetas(runtime)
+    others = fetch_all(runtime, "select * from policy_preferences where time_bucket <> 'afternoon'")
     status, out = functions.post("update_policy", {"post_id": post})
-    assert (status, out["applied"], out["version"]) == (200, True, 1)
+    assert (status, out["applied"], out["version"]) == (200, True, 2)
     assert out["advantage"] == pytest.approx(advantage)
 
     h = preferences(runtime, "x", "afternoon")
@@ -266,11 +271,14 @@ def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(runtime
         for value, pi0 in zip(choice["values"], choice["pi0"], strict=True):
             g = (1.0 if value == choice["chosen"] else 0.0) - pi0
             key = (choice["dimension"], value)
-            assert h[key] == pytest.approx(ALPHA_H * advantage * g, abs=1e-15)
-            assert np.allclose(theta[key], ALPHA_THETA * advantage * g * decision["x"])
-    assert fetch_all(runtime, "select count(*) from policy_preferences where time_bucket <> 'afternoon'") == [(0,)]
-    ledger = fetch_all(runtime, "select post_id, reward, advantage, version_after from policy_updates")
-    assert ledger == [(UUID(post), reward["value"], pytest.approx(advantage), 1)]
+            assert h[key] - h0.get(key, 0.0) == pytest.approx(ALPHA_H * advantage * g, abs=1e-15)
+            assert np.allclose(theta[key] - theta0[key], ALPHA_THETA * advantage * g * decision["x"])
+    # Only the decision's own (platform, time bucket) moved.
+    assert fetch_all(runtime, "select * from policy_preferences where time_bucket <> 'afternoon'") == others
+    ledger = fetch_all(
+        runtime, "select post_id, reward, advantage, version_after from policy_updates where version_after = 2"
+    )
+    assert ledger == [(UUID(post), reward["value"], pytest.approx(advantage), 2)]
 
 
 def test_a_scheduled_post_published_late_starts_its_clock_at_posted_at(runtime, functions, make_profile, clock):

@@ -1,0 +1,565 @@
+"""``make bench``: what users wait for, measured on this machine; writes docs/performance.md.
+
+Everything runs against a fresh embedded Postgres (real server, loopback
+socket) with the LLM offline. ``--quick`` runs every section at a small
+scale (the test suite uses it to keep the benchmark working).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+
+from benchmarks.rtcount import RoundTripProxy
+from shared.action_space import ActionSpace
+from shared.bootstrap import Runtime, build_runtime, use_runtime
+from shared.clock import ManualClock
+from shared.config import PROJECT_ROOT, Settings
+from shared.profile import Profile
+from shared.services.generation import GenerateCommand, generate_post
+from shared.services.learning import update_policy
+from shared.services.rewards import compute_one, sweep
+from shared.store.db import Database
+from shared.store.profiles import upsert_profile
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+FUNCTIONS = ("generate_post", "record_snapshot", "compute_reward", "update_policy")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    decisions: int
+    updates: int
+    computes: int
+    sweep: int
+    history: tuple[int, ...]
+
+
+FULL = Scale(decisions=500, updates=600, computes=600, sweep=100_000, history=(1_000, 100_000, 1_000_000))
+QUICK = Scale(decisions=30, updates=40, computes=40, sweep=500, history=(1_000, 5_000))
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    box: list[float] = []
+    t = time.perf_counter()
+    yield box
+    box.append(time.perf_counter() - t)
+
+
+class Bench:
+    def __init__(self, runtime: Runtime, scale: Scale) -> None:
+        self.rt = runtime
+        self.scale = scale
+        self.rng = np.random.default_rng(5)
+        self.business = uuid.UUID(int=1)
+        self.lines: list[str] = []
+        with runtime.db.transaction() as conn:
+            upsert_profile(
+                conn,
+                Profile(
+                    business_id=self.business,
+                    name="Bench Co",
+                    business_types=("Technology", "B2B"),
+                    embedding=self.rng.normal(size=384),
+                    follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
+                ),
+            )
+
+    def out(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.rt.db.transaction() as conn:
+            cur = conn.execute(query.encode() if not params else query, params or None)
+            return cur.fetchall() if cur.description else []
+
+    def command(self, i: int, platform: str = "linkedin", *, auto_publish: bool = False) -> GenerateCommand:
+        return GenerateCommand(
+            business_id=self.business,
+            request_id=f"bench-{uuid.uuid4().hex}",
+            platform=platform,  # type: ignore[arg-type]
+            topic="quarterly product update",
+            topic_embedding=self.rng.normal(size=384),
+            scheduled_for=NOW - timedelta(days=3, minutes=i),
+            auto_publish=auto_publish,
+        )
+
+    def generate(self, cmd: GenerateCommand, rt: Runtime | None = None) -> Any:
+        r = rt or self.rt
+        return generate_post(
+            r.db,
+            cmd,
+            space=r.space,
+            params=r.params,
+            reward_config=r.reward_config,
+            embedder=None,
+            now=NOW,
+        )
+
+    # --- 1. decisions -------------------------------------------------------------------------------
+    def decision_latency(self, rt: Runtime | None = None, n: int | None = None) -> tuple[list[float], list[float]]:
+        """(total, compute-only) seconds per decision, in process."""
+        from shared.context import build_context
+        from shared.policy import select
+        from shared.prompts import build_prompts, offline_caption
+
+        r = rt or self.rt
+        n = n or self.scale.decisions
+        for i in range(20):
+            self.generate(self.command(i), r)
+        total, compute = [], []
+        for i in range(n):
+            cmd = self.command(i)
+            t = time.perf_counter()
+            self.generate(cmd, r)
+            total.append(time.perf_counter() - t)
+            # The pure part alone, on the same kind of inputs (no database).
+            t = time.perf_counter()
+            ctx = build_context("linkedin", NOW, "UTC", self.rng.normal(size=384), cmd.topic_embedding)
+            sel = select(r.space, {}, self._theta(r), ctx.x, r.params, i)
+            build_prompts(self._profile, "linkedin", cmd.topic, r.space, sel.action)
+            offline_caption(self._profile, cmd.topic, r.space, sel.action)
+            compute.append(time.perf_counter() - t)
+        return total, compute
+
+    @property
+    def _profile(self) -> Profile:
+        return Profile(business_id=self.business, name="Bench Co")
+
+    def _theta(self, r: Runtime) -> dict[tuple[str, str], Any]:
+        return {pair: self.rng.normal(size=768) * 0.01 for pair in r.space.pairs()}
+
+    def round_trips(self, url: str) -> float:
+        host = parse_qs(urlparse(url).query)["host"][0]
+        proxy = RoundTripProxy(Path(host) / ".s.PGSQL.5432")
+        db = Database(proxy.url, max_size=1)
+        rt = dataclasses.replace(self.rt, db=db)
+        try:
+            self.generate(self.command(0), rt)  # connect and warm up outside the count
+            n = 20
+            before = proxy.trips
+            for i in range(n):
+                self.generate(self.command(i), rt)
+            return (proxy.trips - before) / n
+        finally:
+            db.close()
+            proxy.close()
+
+    def http_latency(self, n: int) -> tuple[list[float], list[float]]:
+        """(test client, loopback HTTP) seconds per generate_post."""
+        import http.client
+
+        import functions_framework
+        from werkzeug.serving import make_server
+
+        app = functions_framework.create_app(target="generate_post", source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
+        client = app.test_client()
+
+        def body() -> bytes:
+            return json.dumps(
+                {
+                    "business_id": str(self.business),
+                    "request_id": f"http-{uuid.uuid4().hex}",
+                    "platform": "x",
+                    "topic": "launch",
+                    "topic_embedding": [0.01] * 384,
+                }
+            ).encode()
+
+        in_process = []
+        for _ in range(n):
+            data = body()
+            t = time.perf_counter()
+            resp = client.post("/", data=data, content_type="application/json")
+            in_process.append(time.perf_counter() - t)
+            assert resp.status_code == 201, resp.get_data()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        over_http = []
+        try:
+            for _ in range(n):
+                data = body()
+                t = time.perf_counter()
+                conn.request("POST", "/", body=data, headers={"Content-Type": "application/json"})
+                resp2 = conn.getresponse()
+                resp2.read()
+                over_http.append(time.perf_counter() - t)
+                assert resp2.status == 201
+        finally:
+            conn.close()
+            server.shutdown()
+        return in_process, over_http
+
+    # --- 2. updates and rewards ---------------------------------------------------------------------
+    def computed_rewards(self, n: int) -> list[uuid.UUID]:
+        """n posts with a decision and a computed reward, ready for update_policy."""
+        ids = [self.generate(self.command(i, "x")).post_id for i in range(n)]
+        self.sql(
+            "update posts set status = 'posted', posted_at = scheduled_for, media_id = 'm' where post_id = any(%s)",
+            (ids,),
+        )
+        self.sql(
+            "insert into rewards (post_id, status, eligible_at, finalize_by, value, baseline_before, baseline_after,"
+            " definition_version, computed_at)"
+            " select id, 'computed', %s, %s, (random() - 0.5) * 0.4, 0, 0, 'bench', %s from unnest(%s::uuid[]) id",
+            (NOW, NOW, NOW, ids),
+        )
+        return ids
+
+    def update_throughput(self, workers: int, ids: list[uuid.UUID]) -> tuple[float, float, int]:
+        """(updates per second, share of samples with a lock wait, lost updates)."""
+        v0 = self.sql("select version from policy_state")[0][0]
+        stop = threading.Event()
+        samples: list[int] = []
+
+        def sample() -> None:
+            with self.rt.db.statement() as conn:
+                while not stop.is_set():
+                    row = conn.execute(
+                        "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                    ).fetchone()
+                    samples.append(int(row[0]) if row else 0)
+                    time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        chunks = [ids[i::workers] for i in range(workers)]
+
+        def work(chunk: list[uuid.UUID]) -> None:
+            for pid in chunk:
+                update_policy(self.rt.db, pid, NOW, self.rt.params)
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - t
+        stop.set()
+        sampler.join()
+        v1 = self.sql("select version from policy_state")[0][0]
+        lost = len(ids) - (v1 - v0)
+        waits = sum(1 for s in samples if s > 0) / max(len(samples), 1)
+        return len(ids) / elapsed, waits, lost
+
+    def due_rewards(self, n: int, tag: str) -> list[uuid.UUID]:
+        """n published posts with 6 h and 24 h snapshots and a pending, due reward (bulk SQL)."""
+        rows = self.sql(
+            "with p as ("
+            " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for, status,"
+            "  media_id, posted_at, mode, caption_prompt, image_prompt, caption)"
+            " select gen_random_uuid(), %s, %s || g, (array['instagram','x','linkedin','facebook'])[1 + g %% 4],"
+            "  't', %s, 'posted', 'm', %s, 'standard', 'c', 'i', 'c' from generate_series(1, %s) g"
+            " returning post_id, posted_at)"
+            " insert into rewards (post_id, eligible_at, finalize_by)"
+            " select post_id, posted_at + interval '24 hours', posted_at + interval '48 hours' from p"
+            " returning post_id",
+            (self.business, f"{tag}-", NOW - timedelta(hours=30), NOW - timedelta(hours=30), n),
+        )
+        ids = [r[0] for r in rows]
+        self.sql(
+            "insert into snapshots (post_id, observed_at, likes, comments, shares, saves, replies, reposts,"
+            " reactions, follower_count, processed_at)"
+            " select id, %s + make_interval(hours => h), 40 * h, h, h / 2, h / 3, h, h / 2, 30 * h, 5000, %s"
+            " from unnest(%s::uuid[]) id, (values (6), (24)) s(h)",
+            (NOW - timedelta(hours=30), NOW, ids),
+        )
+        return ids
+
+    def compute_throughput(self, workers: int, ids: list[uuid.UUID]) -> float:
+        chunks = [ids[i::workers] for i in range(workers)]
+
+        def work(chunk: list[uuid.UUID]) -> None:
+            for pid in chunk:
+                compute_one(self.rt.db, pid, NOW, self.rt.reward_config, self.rt.params.beta)
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return len(ids) / (time.perf_counter() - t)
+
+    def run_sweep(self, n: int) -> tuple[float, float, int]:
+        """(seconds, peak Python memory in MB, rewards settled)."""
+        tracemalloc.start()
+        t = time.perf_counter()
+        report = sweep(self.rt.db, NOW, self.rt.reward_config, self.rt.params.beta, limit=n + 10)
+        elapsed = time.perf_counter() - t
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return elapsed, peak / 2**20, report.computed
+
+    # --- 4. growth ----------------------------------------------------------------------------------
+    def grow_history(self, total: int) -> None:
+        """Posts with final rewards and two snapshots each, up to ``total`` posts (bulk SQL)."""
+        have = self.sql("select count(*) from posts")[0][0]
+        missing = total - have
+        step = 200_000
+        while missing > 0:
+            n = min(step, missing)
+            self.sql(
+                "with p as ("
+                " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for, status,"
+                "  media_id, posted_at, mode, caption_prompt, image_prompt, caption)"
+                " select gen_random_uuid(), %s, 'hist-' || gen_random_uuid(), (array['instagram','x','linkedin',"
+                "  'facebook'])[1 + g %% 4], 't', %s, 'posted', 'm', %s, 'standard', 'c', 'i', 'c'"
+                " from generate_series(1, %s) g returning post_id, posted_at),"
+                " r as (insert into rewards (post_id, status, eligible_at, finalize_by, value, baseline_before,"
+                "  baseline_after, definition_version, computed_at)"
+                " select post_id, 'computed', posted_at + interval '24 hours', posted_at + interval '48 hours',"
+                "  0.3, 0.3, 0.3, 'hist', %s from p returning post_id)"
+                " insert into snapshots (post_id, observed_at, likes, follower_count, processed_at)"
+                " select post_id, %s + make_interval(hours => h), 10 * h, 4000, %s from r, (values (6), (24)) s(h)",
+                (
+                    self.business,
+                    NOW - timedelta(days=60),
+                    NOW - timedelta(days=60),
+                    n,
+                    NOW,
+                    NOW - timedelta(days=60),
+                    NOW,
+                ),
+            )
+            missing -= n
+        self.sql("analyze")
+
+    def plans(self) -> list[str]:
+        """The plans of the statements whose cost could grow with history."""
+        out = []
+        post = self.sql("select post_id from posts limit 1")[0][0]
+        for label, q, params in (
+            ("existing post", "explain select 1 from posts where post_id = %s", (post,)),
+            (
+                "due rewards",
+                "explain select post_id from rewards where status = 'pending' and eligible_at <= %s"
+                " order by post_id limit 200 for update skip locked",
+                (NOW,),
+            ),
+            ("snapshots of a batch", "explain select * from snapshots where post_id = any(%s)", ([post],)),
+        ):
+            plan = " / ".join(r[0].strip() for r in self.sql(q, params)[:3])
+            out.append(f"- {label}: `{plan}`")
+        return out
+
+
+def cold_start(function: str, url: str, n_requests: int) -> tuple[float, float, float]:
+    """(import seconds, RSS MB at rest, RSS MB after n requests) of one function in a fresh interpreter."""
+    code = f"""
+import json, resource, sys, time, uuid
+t = time.perf_counter()
+import functions.{function} as module
+imported = time.perf_counter() - t
+rest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+import functions_framework
+app = functions_framework.create_app(target="{function}", source="main.py").test_client()
+for i in range({n_requests}):
+    if "{function}" == "generate_post":
+        body = {{"business_id": "{uuid.UUID(int=1)}", "request_id": uuid.uuid4().hex, "platform": "x",
+                "topic": "t", "topic_embedding": [0.01] * 384}}
+    elif "{function}" == "record_snapshot":
+        body = {{"type": "deleted", "post_id": str(uuid.uuid4()), "deleted_at": "2026-01-01T00:00:00Z"}}
+    elif "{function}" == "compute_reward":
+        body = {{"sweep": True, "limit": 10}}
+    else:
+        body = {{"post_id": str(uuid.uuid4())}}
+    app.post("/", data=json.dumps(body), content_type="application/json")
+load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps([imported, rest, load]))
+"""
+    env = {**os.environ, "DATABASE_URL": url, "AUTH_MODE": "disabled", "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    imported, rest, load = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(imported), float(rest), float(load)
+
+
+def scaled_space() -> ActionSpace:
+    def dim(name: str, n: int, prefix: str) -> dict[str, Any]:
+        return {"name": name, "values": [f"{prefix}_{i}" for i in range(n)]}
+
+    return ActionSpace.from_dict(
+        {
+            "version": "scaled-bench",
+            "dimensions": [
+                dim("HOOK_TYPE", 20, "hook"),
+                dim("LENGTH", 2, "length"),
+                dim("TONE", 20, "tone"),
+                dim("CREATIVITY", 3, "creativity"),
+                dim("TEXT_IN_IMAGE", 2, "text"),
+                dim("VISUAL_STYLE", 24, "style"),
+                dim("COMPOSITION", 9, "composition"),
+            ],
+        }
+    )
+
+
+def report(bench: Bench, url: str, quick: bool) -> None:
+    s = bench.scale
+    out = bench.out
+    out("# Performance")
+    out()
+    out(
+        f"Measured by `make bench` ({'quick scale' if quick else 'full scale'}) on "
+        f"{datetime.now(UTC):%Y-%m-%d}: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, embedded PostgreSQL 16 on a local socket, LLM offline. "
+        f"Load average at start: {os.getloadavg()[0]:.1f}."
+    )
+    out()
+
+    total, compute = bench.decision_latency()
+    trips = bench.round_trips(url)
+    in_proc, over_http = bench.http_latency(max(s.decisions // 2, 20))
+    out("## 1. generate_post latency (target: p50 ≤ 10 ms in process, ≤ 3 round trips)")
+    out()
+    out("| path | p50 | p99 |")
+    out("|---|---|---|")
+    out(f"| service call, in process ({len(total)} decisions) | {ms(pct(total, 50))} | {ms(pct(total, 99))} |")
+    out(f"| of which pure compute (context, policy, prompts) | {ms(pct(compute, 50))} | {ms(pct(compute, 99))} |")
+    db_part = [t - c for t, c in zip(total, compute, strict=True)]
+    out(f"| of which database (the rest) | {ms(pct(db_part, 50))} | {ms(pct(db_part, 99))} |")
+    out(f"| functions-framework test client | {ms(pct(in_proc, 50))} | {ms(pct(in_proc, 99))} |")
+    out(f"| HTTP on loopback (keep-alive) | {ms(pct(over_http, 50))} | {ms(pct(over_http, 99))} |")
+    out()
+    out(
+        f"Database round trips per decision (counted by a proxy on the wire): **{trips:.1f}** "
+        "(one pipelined read of profile, existing post and policy; one insert of post and decision)."
+    )
+    out()
+
+    out("## 2. update_policy and compute_reward throughput (target: ≥ 300 updates/s with 4 workers)")
+    out()
+    out("| workers | updates/s | samples with a lock wait | lost updates |")
+    out("|---|---|---|---|")
+    ids = bench.computed_rewards(s.updates * 3)
+    for k, workers in enumerate((1, 2, 4)):
+        rate, waits, lost = bench.update_throughput(workers, ids[k::3])
+        out(f"| {workers} | {rate:.0f} | {waits:.0%} | {lost} |")
+    out()
+    out("| workers | compute_reward/s |")
+    out("|---|---|")
+    for workers in (1, 2):
+        due = bench.due_rewards(s.computes, f"cr{workers}")
+        out(f"| {workers} | {bench.compute_throughput(workers, due):.0f} |")
+    out()
+
+    out(f"## 3. Sweep over {s.sweep:,} due rewards (target: ≤ 60 s, memory bounded)")
+    out()
+    bench.due_rewards(s.sweep, "sweep")
+    seconds, peak, settled = bench.run_sweep(s.sweep)
+    out(
+        f"{settled:,} rewards settled in **{seconds:.1f} s** ({settled / seconds:,.0f}/s); peak Python memory "
+        f"**{peak:.1f} MB** (batches of 200: the backlog is never held at once)."
+    )
+    out()
+
+    out("## 4. Costs as data grows (target: decision latency at 10⁶ posts within 20% of 10³)")
+    out()
+    out("| posts stored | decision p50 | decision p99 | sweep per reward (2,000 due) |")
+    out("|---|---|---|---|")
+    first = None
+    for size in s.history:
+        bench.grow_history(size)
+        lat, _ = bench.decision_latency(n=max(s.decisions // 2, 20))
+        due = bench.due_rewards(min(2000, s.sweep), f"g{size}")
+        sec, _, settled = bench.run_sweep(len(due))
+        p50 = pct(lat, 50)
+        first = first or p50
+        out(f"| {size:,} | {ms(p50)} ({p50 / first - 1:+.0%}) | {ms(pct(lat, 99))} | {ms(sec / max(settled, 1))} |")
+    out()
+    out("History rows are posts with final rewards and two snapshots each (bulk SQL); their decisions")
+    out("are not generated (a decision never reads other posts' decisions). Plans at the largest size:")
+    out()
+    for line in bench.plans():
+        out(line)
+    out()
+
+    out("## 5. Memory and cold start per function (target: cold import ≤ 1.5 s)")
+    out()
+    out("| function | cold import | RSS at rest | RSS after 200 requests |")
+    out("|---|---|---|---|")
+    for fn in FUNCTIONS:
+        imported, rest, load = cold_start(fn, url, 20 if quick else 200)
+        out(f"| {fn} | {imported:.2f} s | {rest:.0f} MB | {load:.0f} MB |")
+    out()
+
+    out("## 6. A larger action space (20 hooks × 2 × 20 tones × 3 × 2 × 24 styles × 9 compositions)")
+    out()
+    big = dataclasses.replace(bench.rt, space=scaled_space())
+    lat, comp = bench.decision_latency(big, n=max(s.decisions // 2, 20))
+    ids = [bench.generate(bench.command(i, "x"), big).post_id for i in range(max(s.updates // 3, 20))]
+    bench.sql("update posts set status='posted', posted_at=scheduled_for, media_id='m' where post_id = any(%s)", (ids,))
+    bench.sql(
+        "insert into rewards (post_id, status, eligible_at, finalize_by, value, baseline_before, baseline_after,"
+        " definition_version, computed_at) select id, 'computed', %s, %s, 0.2, 0, 0, 'b', %s"
+        " from unnest(%s::uuid[]) id",
+        (NOW, NOW, NOW, ids),
+    )
+    t = time.perf_counter()
+    for pid in ids:
+        update_policy(bench.rt.db, pid, NOW, bench.rt.params)
+    per_update = (time.perf_counter() - t) / len(ids)
+    out(
+        f"{scaled_space().size:,} joint actions, 80 values: decision p50 **{ms(pct(lat, 50))}** "
+        f"(compute {ms(pct(comp, 50))}), update **{ms(per_update)}** each (one θ row per value)."
+    )
+    out()
+    out("Rerun: `make bench` (full scale, about 10 minutes) or `python -m benchmarks.performance --quick`.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.performance", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small scale (seconds, not minutes)")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="learner-bench-") as tmp:
+        settings = Settings(embedded_pg_dir=Path(tmp) / "pg", auth_mode="disabled", embedder="none")
+        runtime = build_runtime(settings, clock=ManualClock(NOW))
+        use_runtime(runtime)
+        try:
+            bench = Bench(runtime, QUICK if args.quick else FULL)
+            report(bench, runtime.db.url, args.quick)
+        finally:
+            use_runtime(None)
+            runtime.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(bench.lines) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
