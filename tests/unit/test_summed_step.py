@@ -19,8 +19,8 @@ def test_the_summed_step_equals_applying_each_update_in_turn():
     params = PolicyParams()
     updates = _updates(7)
     dh, dtheta = summed_step(updates, params)
-    h: dict = {}
-    theta: dict = {}
+    h: dict[tuple[str, ...], float] = {}
+    theta: dict[tuple[str, str], np.ndarray] = {}
     for u in updates:
         for d in gradient(u.choices, u.advantage, params):
             key = (u.platform, u.time_bucket, d.dimension, d.value)
