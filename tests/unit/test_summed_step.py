@@ -19,7 +19,7 @@ def test_the_summed_step_equals_applying_each_update_in_turn():
     params = PolicyParams()
     updates = _updates(7)
     dh, dtheta = summed_step(updates, params)
-    h: dict[tuple[str, ...], float] = {}
+    h: dict[tuple[str, str, str, str], float] = {}
     theta: dict[tuple[str, str], np.ndarray] = {}
     for u in updates:
         for d in gradient(u.choices, u.advantage, params):
