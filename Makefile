@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post test test-fast lint typecheck clean emulator
+.PHONY: help demo dev bundle scheduler-jobs report post test test-fast lint typecheck clean emulator bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,3 +72,6 @@ typecheck: $(VENV)/.dev-installed ## mypy, strict
 
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) $(EMULATOR_VENV) .data dist .mypy_cache .ruff_cache .pytest_cache .hypothesis out
+
+bench: $(VENV)/.dev-installed ## Performance benchmark (about 10 min): writes docs/performance.md
+	$(BIN)/python -m benchmarks.performance $(ARGS)
