@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +71,7 @@ class RewardConfig:
     def window_slots(self) -> tuple[int, ...]:
         return tuple(s for s in self.slots if s <= self.window_hours)
 
-    @property
+    @cached_property
     def version(self) -> str:
         """A short hash of every constant: a changed definition is a new version."""
         data: dict[str, Any] = asdict(self)

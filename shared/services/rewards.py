@@ -92,11 +92,11 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
         before = fold[0] if fold else None
         after = fold[1] if fold else None
         components = None if result is None else asdict(result)
-        writes.append((outcome, final_value, components, before, after, config.version, now, r.post_id))
+        writes.append((r.post_id, outcome, final_value, components, before, after))
         task = tasks.get(r.post_id)
         out.append(Settlement(r.post_id, outcome, final_value, (task,) if task else ()))
     if writes:
-        reward_store.finalise_many(conn, writes)
+        reward_store.finalise_many(conn, writes, config.version, now)
     if valued:
         policy_store.store_baselines(conn, baselines, folded)
         outbox.add_tasks(conn, list(tasks.values()), now)
@@ -127,16 +127,16 @@ def sweep(
     counts = {"computed": 0, "missing": 0, "waiting": 0}
     tasks: list[Task] = []
     examined = 0
-    after: UUID | None = None
+    after: tuple[datetime, UUID] | None = None
     while examined < limit:
         with db.transaction() as conn:
-            ids = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
-            for s in settle_many(conn, ids, now, config, beta) if ids else []:
+            keys = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
+            for s in settle_many(conn, [k[1] for k in keys], now, config, beta) if keys else []:
                 if s.outcome in counts:
                     counts[s.outcome] += 1
                 tasks.extend(s.tasks)
-        if not ids:
+        if not keys:
             break
-        examined += len(ids)
-        after = ids[-1]
+        examined += len(keys)
+        after = keys[-1]
     return SweepReport(examined, counts["computed"], counts["missing"], counts["waiting"], tuple(tasks))

@@ -78,8 +78,17 @@ def pending_before(conn: Conn, created_before: datetime, limit: int) -> list[Out
 
 
 def add_tasks(conn: Conn, tasks: list[Task], now: datetime) -> None:
-    conn.cursor().executemany(
+    """Many task rows in one statement."""
+    conn.execute(
         "insert into outbox (task_name, target, payload, schedule_time, created_at, updated_at)"
-        " values (%s, %s, %s, %s, %s, %s) on conflict (task_name) do nothing",
-        [(t.name, t.target, Jsonb(dict(t.payload)), t.schedule_time or now, now, now) for t in tasks],
+        " select n, t, p, s, %s, %s from unnest(%s::text[], %s::text[], %s::jsonb[], %s::timestamptz[])"
+        " as u(n, t, p, s) on conflict (task_name) do nothing",
+        (
+            now,
+            now,
+            [t.name for t in tasks],
+            [t.target for t in tasks],
+            [Jsonb(dict(t.payload)) for t in tasks],
+            [t.schedule_time or now for t in tasks],
+        ),
     )

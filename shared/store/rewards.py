@@ -70,19 +70,30 @@ def finalise(
     )
 
 
-def claim_due(conn: Conn, now: datetime, after: UUID | None, limit: int) -> list[UUID]:
-    """Pending rewards that are due, locked; rows another sweep holds are skipped.
+def claim_due(
+    conn: Conn, now: datetime, after: tuple[datetime, UUID] | None, limit: int
+) -> list[tuple[datetime, UUID]]:
+    """Pending rewards that are due, locked, as (eligible_at, post_id); rows another
+    sweep holds are skipped.
 
-    Keyset pagination on post_id lets one sweep walk the backlog in bounded
-    batches without revisiting rewards that are still waiting for snapshots.
+    Keyset pagination on (eligible_at, post_id), which the partial index
+    rewards_pending_due_keyset serves as a range scan, lets one sweep walk the
+    backlog in bounded batches without revisiting rewards that still wait.
     """
-    rows = conn.execute(
-        "select post_id from rewards where status = 'pending' and eligible_at <= %s"
-        " and (%s::uuid is null or post_id > %s::uuid)"
-        " order by post_id limit %s for update skip locked",
-        (now, after, after, limit),
-    ).fetchall()
-    return [r[0] for r in rows]
+    if after is None:
+        rows = conn.execute(
+            "select eligible_at, post_id from rewards where status = 'pending' and eligible_at <= %s"
+            " order by eligible_at, post_id limit %s for update skip locked",
+            (now, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "select eligible_at, post_id from rewards where status = 'pending' and eligible_at <= %s"
+            " and (eligible_at, post_id) > (%s, %s)"
+            " order by eligible_at, post_id limit %s for update skip locked",
+            (now, after[0], after[1], limit),
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -112,10 +123,21 @@ def lock_for_settlement(conn: Conn, post_ids: list[UUID]) -> list[SettlementInpu
     return [SettlementInput(*r) for r in rows]
 
 
-def finalise_many(conn: Conn, rows: list[tuple[Any, ...]]) -> None:
-    """rows: (status, value, components, baseline_before, baseline_after, definition_version, now, post_id)."""
-    conn.cursor().executemany(
-        "update rewards set status = %s, value = %s, components = %s, baseline_before = %s,"
-        " baseline_after = %s, definition_version = %s, computed_at = %s where post_id = %s",
-        [(r[0], r[1], None if r[2] is None else Jsonb(r[2]), *r[3:]) for r in rows],
+def finalise_many(conn: Conn, rows: list[tuple[Any, ...]], definition_version: str, now: datetime) -> None:
+    """rows: (post_id, status, value, components, baseline_before, baseline_after); one statement."""
+    conn.execute(
+        "update rewards r set status = u.s, value = u.v, components = u.c, baseline_before = u.bb,"
+        " baseline_after = u.ba, definition_version = %s, computed_at = %s"
+        " from unnest(%s::uuid[], %s::text[], %s::float8[], %s::jsonb[], %s::float8[], %s::float8[])"
+        " as u(id, s, v, c, bb, ba) where r.post_id = u.id",
+        (
+            definition_version,
+            now,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [None if r[3] is None else Jsonb(r[3]) for r in rows],
+            [r[4] for r in rows],
+            [r[5] for r in rows],
+        ),
     )
