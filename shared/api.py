@@ -13,6 +13,8 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# Postgres text cannot hold NUL: refused here (400), not by the database (which would be a 500).
+NO_NUL = r"^[^\x00]*$"
 
 
 class Body(BaseModel):
@@ -23,7 +25,7 @@ class GeneratePostRequest(Body):
     business_id: UUID
     request_id: Key  # the caller's idempotency key: the same key is the same post
     platform: Platform
-    topic: Annotated[str, Field(min_length=1, max_length=2000)]
+    topic: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
     topic_embedding: Embedding | None = None
     scheduled_for: AwareDatetime | None = None
     auto_publish: bool = False
@@ -32,7 +34,7 @@ class GeneratePostRequest(Body):
 class PublishedEvent(Body):
     type: Literal["published"]
     post_id: UUID
-    media_id: Annotated[str, Field(min_length=1, max_length=256)]
+    media_id: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
     posted_at: AwareDatetime
 
 
@@ -63,7 +65,7 @@ class WebhookRecord(BaseModel):
     """The inserted row as Supabase sends it; only its ids are read (the row is re-read)."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-    snapshot_id: Annotated[int, Field(ge=1)]
+    snapshot_id: Annotated[int, Field(ge=1, le=2**63 - 1)]  # a bigint
     post_id: UUID
 
 

@@ -125,6 +125,7 @@ GENERATE_CASES = [
     ("request_id with spaces", {"request_id": "a b"}, 400, "request_id"),
     ("request_id too long", {"request_id": "r" * 129}, 400, "request_id"),
     ("empty topic", {"topic": ""}, 400, "topic"),
+    ("NUL in the topic", {"topic": "a\u0000b"}, 400, "topic"),  # was a 500: Postgres text refuses NUL
     ("business_id not a uuid", {"business_id": "acme"}, 400, "business_id"),
     ("missing business_id", {"business_id": DROP}, 400, "business_id"),
     ("missing platform", {"platform": DROP}, 400, "platform"),
@@ -172,6 +173,7 @@ SNAPSHOT_CASES = [
     ("published", "empty media_id", {"media_id": ""}, 400, "media_id"),
     ("published", "int media_id", {"media_id": 7}, 400, "media_id"),
     ("published", "missing media_id", {"media_id": DROP}, 400, "media_id"),
+    ("published", "NUL in the media_id", {"media_id": "m\u0000"}, 400, "media_id"),
     ("published", "posted_at beyond 5 min ahead", {"posted_at": at(2.5).isoformat()}, 400, "posted_at"),
     ("published", "counters on a published event", {"likes": 3}, 400, "likes"),
     ("published", "unknown post", {"post_id": UNKNOWN}, 404, "post_id"),
@@ -303,3 +305,13 @@ def test_timestamps_up_to_five_minutes_ahead_are_accepted_as_clock_skew(runtime,
     beyond = ahead + timedelta(microseconds=1)
     body = _valid("record_snapshot", world) | {"observed_at": beyond.isoformat()}
     _assert_rejected(runtime, functions, "record_snapshot", body, 400, "observed_at")
+
+
+def test_a_webhook_snapshot_id_beyond_bigint_is_a_400_not_a_500(runtime, functions, world):
+    notification = {
+        "type": "INSERT",
+        "table": "snapshots",
+        "schema": "public",
+        "record": {"snapshot_id": 2**63, "post_id": world.published},
+    }
+    _assert_rejected(runtime, functions, "record_snapshot", notification, 400, "record.snapshot_id")
