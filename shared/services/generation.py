@@ -12,6 +12,7 @@ from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
 from shared.errors import NotFound, PermanentError
+from shared.faults import fault_point
 from shared.policy import PolicyParams, seed_from_id, select
 from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
@@ -136,10 +137,13 @@ def generate_post(
             content_store.record_generator(
                 conn, post_id, prompts.generator_prompt, pending=content is not None, source=source
             )
+        fault_point("generate_post.after_insert")
         if created and cmd.auto_publish:
             post = post_store.get_post(conn, post_id, for_update=True)
             assert post is not None
             tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+            fault_point("generate_post.after_publish")
+    fault_point("generate_post.after_commit")
     if content is not None:
         complete_content(db, post_id, content, now)
     if not created:

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from shared.errors import Conflict, NotFound
+from shared.faults import fault_point
 from shared.policy import PolicyParams, gradient
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
@@ -45,10 +46,13 @@ def update_policy(db: Database, post_id: UUID, now: datetime, params: PolicyPara
             version = policy_store.claim_update(conn, post_id, reward.value, advantage, now)
             if version is None:
                 raise _AlreadyApplied
+            fault_point("update_policy.after_claim")
             policy_store.apply_deltas(conn, decision.platform, decision.time_bucket, deltas, decision.x)
+            fault_point("update_policy.after_apply")
     except _AlreadyApplied:
         with db.transaction() as conn:
             v = policy_store.applied_version(conn, post_id)
         assert v is not None
         return UpdateOutcome(post_id, False, v, None)
+    fault_point("update_policy.after_commit")
     return UpdateOutcome(post_id, True, version, advantage)

@@ -8,6 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from shared.errors import NotFound
+from shared.faults import fault_point
 from shared.policy import fold_baseline
 from shared.reward import RewardConfig, compute_reward, is_complete
 from shared.store import outbox
@@ -79,6 +80,7 @@ def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta:
         before = policy_store.lock_baseline(conn, post.platform)
         after = fold_baseline(before, value, beta)
         policy_store.store_baseline(conn, post.platform, after)
+        fault_point("settle.after_baseline")
         tasks = (update_task(post_id, now),)
         for task in tasks:
             outbox.add_task(conn, task, now)
@@ -93,12 +95,15 @@ def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta:
         definition_version=config.version,
         now=now,
     )
+    fault_point("settle.after_finalise")
     return Settlement(post_id, status, value, tasks)
 
 
 def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
     with db.transaction() as conn:
-        return settle(conn, post_id, now, config, beta)
+        settled = settle(conn, post_id, now, config, beta)
+    fault_point("compute_reward.after_commit")
+    return settled
 
 
 def sweep(
@@ -118,6 +123,7 @@ def sweep(
             ids = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
             for post_id in ids:
                 s = settle(conn, post_id, now, config, beta)
+                fault_point("sweep.after_settle")
                 if s.outcome in counts:
                     counts[s.outcome] += 1
                 tasks.extend(s.tasks)
