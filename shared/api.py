@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
 from shared.context import EMBEDDING_DIM, Platform
 
@@ -15,6 +25,28 @@ Count = Annotated[int, Field(ge=0, le=10**12)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 # Postgres text cannot hold NUL: refused here (400), not by the database (which would be a 500).
 NO_NUL = r"^[^\x00]*$"
+
+
+def _no_float(value: object) -> object:
+    """A Literal of ints matches 24.0 by equality; counts refuse floats, so slots do too."""
+    if isinstance(value, float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+Slot = Annotated[Literal[6, 24, 48, 72, 168], BeforeValidator(_no_float)]
+
+# Timestamps far from now overflow date arithmetic (year 1 minus an offset, year 9999 plus 24 h).
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must be from {EARLIEST.year} to {LATEST.year - 1}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class Body(BaseModel):
@@ -27,7 +59,7 @@ class GeneratePostRequest(Body):
     platform: Platform
     topic: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
     topic_embedding: Embedding | None = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Timestamp | None = None
     auto_publish: bool = False
 
 
@@ -35,14 +67,14 @@ class PublishedEvent(Body):
     type: Literal["published"]
     post_id: UUID
     media_id: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
-    posted_at: AwareDatetime
+    posted_at: Timestamp
 
 
 class MetricsEvent(Body):
     type: Literal["metrics"]
     post_id: UUID
-    observed_at: AwareDatetime
-    timeslot_hours: Literal[6, 24, 48, 72, 168] | None = None
+    observed_at: Timestamp
+    timeslot_hours: Slot | None = None
     likes: Count = 0
     comments: Count = 0
     shares: Count = 0
@@ -58,7 +90,7 @@ class MetricsEvent(Body):
 class DeletedEvent(Body):
     type: Literal["deleted"]
     post_id: UUID
-    deleted_at: AwareDatetime
+    deleted_at: Timestamp
 
 
 class WebhookRecord(BaseModel):
