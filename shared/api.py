@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.context import EMBEDDING_DIM, Platform
+from shared.context import EMBEDDING_DIM, Platform, TimeBucket
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
@@ -133,3 +133,84 @@ class ComputeRewardRequest(Body):
 
 class UpdatePolicyRequest(Body):
     post_id: UUID
+
+
+# -- Response bodies: what the functions answer (docs and openapi.yaml; the fuzz tests check them) --
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldError(Answer):
+    path: str  # a path into the body as sent, e.g. ``topic_embedding.3``; or a header name
+    message: str
+
+
+class ErrorDetail(Answer):
+    code: str
+    message: str
+    fields: list[FieldError] | None = None
+
+
+class ErrorResponse(Answer):
+    error: ErrorDetail
+
+
+class GeneratePostResponse(Answer):
+    post_id: UUID
+    decision_id: UUID
+    created: bool  # False: the request_id was seen before and this is the stored post
+    status: Literal["generated", "posted", "deleted"]
+    platform: Platform
+    time_bucket: TimeBucket
+    day_of_week: Annotated[int, Field(ge=0, le=6)]
+    action: dict[str, str]  # dimension → chosen value
+    probabilities: dict[str, dict[str, float]]  # dimension → value → π (with the ε floor)
+    propensities: dict[str, float]  # dimension → π(chosen)
+    joint_propensity: Annotated[float, Field(gt=0, le=1)]
+    policy_version: Annotated[int, Field(ge=0)]
+    context_fallback: bool
+    seed: Annotated[int, Field(ge=0)]
+    mode: Literal["standard", "trend"]
+    caption_prompt: str
+    image_prompt: str
+    caption: str | None
+    generator_prompt: str | None
+    content_status: Literal["pending", "done", "failed"]
+    content_source: str | None
+    image_url: str | None
+
+
+class RecordSnapshotResponse(Answer):
+    post_id: UUID
+    kind: Literal["published", "metrics", "deleted", "inserted"]
+    changed: bool  # False: a redelivery, nothing new
+    late: bool  # a snapshot after the reward was final: kept, never counted
+    reward: Literal["computed", "missing", "waiting", "not_due", "final"] | None
+
+
+class RewardOutcome(Answer):
+    post_id: UUID
+    outcome: Literal["computed", "missing", "waiting", "not_due", "final"]
+    value: Annotated[float, Field(ge=-1, le=1)] | None
+
+
+class SweepReport(Answer):
+    duplicate: bool  # this Cloud Scheduler run (job, schedule time) finished before
+    snapshots: Annotated[int, Field(ge=0)]
+    examined: Annotated[int, Field(ge=0)]
+    computed: Annotated[int, Field(ge=0)]
+    missing: Annotated[int, Field(ge=0)]
+    waiting: Annotated[int, Field(ge=0)]
+    redispatched: Annotated[int, Field(ge=0)]
+
+
+ComputeRewardResponse = RewardOutcome | SweepReport
+
+
+class UpdatePolicyResponse(Answer):
+    post_id: UUID
+    applied: bool  # False: this post's update had been applied before
+    version: Annotated[int, Field(ge=0)]
+    advantage: float | None
