@@ -28,7 +28,7 @@ SWEEP_ROUNDS = 3 if FULL else 1
 LOST_UPDATE_WORKERS, LOST_UPDATE_EACH = 8, 25
 BAD_INPUT_EXAMPLES = 2500 if FULL else 400  # per endpoint
 VALID_INPUT_EXAMPLES = 300 if FULL else 60  # per endpoint
-MODEL_EXAMPLES, MODEL_STEPS = (60, 40) if FULL else (8, 25)
+MODEL_EXAMPLES, MODEL_STEPS = (100, 50) if FULL else (15, 30)
 FUZZ_EXAMPLES = 200 if FULL else 40  # schemathesis, per operation and phase
 
 FIGURES = Path(os.environ.get("RELIABILITY_FIGURES", PROJECT_ROOT / "out" / "reliability" / "figures.jsonl"))
