@@ -256,7 +256,8 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
             aims = {
                 "update": "select r.post_id::text from rewards r left join policy_updates u using (post_id)"
                 " where r.value is not null and u.post_id is null",
-                "compute": f"select post_id::text from rewards where status = 'pending' and eligible_at <= '{self.now()}'",
+                "compute": "select post_id::text from rewards where status = 'pending'"
+                f" and eligible_at <= '{self.now().isoformat()}'",
             }
             candidates = [r[0] for r in fetch_all(runtime, aims[kind])] if kind in aims else []
             post = data.draw(st.sampled_from(sorted(candidates) or self.published()))
