@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         if (post, observed) not in seen:
                             seen.add((post, observed))
                             break
-                    event = {"type": "metrics", "post_id": post, "observed_at": observed.isoformat()}
+                    event: dict[str, Any] = {"type": "metrics", "post_id": post, "observed_at": observed.isoformat()}
                     event.update(likes=rng.randrange(5000), comments=rng.randrange(300), shares=rng.randrange(100))
                     event.update(follower_count=4000)
                     body = json.dumps(event).encode()
@@ -309,7 +309,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 plan.append((i / args.snapshot_rate, "record_snapshot", body))
             generated = int(args.duration * args.generate_rate)
             for i in range(generated):
-                request = {"business_id": business, "request_id": f"load-{i}", "platform": "linkedin", "topic": "load"}
+                request: dict[str, Any] = {"business_id": business, "request_id": f"load-{i}", "platform": "linkedin"}
+                request["topic"] = "load"
                 request["topic_embedding"] = [round(rng.uniform(-1, 1), 6) for _ in range(384)]
                 plan.append((i / args.generate_rate, "generate_post", json.dumps(request).encode()))
             plan.sort(key=lambda p: p[0])
