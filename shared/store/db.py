@@ -40,11 +40,20 @@ class Database:
         """One transaction: commits on success, rolls back on any exception.
 
         Connection-level failures surface as TransientError (answered 503),
-        so a caller that retries will converge.
+        so a caller that retries will converge. That includes any error that
+        leaves the connection broken: behind a transaction pooler (pgbouncer)
+        a server connection lost mid-transaction shows at COMMIT as an
+        InternalError ("received 2 results"), not an OperationalError.
         """
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                yield conn
+            with self.pool.connection() as conn:
+                try:
+                    with conn.transaction():
+                        yield conn
+                except psycopg.Error as exc:
+                    if conn.broken and not isinstance(exc, psycopg.OperationalError):
+                        raise TransientError(f"database connection lost: {type(exc).__name__}") from exc
+                    raise
         except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
 
