@@ -67,14 +67,14 @@ def database(url: str | None) -> Iterator[str]:
     base = os.environ.get("DATABASE_URL")
     if base:
         name = f"learner_load_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(base, autocommit=True) as conn:
+        with psycopg.connect(base, autocommit=True, prepare_threshold=None) as conn:
             conn.execute(f'create database "{name}"')
         fresh = psycopg.conninfo.make_conninfo(base, dbname=name)
         try:
             migrate(fresh, Settings().migrations_dir)
             yield fresh
         finally:
-            with psycopg.connect(base, autocommit=True) as conn:
+            with psycopg.connect(base, autocommit=True, prepare_threshold=None) as conn:
                 conn.execute(f'drop database if exists "{name}" with (force)')
         return
     with tempfile.TemporaryDirectory(prefix="learner-load-") as tmp:
@@ -124,7 +124,7 @@ class LlmStub:
                     stub.calls += 1
                 time.sleep(stub.latency * 0.75)
                 if not hasattr(local, "conn"):
-                    local.conn = psycopg.connect(stub.db_url, autocommit=True)
+                    local.conn = psycopg.connect(stub.db_url, autocommit=True, prepare_threshold=None)
                 stub.sample(local.conn)
                 time.sleep(stub.latency * 0.25)
                 wants_json = body.get("response_format") == {"type": "json_object"}
@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with database(args.database_url) as url:
         now = datetime.now(UTC)
         business, posts = seed(url, args.posts, now)
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, prepare_threshold=None) as conn:
             before = conn.execute("select (select count(*) from snapshots), (select count(*) from posts)").fetchone()
         assert before is not None
         stub = LlmStub(args.llm_latency, url)
@@ -345,7 +345,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     proc.kill()
             stub_server.shutdown()
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, prepare_threshold=None) as conn:
             after = conn.execute(
                 "select (select count(*) from snapshots), (select count(*) from posts),"
                 " (select count(*) from posts where request_id like 'load-%%' and content_status = 'done'),"

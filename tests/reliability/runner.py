@@ -113,7 +113,7 @@ class HandlerProcesses:
             [sys.executable, "-m", "tests.reliability.runner"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("RUNNER_STDERR") else subprocess.DEVNULL,  # RUNNER_STDERR=1: see its logs
             text=True,
             env=env,
             cwd=PROJECT_ROOT,

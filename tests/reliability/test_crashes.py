@@ -246,7 +246,7 @@ def test_sigkill_at_a_fault_point_leaves_a_consistent_database_and_one_redeliver
 def _terminate_when_idle_in_transaction(url: str, timeout: float = STALL_SECONDS - 0.2) -> int:
     """Find the handler's backend waiting mid-transaction and terminate it; returns its pid."""
     deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
                 "select pid from pg_stat_activity where application_name = %s and state = 'idle in transaction'"

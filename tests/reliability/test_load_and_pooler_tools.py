@@ -38,7 +38,10 @@ def test_a_short_load_run_has_no_errors_and_stores_one_row_per_unique_request(ru
 def test_the_stub_sees_a_transaction_left_idle_across_an_llm_wait(runtime):
     """The control of the load check: a transaction idle during the wait is counted."""
     stub = LlmStub(latency=0.2, db_url=runtime.db.url)  # counts transactions idle for 0.12 s or more
-    with psycopg.connect(runtime.db.url) as idle, psycopg.connect(runtime.db.url, autocommit=True) as watcher:
+    with (
+        psycopg.connect(runtime.db.url, prepare_threshold=None) as idle,
+        psycopg.connect(runtime.db.url, autocommit=True, prepare_threshold=None) as watcher,
+    ):
         idle.execute("select 1 from posts limit 1")  # a transaction is open, and now waits
         time.sleep(0.2)
         stub.sample(watcher)
@@ -53,7 +56,7 @@ def test_migrations_leave_no_session_lock_and_concurrent_runners_apply_each_file
     server connection and stay held; the runner takes one per transaction instead."""
     base = runtime.db.url
     name = f"learner_migrate_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(base, autocommit=True, prepare_threshold=None) as conn:
         conn.execute(f'create database "{name}"')
     url = psycopg.conninfo.make_conninfo(base, dbname=name)
     try:
@@ -67,11 +70,11 @@ def test_migrations_leave_no_session_lock_and_concurrent_runners_apply_each_file
             applied = list(pool.map(run, range(3)))
         files = sorted(p.stem for p in Settings().migrations_dir.glob("*.sql"))
         assert sorted(v for a in applied for v in a) == files  # each file applied once, by one of them
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, prepare_threshold=None) as conn:
             locks = conn.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()
             versions = [r[0] for r in conn.execute("select version from app_migrations order by version")]
         assert locks == (0,)
         assert versions == files
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
+        with psycopg.connect(base, autocommit=True, prepare_threshold=None) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')

@@ -80,7 +80,7 @@ def test_eight_workers_times_25_distinct_rewards_lose_no_update_and_a_naive_writ
     by_post = dict(zip(posts, deltas, strict=True))
 
     def naive(part: list[str]) -> None:
-        with psycopg.connect(runtime.db.url, autocommit=True) as conn:
+        with psycopg.connect(runtime.db.url, autocommit=True, prepare_threshold=None) as conn:
             for post in part:
                 delta = by_post[post]
                 keys = sorted(delta)
