@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -82,6 +83,15 @@ def config(upstream_url: str, port: int, folder: Path) -> str:
     )
 
 
+def _server_account(upstream_url: str) -> str:
+    """The OS account pgbouncer runs as: the owner of a Unix-socket server's folder (the embedded
+    server's), else postgres."""
+    host = str(psycopg.conninfo.conninfo_to_dict(upstream_url).get("host") or "")
+    if host.startswith("/"):
+        return pwd.getpwuid(Path(host).stat().st_uid).pw_name
+    return "postgres"
+
+
 @contextmanager
 def pgbouncer(upstream_url: str) -> Iterator[str]:
     """pgbouncer in front of ``upstream_url``; yields the URL of its ``postgres`` database."""
@@ -95,10 +105,11 @@ def pgbouncer(upstream_url: str) -> Iterator[str]:
         (folder / "pgbouncer.ini").write_text(config(upstream_url, port, folder))
         (folder / "userlist.txt").write_text(f'"{user}" ""\n')
         cmd = [exe, str(folder / "pgbouncer.ini")]
-        if os.geteuid() == 0:  # pgbouncer refuses to run as root: it drops to the postgres account
-            shutil.chown(folder, "postgres")
+        if os.geteuid() == 0:  # pgbouncer refuses to run as root: it runs as the account that can reach the server
+            account = _server_account(upstream_url)
+            shutil.chown(folder, account)
             folder.chmod(0o755)
-            cmd[1:1] = ["-u", "postgres"]
+            cmd[1:1] = ["-u", account]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 20

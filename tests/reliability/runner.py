@@ -105,10 +105,10 @@ class HandlerProcesses:
             "TASK_DISPATCH": "local",
             "DB_POOL_MAX": "2",
             "PYTHONPATH": str(PROJECT_ROOT),
-            **(extra_env or {}),
         }
         for name in ("LEARNER_FAULT_POINT", "LEARNER_FAULT_ACTION", "XAI_API_KEY", "GEMINI_API_KEY"):
             env.pop(name, None)
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.runner"],
             stdin=subprocess.PIPE,

@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from benchmarks.load import LlmStub
 from shared.config import PROJECT_ROOT
 from tests.integration.support import fetch_one, policy_version, state_digest
 from tests.reliability import scale
@@ -346,3 +347,31 @@ def test_the_functions_framework_server_killed_at_a_fault_point_answers_nothing_
         fresh.wait(timeout=10)
     assert policy_version(runtime) == 1
     assert violations(runtime) == []
+
+
+def test_a_kill_between_the_llm_answer_and_storing_it_keeps_the_decision_and_a_redelivery_stores_the_content(
+    runtime, functions, make_profile, clock, database_url
+):
+    """generate_post's second transaction: the providers answered, the process died before storing."""
+    stub = LlmStub(latency=0.0, db_url=database_url)
+    server, url = stub.serve()
+    procs = HandlerProcesses(database_url, {"XAI_API_KEY": "xai-crash-test", "XAI_BASE_URL": url})
+    try:
+        business = make_profile()
+        for round_ in range(scale.CRASH_ROUNDS):
+            body = {"business_id": str(business), "request_id": f"content-{round_}", "platform": "x", "topic": "t"}
+            outcome = procs.call("generate_post", body, clock.now(), fault="content.after_providers")
+            assert outcome.killed, outcome
+            row = fetch_one(
+                runtime, "select content_status, caption from posts where request_id = %s", body["request_id"]
+            )
+            assert row[0] == "pending" and row[1]  # the decision stands, with the offline caption meanwhile
+            assert violations(runtime) == []
+            again = procs.call("generate_post", body, clock.now())
+            assert (again.status, again.body["content_status"], again.body["content_source"]) == (200, "done", "xai")
+            assert again.body["caption"] == "A caption from the stub."
+        assert stub.calls == 4 * scale.CRASH_ROUNDS  # two calls per delivery: the killed one and the redelivery
+    finally:
+        procs.close()
+        server.shutdown()
+    scale.record("crash.sigkill", fault="content.after_providers", kills=scale.CRASH_ROUNDS, violations=0)
