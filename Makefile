@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post test test-fast lint typecheck clean emulator bench
+.PHONY: help demo dev bundle scheduler-jobs report post test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,13 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
 
+# The pooler suite runs the database tests through Debian's pgbouncer (transaction mode).
+PGBOUNCER := /usr/sbin/pgbouncer
+$(PGBOUNCER):
+	@command -v apt-get >/dev/null || { echo "The pooler suite needs pgbouncer at $(PGBOUNCER)"; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq pgbouncer
+
 demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database (+ out/report.html)
 	$(BIN)/python -m simulation $(ARGS)
 
@@ -57,11 +64,24 @@ report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from 
 post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
 	$(BIN)/python -m learner generate $(ARGS)
 
-test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## Everything CI runs: ruff, mypy, the whole test suite
+test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## ruff, mypy, the whole test suite (CI then runs test-reliability and test-pooler)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(ARGS)
+
+test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (docs/reliability.md)
+	RELIABILITY_SCALE=full $(BIN)/python -m pytest -n 2 tests/reliability $(ARGS)
+	$(BIN)/python -m benchmarks.load
+
+test-pooler: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## The database tests through pgbouncer in transaction mode (as Supabase's pooler)
+	$(BIN)/python -m devtools.pooler -- $(BIN)/python -m pytest -n 2 -m "not slow" tests/integration tests/reliability tests/e2e $(ARGS)
+
+load: $(VENV)/.dev-installed ## Only the load: record_snapshot 200/s and generate_post 20/s for 60 s on loopback (ARGS="--duration 10")
+	$(BIN)/python -m benchmarks.load $(ARGS)
+
+openapi: $(VENV)/.dev-installed ## Write openapi.yaml from the pydantic models (a test checks it is current)
+	$(BIN)/python -m devtools.openapi
 
 lint: $(VENV)/.dev-installed ## ruff check and format check
 	$(BIN)/ruff check .

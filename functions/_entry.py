@@ -17,8 +17,11 @@ from shared.auth import Caller, CallerKind
 from shared.bootstrap import Runtime, get_runtime
 from shared.errors import AppError, TransientError
 from shared.logs import log
+from shared.services.dead_letters import record_dead_letter
+from shared.tasks.delivery import task_delivery
 
 T = TypeVar("T")
+RETRY_AFTER_SECONDS = 5
 
 
 def _jsonable(value: Any) -> Any:
@@ -70,7 +73,8 @@ def handle(
 
     401/403 before the body is read; 4xx: the request can never succeed as
     sent (with the field that is wrong); 503 + Retry-After: try again later.
-    Internal details never reach the caller.
+    Internal details never reach the caller. A Cloud Task rejected at its
+    last attempt leaves a dead letter.
     """
     if request.method != "POST":
         return respond(405, {"error": {"code": "method_not_allowed", "message": "use POST"}}, {"Allow": "POST"})
@@ -80,24 +84,48 @@ def handle(
     except AppError as exc:
         log("WARNING", "unauthenticated", function=name, code=exc.code, reason=exc.message)
         return _error(exc)
+    raw, response = _serve(request, name, parse, call, runtime, caller, tagged)
+    if response.status_code >= 400 and caller.kind in ("service", "local"):
+        delivery = task_delivery(request.headers.get)
+        if delivery is not None and delivery.is_final(runtime.settings.tasks_max_attempts):
+            answer = response.get_json(silent=True) or {}
+            error = answer.get("error", {}) if isinstance(answer, dict) else {}
+            record_dead_letter(
+                runtime.db, name, delivery, status=response.status_code, error=error, body=raw, now=runtime.clock.now()
+            )
+    return response
+
+
+def _serve(
+    request: flask.Request,
+    name: str,
+    parse: Callable[[bytes], T],
+    call: Callable[[T, Runtime, Caller], tuple[int, Any]],
+    runtime: Runtime,
+    caller: Caller,
+    tagged: bool,
+) -> tuple[bytes, flask.Response]:
+    """(the body as read, the answer): the size limit before parsing, then parse, then the use case."""
     limit = runtime.settings.max_body_bytes
+    too_large = respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
     if request.content_length is not None and request.content_length > limit:
-        return respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
+        return b"", too_large
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        return respond(413, {"error": {"code": "too_large", "message": f"body over {limit} bytes"}})
+        return raw[:limit], too_large
     try:
         body = parse(raw)
     except ValidationError as exc:
         fields = [{"path": _field_path(e, tagged), "message": e["msg"]} for e in exc.errors()]
         log("WARNING", "invalid request", function=name, fields=[f["path"] for f in fields])
-        return respond(400, {"error": {"code": "invalid_request", "message": "invalid body", "fields": fields}})
+        return raw, respond(400, {"error": {"code": "invalid_request", "message": "invalid body", "fields": fields}})
     try:
         status, result = call(body, runtime, caller)
     except TransientError as exc:
         log("WARNING", "transient failure", function=name, error=exc.message)
-        return respond(503, {"error": {"code": exc.code, "message": "try again later"}}, {"Retry-After": "5"})
+        answer = {"error": {"code": exc.code, "message": "try again later"}}
+        return raw, respond(503, answer, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     except AppError as exc:
         log("INFO", "rejected", function=name, code=exc.code, field=exc.field)
-        return _error(exc)
-    return respond(status, result)
+        return raw, _error(exc)
+    return raw, respond(status, result)

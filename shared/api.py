@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
-from shared.context import EMBEDDING_DIM, Platform
+from shared.context import EMBEDDING_DIM, Platform, TimeBucket
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
 Count = Annotated[int, Field(ge=0, le=10**12)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# Postgres text cannot hold NUL: refused here (400), not by the database (which would be a 500).
+NO_NUL = r"^[^\x00]*$"
+
+
+def _no_float(value: object) -> object:
+    """A Literal of ints matches 24.0 by equality; counts refuse floats, so slots do too."""
+    if isinstance(value, float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+Slot = Annotated[Literal[6, 24, 48, 72, 168], BeforeValidator(_no_float)]
+
+# Timestamps far from now overflow date arithmetic (year 1 minus an offset, year 9999 plus 24 h).
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must be from {EARLIEST.year} to {LATEST.year - 1}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class Body(BaseModel):
@@ -23,24 +57,24 @@ class GeneratePostRequest(Body):
     business_id: UUID
     request_id: Key  # the caller's idempotency key: the same key is the same post
     platform: Platform
-    topic: Annotated[str, Field(min_length=1, max_length=2000)]
+    topic: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
     topic_embedding: Embedding | None = None
-    scheduled_for: AwareDatetime | None = None
+    scheduled_for: Timestamp | None = None
     auto_publish: bool = False
 
 
 class PublishedEvent(Body):
     type: Literal["published"]
     post_id: UUID
-    media_id: Annotated[str, Field(min_length=1, max_length=256)]
-    posted_at: AwareDatetime
+    media_id: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
+    posted_at: Timestamp
 
 
 class MetricsEvent(Body):
     type: Literal["metrics"]
     post_id: UUID
-    observed_at: AwareDatetime
-    timeslot_hours: Literal[6, 24, 48, 72, 168] | None = None
+    observed_at: Timestamp
+    timeslot_hours: Slot | None = None
     likes: Count = 0
     comments: Count = 0
     shares: Count = 0
@@ -56,14 +90,14 @@ class MetricsEvent(Body):
 class DeletedEvent(Body):
     type: Literal["deleted"]
     post_id: UUID
-    deleted_at: AwareDatetime
+    deleted_at: Timestamp
 
 
 class WebhookRecord(BaseModel):
     """The inserted row as Supabase sends it; only its ids are read (the row is re-read)."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-    snapshot_id: Annotated[int, Field(ge=1)]
+    snapshot_id: Annotated[int, Field(ge=1, le=2**63 - 1)]  # a bigint
     post_id: UUID
 
 
@@ -99,3 +133,84 @@ class ComputeRewardRequest(Body):
 
 class UpdatePolicyRequest(Body):
     post_id: UUID
+
+
+# -- Response bodies: what the functions answer (docs and openapi.yaml; the fuzz tests check them) --
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldError(Answer):
+    path: str  # a path into the body as sent, e.g. ``topic_embedding.3``; or a header name
+    message: str
+
+
+class ErrorDetail(Answer):
+    code: str
+    message: str
+    fields: list[FieldError] | None = None
+
+
+class ErrorResponse(Answer):
+    error: ErrorDetail
+
+
+class GeneratePostResponse(Answer):
+    post_id: UUID
+    decision_id: UUID
+    created: bool  # False: the request_id was seen before and this is the stored post
+    status: Literal["generated", "posted", "deleted"]
+    platform: Platform
+    time_bucket: TimeBucket
+    day_of_week: Annotated[int, Field(ge=0, le=6)]
+    action: dict[str, str]  # dimension → chosen value
+    probabilities: dict[str, dict[str, float]]  # dimension → value → π (with the ε floor)
+    propensities: dict[str, float]  # dimension → π(chosen)
+    joint_propensity: Annotated[float, Field(gt=0, le=1)]
+    policy_version: Annotated[int, Field(ge=0)]
+    context_fallback: bool
+    seed: Annotated[int, Field(ge=0)]
+    mode: Literal["standard", "trend"]
+    caption_prompt: str
+    image_prompt: str
+    caption: str | None
+    generator_prompt: str | None
+    content_status: Literal["pending", "done", "failed"]
+    content_source: str | None
+    image_url: str | None
+
+
+class RecordSnapshotResponse(Answer):
+    post_id: UUID
+    kind: Literal["published", "metrics", "deleted", "inserted"]
+    changed: bool  # False: a redelivery, nothing new
+    late: bool  # a snapshot after the reward was final: kept, never counted
+    reward: Literal["computed", "missing", "waiting", "not_due", "final"] | None
+
+
+class RewardOutcome(Answer):
+    post_id: UUID
+    outcome: Literal["computed", "missing", "waiting", "not_due", "final"]
+    value: Annotated[float, Field(ge=-1, le=1)] | None
+
+
+class SweepReport(Answer):
+    duplicate: bool  # this Cloud Scheduler run (job, schedule time) finished before
+    snapshots: Annotated[int, Field(ge=0)]
+    examined: Annotated[int, Field(ge=0)]
+    computed: Annotated[int, Field(ge=0)]
+    missing: Annotated[int, Field(ge=0)]
+    waiting: Annotated[int, Field(ge=0)]
+    redispatched: Annotated[int, Field(ge=0)]
+
+
+ComputeRewardResponse = RewardOutcome | SweepReport
+
+
+class UpdatePolicyResponse(Answer):
+    post_id: UUID
+    applied: bool  # False: this post's update had been applied before
+    version: Annotated[int, Field(ge=0)]
+    advantage: float | None

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     url_update_policy: str | None = None
     tasks_service_account: str | None = None  # the identity Cloud Tasks puts in its OIDC tokens
     cloud_tasks_emulator: str | None = None  # host:port of a local emulator (insecure gRPC)
+    # The queues' retry_config.max_attempts (terraform/tasks.tf): a task rejected at
+    # this attempt is never retried again, so the rejection leaves a dead letter.
+    tasks_max_attempts: int = Field(default=10, ge=1, le=1000)
 
     @field_validator(
         "database_url",

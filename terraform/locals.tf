@@ -22,6 +22,7 @@ locals {
     QUEUE_UPDATE_POLICY   = google_cloud_tasks_queue.update_policy.name
     URL_COMPUTE_REWARD    = local.function_url["compute_reward"]
     URL_UPDATE_POLICY     = local.function_url["update_policy"]
+    TASKS_MAX_ATTEMPTS    = tostring(var.tasks_max_attempts)
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
     OIDC_AUDIENCE         = var.oidc_audience
     OIDC_SERVICE_ACCOUNTS = "${google_service_account.tasks.email},${google_service_account.scheduler.email}"

@@ -10,7 +10,7 @@ resource "google_cloud_tasks_queue" "compute_reward" {
   }
 
   retry_config {
-    max_attempts       = 10
+    max_attempts       = var.tasks_max_attempts
     min_backoff        = "5s"
     max_backoff        = "600s"
     max_doublings      = 5
@@ -28,7 +28,7 @@ resource "google_cloud_tasks_queue" "update_policy" {
   }
 
   retry_config {
-    max_attempts       = 10
+    max_attempts       = var.tasks_max_attempts
     min_backoff        = "2s"
     max_backoff        = "300s"
     max_doublings      = 5

@@ -26,6 +26,12 @@ variable "sweep_schedule" {
   default     = "*/15 * * * *"
 }
 
+variable "tasks_max_attempts" {
+  description = "Attempts per Cloud Task; the functions dead-letter a task rejected at the last one (TASKS_MAX_ATTEMPTS)."
+  type        = number
+  default     = 10
+}
+
 variable "oidc_audience" {
   description = "Audience that Cloud Tasks and Cloud Scheduler put in their OIDC tokens."
   type        = string

@@ -26,7 +26,10 @@ from simulation.local_functions import LocalFunctions
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
-_TABLES = "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta"
+_TABLES = (
+    "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
+    " dead_letters"
+)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from shared.content import ContentRequest, ContentWriter
 from shared.errors import ProviderRefused
+from shared.faults import fault_point
 from shared.logs import log
 from shared.store import content as content_store
 from shared.store import posts as post_store
@@ -35,6 +36,7 @@ def complete_content(db: Database, post_id: UUID, writer: ContentWriter, now: da
     )
     try:
         content = writer.write(request)  # network calls: no transaction is open here
+        fault_point("content.after_providers")
     except ProviderRefused as exc:
         with db.transaction() as conn:
             content_store.record_failure(conn, post_id, exc.message, now)

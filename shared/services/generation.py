@@ -12,6 +12,7 @@ from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
 from shared.errors import NotFound, PermanentError
+from shared.faults import fault_point
 from shared.policy import PolicyParams, seed_from_id, select
 from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
@@ -132,14 +133,17 @@ def generate_post(
     if cmd.auto_publish:
         with db.transaction() as conn:
             created = post_store.insert_post_with_decision(conn, *args)
+            fault_point("generate_post.after_insert")
             if created:
                 post = post_store.get_post(conn, post_id, for_update=True)
                 assert post is not None
                 tasks = publish(conn, post, f"sim-{post_id}", scheduled_for, reward_config, now)
+                fault_point("generate_post.after_publish")
     else:
         # One statement: the post and its decision are written together or not at all.
         with db.statement() as conn:
             created = post_store.insert_post_with_decision(conn, *args)
+    fault_point("generate_post.after_commit")
     if content is not None:
         complete_content(db, post_id, content, now)
     if not created or content is not None or tasks:

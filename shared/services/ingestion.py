@@ -8,6 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from shared.errors import Conflict, NotFound, PermanentError
+from shared.faults import fault_point
 from shared.reward import RewardConfig, Snapshot
 from shared.services.publishing import delete, not_in_future, publish
 from shared.services.rewards import settle
@@ -71,6 +72,7 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             raise NotFound("no such post", field="post_id")
         if isinstance(event, Published):
             tasks = publish(conn, post, event.media_id, event.posted_at, config, now)
+            fault_point("record_snapshot.after_publish")
             return Ingested(post.post_id, "published", bool(tasks), tasks=tasks)
         if isinstance(event, Deleted):
             return Ingested(post.post_id, "deleted", delete(conn, post, event.deleted_at, now))
@@ -93,6 +95,7 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             late=late,
             received_at=now,
         )
+        fault_point("record_snapshot.after_snapshot")
         if not stored or late:
             return Ingested(post.post_id, "metrics", stored, late=late)
         settled = settle(conn, post.post_id, now, config, beta)
@@ -111,6 +114,7 @@ def _process_inserted(conn: Conn, snapshot_id: int, now: datetime, config: Rewar
     reward = reward_store.get_reward(conn, post_id, for_update=True)
     late = reward is not None and reward.status != "pending"
     snapshot_store.mark_processed(conn, snapshot_id, late, now)
+    fault_point("record_snapshot.after_mark_processed")
     if reward is None or late:
         return Ingested(post_id, "inserted", True, late=late)
     settled = settle(conn, post_id, now, config, beta)

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from shared.errors import Conflict, NotFound
+from shared.faults import fault_point
 from shared.policy import LoggedUpdate, PolicyParams, summed_step
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
@@ -45,7 +46,7 @@ def update_policy(
         return UpdateOutcome(post_id, False, done, None)
     if value is None or baseline_before is None:
         raise Conflict("the reward of this post is not final", field="post_id")
-    with db.transaction(pipelined=True) as conn:
+    with db.transaction() as conn:
         version = policy_store.lock_version(conn)
         pending = post_store.pending_updates(conn, post_id, group)
         if not pending or pending[0][0] != post_id:
@@ -60,5 +61,8 @@ def update_policy(
         policy_store.record_updates(
             conn, [(p[0], p[1], u.advantage) for p, u in zip(pending, updates, strict=True)], version + 1, now
         )
+        fault_point("update_policy.after_claim")
         policy_store.apply_summed(conn, dh, dtheta)
+        fault_point("update_policy.after_apply")
+    fault_point("update_policy.after_commit")
     return UpdateOutcome(post_id, True, version + 1, updates[0].advantage)

@@ -8,6 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from shared.errors import NotFound
+from shared.faults import fault_point
 from shared.policy import fold_baseline
 from shared.reward import RewardConfig, RewardResult, Snapshot, compute_reward, is_complete
 from shared.store import outbox
@@ -99,7 +100,10 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
         reward_store.finalise_many(conn, writes, config.version, now)
     if valued:
         policy_store.store_baselines(conn, baselines, folded)
+        fault_point("settle.after_baseline")
         outbox.add_tasks(conn, list(tasks.values()), now)
+    if writes:
+        fault_point("settle.after_finalise")
     return out
 
 
@@ -113,7 +117,9 @@ def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta:
 
 def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
     with db.transaction() as conn:
-        return settle(conn, post_id, now, config, beta)
+        settled = settle(conn, post_id, now, config, beta)
+    fault_point("compute_reward.after_commit")
+    return settled
 
 
 def sweep(
@@ -132,6 +138,7 @@ def sweep(
         with db.transaction() as conn:
             keys = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
             for s in settle_many(conn, [k[1] for k in keys], now, config, beta) if keys else []:
+                fault_point("sweep.after_settle")
                 if s.outcome in counts:
                     counts[s.outcome] += 1
                 tasks.extend(s.tasks)

@@ -40,22 +40,24 @@ class Database:
         )
 
     @contextmanager
-    def transaction(self, *, pipelined: bool = False) -> Iterator[Conn]:
+    def transaction(self) -> Iterator[Conn]:
         """One transaction: commits on success, rolls back on any exception.
 
-        ``pipelined`` sends BEGIN with the first statement and COMMIT with the
-        last writes, saving two round trips; results are still read in order.
         Connection-level failures surface as TransientError (answered 503),
-        so a caller that retries will converge.
+        so a caller that retries will converge. That includes any error that
+        leaves the connection broken: behind a transaction pooler (pgbouncer)
+        a server connection lost mid-transaction shows at COMMIT as an
+        InternalError ("received 2 results"), not an OperationalError.
         """
         try:
             with self.pool.connection() as conn:
-                if pipelined:
-                    with conn.pipeline(), conn.transaction():
-                        yield conn
-                else:
+                try:
                     with conn.transaction():
                         yield conn
+                except psycopg.Error as exc:
+                    if conn.broken and not isinstance(exc, psycopg.OperationalError):
+                        raise TransientError(f"database connection lost: {type(exc).__name__}") from exc
+                    raise
         except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
 
@@ -68,7 +70,12 @@ class Database:
         """
         try:
             with self.pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                except psycopg.Error as exc:
+                    if conn.broken and not isinstance(exc, psycopg.OperationalError):
+                        raise TransientError(f"database connection lost: {type(exc).__name__}") from exc
+                    raise
         except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
 

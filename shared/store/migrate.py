@@ -19,24 +19,27 @@ def migration_files(directory: Path) -> list[Path]:
 
 
 def migrate(url: str, directory: Path) -> list[str]:
-    """Apply pending migrations; returns the versions applied now."""
+    """Apply pending migrations; returns the versions applied now.
+
+    Each file runs in its own transaction under a transaction-scoped advisory
+    lock, so concurrent runners apply each file once, and nothing is left
+    locked when a connection goes back to a transaction pooler (pgbouncer,
+    Supabase's pooler): a session lock taken on one server connection and
+    released on another would stay held.
+    """
     applied_now: list[str] = []
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        conn.execute("select pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
-        try:
-            conn.execute(
-                "create table if not exists app_migrations ("
-                " version text primary key, applied_at timestamptz not null default now())"
-            )
-            done = {r[0] for r in conn.execute("select version from app_migrations")}
-            for path in migration_files(directory):
-                version = path.stem
-                if version in done:
+        for path in migration_files(directory):
+            version = path.stem
+            with conn.transaction():
+                conn.execute("select pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute(
+                    "create table if not exists app_migrations ("
+                    " version text primary key, applied_at timestamptz not null default now())"
+                )
+                if conn.execute("select 1 from app_migrations where version = %s", (version,)).fetchone():
                     continue
-                with conn.transaction():
-                    conn.execute(path.read_text("utf-8").encode())
-                    conn.execute("insert into app_migrations (version) values (%s)", (version,))
-                applied_now.append(version)
-        finally:
-            conn.execute("select pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+                conn.execute(path.read_text("utf-8").encode())
+                conn.execute("insert into app_migrations (version) values (%s)", (version,))
+            applied_now.append(version)
     return applied_now

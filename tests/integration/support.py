@@ -42,6 +42,7 @@ ALL_TABLES = (
     "policy_updates",
     "outbox",
     "sweep_runs",
+    "dead_letters",
 )
 
 

@@ -119,12 +119,21 @@ GENERATE_CASES = [
     ("platform in capitals", {"platform": "X"}, 400, "platform"),
     ("naive scheduled_for", {"scheduled_for": "2026-03-02T10:00:00"}, 400, "scheduled_for"),
     ("date-only scheduled_for", {"scheduled_for": "2026-03-02"}, 400, "scheduled_for"),
+    # Were 500s: the time bucket and the reward clock overflowed on the edges of the calendar.
+    ("scheduled_for in year 1", {"scheduled_for": "0001-01-01T00:00:00+14:00"}, 400, "scheduled_for"),
+    (
+        "scheduled_for in year 9999",
+        {"scheduled_for": "9999-12-31T23:59:59-14:00", "auto_publish": False},
+        400,
+        "scheduled_for",
+    ),
     ("string for a bool", {"auto_publish": "true"}, 400, "auto_publish"),
     ("int for a bool", {"auto_publish": 1}, 400, "auto_publish"),
     ("int for a string", {"request_id": 7}, 400, "request_id"),
     ("request_id with spaces", {"request_id": "a b"}, 400, "request_id"),
     ("request_id too long", {"request_id": "r" * 129}, 400, "request_id"),
     ("empty topic", {"topic": ""}, 400, "topic"),
+    ("NUL in the topic", {"topic": "a\u0000b"}, 400, "topic"),  # was a 500: Postgres text refuses NUL
     ("business_id not a uuid", {"business_id": "acme"}, 400, "business_id"),
     ("missing business_id", {"business_id": DROP}, 400, "business_id"),
     ("missing platform", {"platform": DROP}, 400, "platform"),
@@ -151,6 +160,7 @@ SNAPSHOT_CASES = [
     ("metrics", "impressions over 10**12", {"impressions": 10**15}, 400, "impressions"),
     ("metrics", "timeslot_hours 12", {"timeslot_hours": 12}, 400, "timeslot_hours"),
     ("metrics", "timeslot_hours as a string", {"timeslot_hours": "24"}, 400, "timeslot_hours"),
+    ("metrics", "timeslot_hours as a float", {"timeslot_hours": 24.0}, 400, "timeslot_hours"),
     ("metrics", "naive observed_at", {"observed_at": "2026-03-02T10:30:00"}, 400, "observed_at"),
     ("metrics", "observed_at not a date", {"observed_at": "yesterday"}, 400, "observed_at"),
     ("metrics", "missing observed_at", {"observed_at": DROP}, 400, "observed_at"),
@@ -169,9 +179,11 @@ SNAPSHOT_CASES = [
     ),
     ("metrics", "observed_at beyond 5 min ahead", {"observed_at": at(2 + 6 / 60).isoformat()}, 400, "observed_at"),
     ("published", "naive posted_at", {"posted_at": "2026-03-02T10:00:00"}, 400, "posted_at"),
+    ("published", "posted_at in year 1", {"posted_at": "0001-01-01T00:00:00Z"}, 400, "posted_at"),
     ("published", "empty media_id", {"media_id": ""}, 400, "media_id"),
     ("published", "int media_id", {"media_id": 7}, 400, "media_id"),
     ("published", "missing media_id", {"media_id": DROP}, 400, "media_id"),
+    ("published", "NUL in the media_id", {"media_id": "m\u0000"}, 400, "media_id"),
     ("published", "posted_at beyond 5 min ahead", {"posted_at": at(2.5).isoformat()}, 400, "posted_at"),
     ("published", "counters on a published event", {"likes": 3}, 400, "likes"),
     ("published", "unknown post", {"post_id": UNKNOWN}, 404, "post_id"),
@@ -303,3 +315,13 @@ def test_timestamps_up_to_five_minutes_ahead_are_accepted_as_clock_skew(runtime,
     beyond = ahead + timedelta(microseconds=1)
     body = _valid("record_snapshot", world) | {"observed_at": beyond.isoformat()}
     _assert_rejected(runtime, functions, "record_snapshot", body, 400, "observed_at")
+
+
+def test_a_webhook_snapshot_id_beyond_bigint_is_a_400_not_a_500(runtime, functions, world):
+    notification = {
+        "type": "INSERT",
+        "table": "snapshots",
+        "schema": "public",
+        "record": {"snapshot_id": 2**63, "post_id": world.published},
+    }
+    _assert_rejected(runtime, functions, "record_snapshot", notification, 400, "record.snapshot_id")

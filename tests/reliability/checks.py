@@ -1,0 +1,151 @@
+"""Independent checks of the whole database against SPEC §6–§7.
+
+Each check reads the tables with its own SQL and recomputes what the state
+must be from the SPEC's formulas (tests/integration/support.py), so it can
+disagree with the product. ``violations`` returns readable lines; a test
+asserts the list is empty, and the controls assert it is not.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+
+from tests.integration.support import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
+
+
+def _q(rt: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    return fetch_all(rt, sql, *params)
+
+
+def lifecycle_violations(rt: Any) -> list[str]:
+    """Posts ⇔ decisions; published ⇔ reward ⇔ reward task; final value ⇔ baseline fold ⇔ update task."""
+    out: list[str] = []
+    checks = {
+        "post without its decision": "select post_id from posts left join decisions using (post_id)"
+        " where decisions.post_id is null",
+        "published post without a reward": "select post_id from posts left join rewards r using (post_id)"
+        " where posts.status <> 'generated' and r.post_id is null",
+        "reward of an unpublished post": "select post_id from rewards join posts using (post_id)"
+        " where posts.status = 'generated'",
+        "reward without its compute_reward task": "select post_id from rewards r where not exists"
+        " (select 1 from outbox o where o.task_name = 'compute_reward-' || r.post_id)",
+        "compute_reward task without a reward": "select task_name from outbox o where target = 'compute_reward'"
+        " and not exists (select 1 from rewards r where o.task_name = 'compute_reward-' || r.post_id)",
+        "reward value without its update_policy task": "select post_id from rewards r where value is not null"
+        " and not exists (select 1 from outbox o where o.task_name = 'update_policy-' || r.post_id)",
+        "update_policy task without a reward value": "select task_name from outbox o where target = 'update_policy'"
+        " and not exists (select 1 from rewards r where r.value is not null"
+        " and o.task_name = 'update_policy-' || r.post_id)",
+        "final reward without a baseline fold": "select post_id from rewards where value is not null"
+        " and (baseline_before is null or baseline_after is null)",
+        "baseline fold without a value": "select post_id from rewards where value is null"
+        " and (baseline_before is not null or baseline_after is not null)",
+        "pending reward with a value": "select post_id from rewards where status = 'pending' and value is not null",
+        "ledger row of a reward without a value": "select u.post_id from policy_updates u join rewards r"
+        " using (post_id) where r.value is null or r.value <> u.reward",
+        "snapshot of an unpublished post": "select snapshot_id from snapshots join posts using (post_id)"
+        " where posts.posted_at is null",
+    }
+    for name, sql in checks.items():
+        rows = _q(rt, sql)
+        if rows:
+            out.append(f"{name}: {len(rows)} (e.g. {rows[0][0]})")
+    return out
+
+
+def baseline_violations(rt: Any) -> list[str]:
+    """Each platform's baseline is the chain of its folds, one per reward value, from 0."""
+    out: list[str] = []
+    rewards: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for platform, value, before, after in _q(
+        rt,
+        "select p.platform, r.value, r.baseline_before, r.baseline_after from rewards r join posts p using (post_id)"
+        " where r.value is not null",
+    ):
+        rewards[platform].append((float(value), float(before), float(after)))
+    for platform, b, n in _q(rt, "select platform, b, n from policy_baselines"):
+        folds = rewards.get(platform, [])
+        if int(n) != len(folds):
+            out.append(f"baseline {platform}: n = {n}, but {len(folds)} reward values were folded")
+            continue
+        by_before = defaultdict(list)
+        for fold in folds:
+            by_before[fold[1]].append(fold)
+        current, used = 0.0, 0
+        while used < len(folds):
+            nexts = by_before.get(current, [])
+            # Folds of r = b leave b where it was; they fit anywhere b had that value.
+            still = [f for f in nexts if f[2] == current]
+            moving = [f for f in nexts if f[2] != current]
+            if not nexts or len(moving) > 1:
+                out.append(f"baseline {platform}: after {used} folds, {len(moving)} folds start from b = {current}")
+                break
+            for value, before, after in still + moving[:1]:
+                if not np.isclose(after, before + BETA * (value - before), rtol=0, atol=1e-12):
+                    out.append(f"baseline {platform}: fold {before} → {after} is not b + β(r − b) for r = {value}")
+            used += len(still) + len(moving[:1])
+            by_before[current] = []
+            if moving:
+                current = moving[0][2]
+        else:
+            if current != float(b):
+                out.append(f"baseline {platform}: chain ends at {current}, stored b = {b}")
+    return out
+
+
+def expected_policy(rt: Any) -> tuple[dict[tuple[str, str, str, str], float], dict[tuple[str, str], np.ndarray]]:
+    """H and θ as the sum of one SPEC §4 step per ledger row (from the decision's x and logged π⁰)."""
+    h: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    theta: dict[tuple[str, str], np.ndarray] = {}
+    rows = _q(
+        rt,
+        "select d.platform, d.time_bucket, d.x, d.choices, r.value, r.baseline_before"
+        " from policy_updates u join decisions d using (post_id) join rewards r using (post_id)",
+    )
+    for platform, bucket, x, choices, value, before in rows:
+        advantage = float(value) - float(before)
+        xs = np.asarray(x, dtype=np.float64)
+        for choice in choices:
+            for v, pi0 in zip(choice["values"], choice["pi0"], strict=True):
+                g = (1.0 if v == choice["chosen"] else 0.0) - float(pi0)
+                h[(platform, bucket, choice["dimension"], v)] += ALPHA_H * advantage * g
+                key = (choice["dimension"], v)
+                step = ALPHA_THETA * advantage * g * xs
+                theta[key] = theta[key] + step if key in theta else step
+    return dict(h), theta
+
+
+def policy_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
+    """Version = ledger rows = max version_after (1..n, each once); H and θ = the sum of the ledger's steps."""
+    out: list[str] = []
+    version = int(fetch_one(rt, "select version from policy_state")[0])
+    afters = sorted(int(r[0]) for r in _q(rt, "select version_after from policy_updates"))
+    if afters != list(range(1, version + 1)):
+        out.append(f"version {version}, but the ledger's versions are {afters[:5]}… ({len(afters)} rows)")
+    want_h, want_theta = expected_policy(rt)
+    got_h = {(p, tb, d, v): float(x) for p, tb, d, v, x in _q(rt, "select * from policy_preferences")}
+    for key in set(want_h) | set(got_h):
+        if not np.isclose(got_h.get(key, 0.0), want_h.get(key, 0.0), rtol=0, atol=atol):
+            out.append(f"H{key} = {got_h.get(key, 0.0)}, the ledger says {want_h.get(key, 0.0)}")
+    got_theta = {(d, v): np.asarray(t, dtype=np.float64) for d, v, t in _q(rt, "select * from policy_theta")}
+    zero = np.zeros(768)
+    for row in set(want_theta) | set(got_theta):
+        if not np.allclose(got_theta.get(row, zero), want_theta.get(row, zero), rtol=0, atol=atol):
+            gap = float(np.max(np.abs(got_theta.get(row, zero) - want_theta.get(row, zero))))
+            out.append(f"θ{row} differs from the ledger's sum by up to {gap:.3g}")
+    return out
+
+
+def outbox_violations(rt: Any) -> list[str]:
+    """Task names are unique by construction; every task names an existing post."""
+    names = [r[0] for r in _q(rt, "select task_name from outbox")]
+    dup = [n for n, c in Counter(names).items() if c > 1]
+    return [f"duplicate task {n}" for n in dup]
+
+
+def violations(rt: Any) -> list[str]:
+    """Every check above, on the whole database."""
+    return lifecycle_violations(rt) + baseline_violations(rt) + policy_violations(rt) + outbox_violations(rt)
