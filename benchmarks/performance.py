@@ -428,8 +428,7 @@ def scaled_space() -> ActionSpace:
     )
 
 
-def report(bench: Bench, url: str, quick: bool) -> None:
-    s = bench.scale
+def report(bench: Bench, url: str, quick: bool, sections: set[int]) -> None:
     out = bench.out
     out("# Performance")
     out()
@@ -441,6 +440,23 @@ def report(bench: Bench, url: str, quick: bool) -> None:
     )
     out()
 
+    if 1 in sections:
+        decisions(bench, url)
+    if 2 in sections:
+        throughput(bench)
+    if 3 in sections:
+        sweeping(bench)
+    if 4 in sections:
+        growth(bench)
+    if 5 in sections:
+        cold_starts(bench, url, quick)
+    if 6 in sections:
+        large_space(bench)
+    out("Rerun: `make bench` (full scale, about 10 minutes) or `python -m benchmarks.performance --quick`.")
+
+
+def decisions(bench: Bench, url: str) -> None:
+    s, out = bench.scale, bench.out
     total, compute = bench.decision_latency()
     trips = bench.round_trips(url)
     in_proc, over_http = bench.http_latency(max(s.decisions // 2, 20))
@@ -461,6 +477,9 @@ def report(bench: Bench, url: str, quick: bool) -> None:
     )
     out()
 
+
+def throughput(bench: Bench) -> None:
+    s, out = bench.scale, bench.out
     out("## 2. update_policy and compute_reward throughput (target: ≥ 300 updates/s with 4 workers)")
     out()
     out("| workers | updates/s | samples with a lock wait | lost updates |")
@@ -483,6 +502,9 @@ def report(bench: Bench, url: str, quick: bool) -> None:
         out(f"| {workers} | {bench.compute_throughput(workers, due):.0f} |")
     out()
 
+
+def sweeping(bench: Bench) -> None:
+    s, out = bench.scale, bench.out
     out(f"## 3. Sweep over {s.sweep:,} due rewards (target: ≤ 60 s, memory bounded)")
     out()
     bench.due_rewards(s.sweep, "sweep")
@@ -493,6 +515,9 @@ def report(bench: Bench, url: str, quick: bool) -> None:
     )
     out()
 
+
+def growth(bench: Bench) -> None:
+    s, out = bench.scale, bench.out
     out("## 4. Costs as data grows (target: decision latency at 10⁶ posts within 20% of 10³)")
     out()
     out("| posts stored | decision p50 | decision p99 | sweep per reward (2,000 due) |")
@@ -514,6 +539,9 @@ def report(bench: Bench, url: str, quick: bool) -> None:
         out(line)
     out()
 
+
+def cold_starts(bench: Bench, url: str, quick: bool) -> None:
+    out = bench.out
     out("## 5. Memory and cold start per function (target: cold import ≤ 1.5 s)")
     out()
     out("| function | cold import | RSS at rest | RSS after 200 requests |")
@@ -523,6 +551,9 @@ def report(bench: Bench, url: str, quick: bool) -> None:
         out(f"| {fn} | {imported:.2f} s | {rest:.0f} MB | {load:.0f} MB |")
     out()
 
+
+def large_space(bench: Bench) -> None:
+    s, out = bench.scale, bench.out
     out("## 6. A larger action space (20 hooks × 2 × 20 tones × 3 × 2 × 24 styles × 9 compositions)")
     out()
     big = dataclasses.replace(bench.rt, space=scaled_space())
@@ -544,13 +575,13 @@ def report(bench: Bench, url: str, quick: bool) -> None:
         f"(compute {ms(pct(comp, 50))}), update **{ms(per_update)}** each (one θ row per value)."
     )
     out()
-    out("Rerun: `make bench` (full scale, about 10 minutes) or `python -m benchmarks.performance --quick`.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.performance", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small scale (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run, e.g. 3 or 1,2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="learner-bench-") as tmp:
         settings = Settings(embedded_pg_dir=Path(tmp) / "pg", auth_mode="disabled", embedder="none")
@@ -558,7 +589,7 @@ def main() -> None:
         use_runtime(runtime)
         try:
             bench = Bench(runtime, QUICK if args.quick else FULL)
-            report(bench, runtime.db.url, args.quick)
+            report(bench, runtime.db.url, args.quick, {int(x) for x in args.sections.split(",")})
         finally:
             use_runtime(None)
             runtime.close()
