@@ -64,11 +64,11 @@ report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from 
 post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
 	$(BIN)/python -m learner generate $(ARGS)
 
-test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## ruff, mypy, the whole test suite (CI then runs test-reliability and test-pooler)
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## ruff, mypy, the test suite (CI); tests/reliability runs in test-reliability
+	$(BIN)/python -m pytest -n 2 --ignore=tests/reliability $(ARGS)
 
 test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --ignore=tests/reliability $(ARGS)
 
 test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (docs/reliability.md)
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest -n 2 tests/reliability $(ARGS)

@@ -18,6 +18,7 @@ import pytest
 from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import Settings
+from shared.errors import TransientError
 from shared.profile import Profile
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
@@ -70,10 +71,18 @@ def session_runtime(database_url: str) -> Iterator[Runtime]:
 
 
 def reset_state(rt: Runtime) -> None:
-    with rt.db.transaction() as conn:
-        conn.execute(f"truncate {_TABLES}")
-        conn.execute("update policy_state set version = 0")
-        conn.execute("update policy_baselines set b = 0, n = 0")
+    # A test that terminates backends leaves dead connections in the pool; the first
+    # use of each answers TransientError and the pool drops it, so try again.
+    for _ in range(rt.settings.db_pool_max + 1):
+        try:
+            with rt.db.transaction() as conn:
+                conn.execute(f"truncate {_TABLES}")
+                conn.execute("update policy_state set version = 0")
+                conn.execute("update policy_baselines set b = 0, n = 0")
+            return
+        except TransientError:
+            continue
+    raise RuntimeError("the test database stays unreachable")
 
 
 @pytest.fixture
