@@ -86,6 +86,8 @@ _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
     " joint_propensity, tau, epsilon, policy_version, action_space, seed"
 )
+# The same columns, qualified for queries that join decisions as "d".
+_DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
 
 
 def _choice_json(c: DimensionChoice) -> dict[str, Any]:
@@ -277,11 +279,10 @@ def update_inputs(
 ) -> tuple[int | None, float | None, float | None, DecisionRow | None] | None:
     """(applied version, reward value, baseline before, decision) of a post in one
     statement; None when the post has no reward row."""
-    cols = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
     row = (
         conn.cursor(binary=True)
         .execute(
-            f"select u.version_after, r.value, r.baseline_before, {cols} from rewards r"
+            f"select u.version_after, r.value, r.baseline_before, {_DECISION_COLUMNS_OF_D} from rewards r"
             " left join policy_updates u on u.post_id = r.post_id"
             " left join decisions d on d.post_id = r.post_id where r.post_id = %s",
             (post_id,),
@@ -297,15 +298,14 @@ def update_inputs(
 def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, float, float, DecisionRow]]:
     """Final rewards whose policy update is not applied yet, ``first`` first:
     (post_id, reward, baseline before, decision)."""
-    cols = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
     rows = (
         conn.cursor(binary=True)
         .execute(
-            f"select r.post_id, r.value, r.baseline_before, {cols} from rewards r join decisions d using (post_id)"
+            f"select r.post_id, r.value, r.baseline_before, {_DECISION_COLUMNS_OF_D}"
+            " from rewards r join decisions d using (post_id)"
             " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
-            " and (r.post_id = %s or r.computed_at is not null)"
             " order by (r.post_id = %s) desc, r.computed_at, r.post_id limit %s",
-            (first, first, limit),
+            (first, limit),
         )
         .fetchall()
     )
