@@ -3,6 +3,7 @@
 run        the main job: a simulated campaign through the real functions (same as ``python -m simulation``)
 generate   choose, log and write one post for a profile and topic, and print what was decided
 report     write the dashboard (one HTML file) from the database, and optionally open it
+evaluate   off-policy evaluation of other policies on the logged decisions (IPS, SNIPS, DR with 95% intervals)
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ def parser() -> argparse.ArgumentParser:
         help="fill a throwaway database with an N-day simulated campaign first (nothing is written to yours)",
     )
     rep.add_argument("--demo-businesses", type=int, default=4, help="businesses in the demo campaign (default 4)")
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="estimate what other policies would have earned on the logged posts (off-policy)",
+        description="Off-policy evaluation on the latest rewarded decisions of the configured database: the "
+        "current policy, uniform random, the logging policy and the what-if policies of shared/what_ifs.json, "
+        "each by IPS, self-normalised IPS and doubly robust, with 95%% bootstrap intervals and the effective "
+        "sample size (docs/learning.md says how far to trust them).",
+    )
+    ev.add_argument("--limit", type=int, default=5000, help="latest rewarded decisions to use (default 5000)")
+    ev.add_argument("--what-ifs", type=Path, help="what-if policies as JSON (default: shared/what_ifs.json)")
+    ev.add_argument("--json", action="store_true", help="print the estimates as JSON")
     return top
 
 
@@ -92,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         run(args)
     elif args.command == "generate":
         generate(args)
+    elif args.command == "evaluate":
+        evaluate(args)
     else:
         report(args)
 
@@ -235,3 +250,51 @@ def _demo_report(args: argparse.Namespace) -> None:
         finally:
             use_runtime(None)
             runtime.close()
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from shared.bootstrap import build_runtime
+    from shared.services.evaluation import evaluate_logged
+    from shared.target_policies import what_ifs_from_data
+
+    what_ifs = None
+    if args.what_ifs is not None:
+        try:
+            what_ifs = what_ifs_from_data(json.loads(args.what_ifs.read_text("utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            sys.exit(f"invalid what-if file {args.what_ifs}: {exc}")
+    runtime = build_runtime()
+    try:
+        result = evaluate_logged(runtime.db, what_ifs=what_ifs, limit=args.limit)
+    finally:
+        runtime.close()
+    if args.json:
+        print(
+            json.dumps(
+                {"policy_version": result.version, "n": result.n, "estimates": [asdict(e) for e in result.estimates]},
+                indent=2,
+            )
+        )
+        return
+    print(evaluation_table(result))
+
+
+def evaluation_table(result: Any) -> str:
+    if not result.estimates:
+        return f"Not enough rewarded decisions to evaluate ({result.n}; at least 20 are needed)."
+    width = max(len(e.policy) for e in result.estimates)
+    head = f"{'policy':<{width}}  {'estimator':<9} {'value':>7}  {'95% interval':<17} {'ESS':>7} {'n':>6}"
+    lines = [
+        f"Off-policy estimates on the latest {result.n} rewarded posts (policy version {result.version})",
+        "",
+        head,
+        "-" * len(head),
+    ]
+    for e in result.estimates:
+        lines.append(
+            f"{e.policy:<{width}}  {e.estimator:<9} {e.value:>7.4f}  [{e.ci_low:.4f}, {e.ci_high:.4f}]"
+            f" {e.ess:>7.0f} {e.n:>6}"
+        )
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ texts), plus a cluster centroid and individual noise.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from dataclasses import dataclass
@@ -224,6 +225,37 @@ class Audience:
     def _penalty(self) -> float:
         t0 = datetime(2026, 1, 1, tzinfo=UTC)
         return deletion_penalty(t0, t0 + timedelta(hours=DELETE_AFTER_HOURS), self.reward_config)
+
+    def rewards_for(
+        self, business: Business, topic: Topic, platform: str, time_bucket: str, z: float, u: float
+    ) -> FloatArray:
+        """The reward every joint action would get for one noise draw ``z`` (standardised
+        Student-t) and deletion draw ``u`` ~ U(0, 1), shape (n_actions,): the same
+        formula as ``expected_rewards``, so its mean over draws is that expectation."""
+        mu = self.mean_log_rate(business, topic, platform, time_bucket)
+        followers = business.followers[platform]
+        log_rate = mu + self.params.noise_sd * z
+        r_big = followers * np.exp(log_rate) * self._multiplier(platform) * self._window_fraction(platform)
+        r = normalised_engagement(r_big, followers)
+        deleted = self._deleted(log_rate, float(mu.mean()), np.full(mu.shape, u))
+        out: FloatArray = np.where(deleted, np.maximum(r - self._penalty(), -1.0), r)
+        return out
+
+    def drifted(self, seed: int) -> Audience:
+        """The same businesses, topics and embeddings with every effect table drawn
+        afresh: the audience's tastes change, the contexts do not."""
+        rng = np.random.default_rng(seed)
+        p = self.params
+        other = copy.copy(self)
+        other._g, other._P, other._T, other._B, other._Q = [], [], [], [], []
+        for dim in self.space.dimensions:
+            n = len(dim.values)
+            other._g.append(rng.normal(0, p.global_sd, n))
+            other._P.append(rng.normal(0, p.platform_sd, (len(PLATFORMS), n)))
+            other._T.append(rng.normal(0, p.time_sd, (len(PLATFORMS), len(TIME_BUCKETS), n)))
+            other._B.append(rng.normal(0, p.business_sd, (len(BUSINESS_KINDS), n)))
+            other._Q.append(rng.normal(0, p.topic_sd, (len(TOPIC_KINDS), n)))
+        return other
 
     def action_index(self, action: dict[str, str]) -> int:
         idx = [d.index(action[d.name]) for d in self.space.dimensions]

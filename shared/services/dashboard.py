@@ -14,11 +14,11 @@ from shared.policy import PolicyParams
 from shared.store.dashboard import load_dashboard
 from shared.store.db import Database
 
-# Hook for the off-policy evaluation module (built elsewhere): when the module
-# exists and has this function, its rows fill the "what if" table; otherwise
-# the page says the table is not available. Contract: ``what_if_rows(db)`` →
-# iterable of objects with policy, estimator, value, ci_low, ci_high, n.
-WHAT_IF_MODULE = "shared.evaluation"
+# Hook for the off-policy evaluation module: when the module exists and has
+# this function, its rows fill the "what if" table; otherwise the page says the
+# table is not available. Contract: ``what_if_rows(db)`` → iterable of objects
+# with policy, estimator, value, ci_low, ci_high, n.
+WHAT_IF_MODULE = "shared.services.evaluation"
 WHAT_IF_FUNCTION = "what_if_rows"
 
 

@@ -1,0 +1,232 @@
+"""The learners of the learning benchmark, behind one small interface.
+
+``Product`` is the product's policy: the selection and the summed update of
+``shared.policy`` (the same functions the decision path and update_policy
+call), the baseline folded per platform as compute_reward folds it. The
+baselines get the same information (platform, time bucket, x) through one
+feature map ``z = [1, platform, platform × time bucket, whitened x]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from benchmarks.learning_world import Post
+from shared.action_space import ActionSpace
+from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.normaliser import ContextNormaliser
+from shared.policy import LoggedUpdate, PolicyParams, fold_baseline, select, summed_step
+
+
+@dataclass(frozen=True)
+class Choice:
+    action: tuple[int, ...]  # value index per dimension
+    memo: Any  # what the learner needs back with the reward
+
+
+@dataclass(frozen=True)
+class Feedback:
+    post: Post
+    choice: Choice
+    reward: float
+
+
+class Learner(Protocol):
+    name: str
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice: ...
+
+    def learn(self, batch: list[Feedback]) -> None: ...
+
+
+class Uniform:
+    def __init__(self, space: ActionSpace) -> None:
+        self.name = "uniform random"
+        self.sizes = [len(d.values) for d in space.dimensions]
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        return Choice(tuple(int(rng.integers(n)) for n in self.sizes), None)
+
+    def learn(self, batch: list[Feedback]) -> None:
+        return None
+
+
+class Product:
+    """The product's policy, its math unchanged; ``normaliser`` maps x before it is used."""
+
+    def __init__(
+        self, space: ActionSpace, params: PolicyParams, normaliser: ContextNormaliser | None, name: str
+    ) -> None:
+        self.name = name
+        self.space = space
+        self.params = params
+        self.normaliser = normaliser
+        self.prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+        self.theta: dict[tuple[str, str], FloatArray] = {}
+        self.baselines = dict.fromkeys(PLATFORMS, 0.0)
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        x = post.x if self.normaliser is None else self.normaliser.apply(post.x)
+        cell = (PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket])
+        sel = select(self.space, self.prefs.get(cell, {}), self.theta, x, self.params, int(rng.integers(2**63)))
+        action = tuple(c.chosen_index for c in sel.choices)
+        return Choice(action, (sel.choices, x))
+
+    def learn(self, batch: list[Feedback]) -> None:
+        updates = []
+        for f in batch:  # in the order the rewards were computed, as compute_reward folds them
+            platform = PLATFORMS[f.post.platform]
+            before = self.baselines[platform]
+            self.baselines[platform] = fold_baseline(before, f.reward, self.params.beta)
+            choices, x = f.choice.memo
+            updates.append(LoggedUpdate(platform, TIME_BUCKETS[f.post.time_bucket], choices, x, f.reward - before))
+        dh, dtheta = summed_step(updates, self.params)
+        for (p, tb, d, v), h_step in dh.items():
+            cell = self.prefs.setdefault((p, tb), {})
+            cell[(d, v)] = cell.get((d, v), 0.0) + h_step
+        for key, theta_step in dtheta.items():
+            prev = self.theta.get(key)
+            self.theta[key] = theta_step if prev is None else prev + theta_step
+
+
+class Features:
+    """z = [1, one-hot platform (4), one-hot platform × time bucket (16), whitened x (k)]."""
+
+    def __init__(self, normaliser: ContextNormaliser) -> None:
+        self.normaliser = normaliser
+        self.size = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS) + normaliser.rank
+        self._cache: dict[int, FloatArray] = {}
+
+    def __call__(self, post: Post) -> FloatArray:
+        found = self._cache.get(post.index)
+        if found is None:
+            z = np.zeros(self.size)
+            z[0] = 1.0
+            z[1 + post.platform] = 1.0
+            z[1 + len(PLATFORMS) + post.platform * len(TIME_BUCKETS) + post.time_bucket] = 1.0
+            # Unit-variance components (the normaliser scales them by 1/sqrt(k)).
+            z[-self.normaliser.rank :] = self.normaliser.components(post.x) * np.sqrt(self.normaliser.rank)
+            self._cache[post.index] = found = z
+        return found
+
+
+class EpsilonGreedyLinear:
+    """A ridge regression of the reward on an additive model, Σ_d w[d, a_d] · z,
+    refitted after each batch; greedy per dimension, uniform with probability ε."""
+
+    def __init__(self, space: ActionSpace, features: Features, epsilon: float = 0.05, ridge: float = 1.0) -> None:
+        self.name = f"ε-greedy linear (ε={epsilon})"
+        self.sizes = [len(d.values) for d in space.dimensions]
+        self.offsets = np.cumsum([0, *self.sizes[:-1]])
+        self.features = features
+        self.epsilon = epsilon
+        n = sum(self.sizes) * features.size
+        self.a = ridge * np.eye(n)
+        self.b = np.zeros(n)
+        self.w = np.zeros((sum(self.sizes), features.size))
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        z = self.features(post)
+        scores = self.w @ z
+        action = []
+        for o, n in zip(self.offsets, self.sizes, strict=True):
+            if rng.random() < self.epsilon:
+                action.append(int(rng.integers(n)))
+            else:
+                action.append(int(np.argmax(scores[o : o + n])))
+        return Choice(tuple(action), None)
+
+    def learn(self, batch: list[Feedback]) -> None:
+        if not batch:
+            return
+        m = self.features.size
+        phi = np.zeros((len(batch), self.b.size))
+        for row, f in enumerate(batch):
+            z = self.features(f.post)
+            for o, a in zip(self.offsets, f.choice.action, strict=True):
+                phi[row, (o + a) * m : (o + a + 1) * m] = z
+        self.a += phi.T @ phi
+        self.b += phi.T @ np.array([f.reward for f in batch])
+        self.w = np.asarray(np.linalg.solve(self.a, self.b), dtype=np.float64).reshape(self.w.shape)
+
+
+class LinearThompson:
+    """Per-dimension linear Thompson sampling: for each value of each dimension a
+    Bayesian ridge regression of the reward on z; each decision samples every
+    value's weights from its posterior and takes the best value per dimension."""
+
+    def __init__(self, space: ActionSpace, features: Features, scale: float = 0.1, ridge: float = 1.0) -> None:
+        self.name = "linear Thompson sampling (per dimension)"
+        self.sizes = [len(d.values) for d in space.dimensions]
+        self.offsets = np.cumsum([0, *self.sizes[:-1]])
+        self.features = features
+        self.scale = scale
+        n_values, m = sum(self.sizes), features.size
+        self.a = np.tile(ridge * np.eye(m), (n_values, 1, 1))
+        self.b = np.zeros((n_values, m))
+        self._posterior()
+
+    def _posterior(self) -> None:
+        cov = np.linalg.inv(self.a)
+        self.mean = np.einsum("vij,vj->vi", cov, self.b)
+        self.chol = np.linalg.cholesky(self.scale**2 * cov)
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        z = self.features(post)
+        noise = rng.standard_normal(self.mean.shape)
+        sampled = self.mean + np.einsum("vij,vj->vi", self.chol, noise)
+        scores = sampled @ z
+        action = tuple(int(np.argmax(scores[o : o + n])) for o, n in zip(self.offsets, self.sizes, strict=True))
+        return Choice(action, None)
+
+    def learn(self, batch: list[Feedback]) -> None:
+        for f in batch:
+            z = self.features(f.post)
+            for o, a in zip(self.offsets, f.choice.action, strict=True):
+                self.a[o + a] += np.outer(z, z)
+                self.b[o + a] += f.reward * z
+        if batch:
+            self._posterior()
+
+
+class VowpalSquareCB:
+    """Vowpal Wabbit ``cb_explore_adf --squarecb`` over the joint actions (every
+    combination is one action described by its values), context z as shared features."""
+
+    def __init__(self, space: ActionSpace, features: Features, gamma_scale: float = 10.0) -> None:
+        import vowpalwabbit  # type: ignore[import-untyped]
+
+        self.name = "VW cb_explore_adf squarecb"
+        self.features = features
+        self.vw = vowpalwabbit.Workspace(
+            f"--cb_explore_adf --squarecb --gamma_scale {gamma_scale} --interactions sa --quiet --random_seed 1"
+        )
+        combos: list[tuple[int, ...]] = [()]
+        for d in space.dimensions:
+            combos = [(*c, i) for c in combos for i in range(len(d.values))]
+        self.combos = combos
+        self.lines = [
+            "|a " + " ".join(f"{d.name}={d.values[i]}" for d, i in zip(space.dimensions, c, strict=True))
+            for c in combos
+        ]
+
+    def _shared(self, post: Post) -> str:
+        z = self.features(post)
+        return "shared |s " + " ".join(f"f{i}:{v:.5g}" for i, v in enumerate(z) if v != 0.0)
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        shared = self._shared(post)
+        pmf = np.asarray(self.vw.predict([shared, *self.lines]), dtype=np.float64)
+        pmf = pmf / pmf.sum()
+        k = int(rng.choice(len(pmf), p=pmf))
+        return Choice(self.combos[k], (shared, k, float(pmf[k])))
+
+    def learn(self, batch: list[Feedback]) -> None:
+        for f in batch:
+            shared, k, p = f.choice.memo
+            lines = list(self.lines)
+            lines[k] = f"0:{-f.reward}:{p} {lines[k]}"  # cost = −reward, with the probability it had
+            self.vw.learn([shared, *lines])

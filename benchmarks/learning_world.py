@@ -1,0 +1,156 @@
+"""The learning benchmark's world: the simulated audience, a posting schedule,
+and rewards that arrive a day late, in batches, as in production.
+
+Pure numpy and fast: no database and no HTTP (``make demo`` runs the real
+functions; this runs the same math thousands of times faster). Every learner
+of a run sees the same posts, contexts and noise draws (common random
+numbers), so differences between learners are not differences of luck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from shared.action_space import ActionSpace
+from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, time_bucket_of
+from simulation.audience import Audience
+
+POST_HOURS: Final = tuple(range(6, 24))  # local posting hours, as in simulation/campaign.py
+REWARD_DELAY_HOURS: Final = 24.0  # the reward window (SPEC §5)
+BATCH_HOURS: Final = 6.0  # rewards due in a 6 h window are learned from together
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    seed: int
+    days: int = 168
+    businesses: int = 12
+    drift_day: int | None = None  # from this day on the audience's tastes are redrawn
+    schedule_seed: int | None = None  # posts, topics and noise; None: the audience's seed
+
+    def __post_init__(self) -> None:
+        if self.days < 1 or self.businesses < 1:
+            raise ValueError("days and businesses must be >= 1")
+        if self.drift_day is not None and not 0 < self.drift_day < self.days:
+            raise ValueError("drift_day must fall inside the run")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post to decide: where, when, for whom, and its noise draws."""
+
+    index: int
+    hour: float  # hours since the start of the run
+    day: int
+    business: int
+    topic: int
+    platform: int  # index into PLATFORMS
+    time_bucket: int  # index into TIME_BUCKETS
+    x: FloatArray  # (768,) = concat(unit(business), unit(topic)), as the product builds it
+    z: float  # standardised noise of the log engagement rate
+    u: float  # deletion draw
+
+    @property
+    def due(self) -> float:
+        return self.hour + REWARD_DELAY_HOURS
+
+
+@dataclass
+class World:
+    config: WorldConfig
+    space: ActionSpace
+    audience: Audience
+    after_drift: Audience | None
+    posts: list[Post]
+    cache: dict[tuple[int, int, int, int, bool], FloatArray] = field(default_factory=dict)  # E[r] per context
+
+    def phase(self, post: Post) -> bool:
+        """True once the audience has drifted."""
+        return self.config.drift_day is not None and post.day >= self.config.drift_day
+
+    def _audience(self, post: Post) -> Audience:
+        return self.after_drift if self.phase(post) and self.after_drift is not None else self.audience
+
+    def expected(self, post: Post) -> FloatArray:
+        """E[r | context, a] for every joint action, shape (n_actions,), cached per context."""
+        key = (post.business, post.topic, post.platform, post.time_bucket, self.phase(post))
+        found = self.cache.get(key)
+        if found is None:
+            a = self._audience(post)
+            found = a.expected_rewards(
+                a.businesses[post.business],
+                a.topics[post.topic],
+                PLATFORMS[post.platform],
+                TIME_BUCKETS[post.time_bucket],
+            )
+            self.cache[key] = found
+        return found
+
+    def reward(self, post: Post, action: int) -> float:
+        """The realised reward of joint action ``action`` (row-major index) for this post."""
+        a = self._audience(post)
+        rewards = a.rewards_for(
+            a.businesses[post.business],
+            a.topics[post.topic],
+            PLATFORMS[post.platform],
+            TIME_BUCKETS[post.time_bucket],
+            post.z,
+            post.u,
+        )
+        return float(rewards[action])
+
+    def joint_index(self, action: tuple[int, ...]) -> int:
+        pos = 0
+        for dim, i in zip(self.space.dimensions, action, strict=True):
+            pos = pos * len(dim.values) + i
+        return pos
+
+
+ExpectedCache = dict[tuple[int, int, int, int, bool], FloatArray]
+
+
+def build_world(config: WorldConfig, space: ActionSpace, cache: ExpectedCache | None = None) -> World:
+    """Each business posts once a day on every platform at a random local hour
+    about a random topic (the schedule of ``make demo``). ``cache`` may be shared
+    by worlds of the same audience (same seed, businesses and drift)."""
+    audience = Audience(space, config.seed, n_businesses=config.businesses)
+    drifted = None if config.drift_day is None else audience.drifted(config.seed + 10_000)
+    rng = np.random.default_rng([config.seed if config.schedule_seed is None else config.schedule_seed, 1])
+    xs = {
+        (b.index, t.index): context_vector(b.embedding, t.embedding)[0]
+        for b in audience.businesses
+        for t in audience.topics
+    }
+    raw = []
+    for day in range(config.days):
+        for b in audience.businesses:
+            for p in range(len(PLATFORMS)):
+                hour = int(rng.choice(POST_HOURS))
+                minute = int(rng.integers(60))
+                topic = audience.topics[int(rng.integers(len(audience.topics)))]
+                z = float(rng.standard_t(5) / np.sqrt(5 / 3))
+                raw.append((day * 24 + hour + minute / 60, day, b.index, topic.index, p, hour, z, float(rng.random())))
+    raw.sort()
+    topic_pos = {t.index: i for i, t in enumerate(audience.topics)}
+    posts = [
+        Post(
+            index=i,
+            hour=when,
+            day=day,
+            business=b,
+            topic=topic_pos[t],
+            platform=p,
+            time_bucket=TIME_BUCKETS.index(time_bucket_of(hour)),
+            x=xs[(b, t)],
+            z=z,
+            u=u,
+        )
+        for i, (when, day, b, t, p, hour, z, u) in enumerate(raw)
+    ]
+    world = World(config=config, space=space, audience=audience, after_drift=drifted, posts=posts)
+    if cache is not None:
+        world.cache = cache
+    return world

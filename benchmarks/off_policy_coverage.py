@@ -1,0 +1,173 @@
+"""Do the off-policy confidence intervals cover the truth? On the simulated
+audience the true value of any policy is known, so: log decisions with the
+product's policy learning online, estimate the value of each target policy
+from the log, and count how often the 95% interval holds the true value.
+
+The true value of a target π^e is taken on the logged contexts:
+V = (1/n) Σ_i Σ_a π^e(a | x_i) E[r | x_i, a], the quantity the estimators aim at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from multiprocessing import get_context
+
+import numpy as np
+
+from benchmarks.learners import Feedback, Product
+from benchmarks.learning_runs import NORMALISER_DAYS
+from benchmarks.learning_world import BATCH_HOURS, ExpectedCache, Post, World, WorldConfig, build_world
+from shared.action_space import ActionSpace
+from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.normaliser import fit_normaliser
+from shared.off_policy import Estimate, evaluate
+from shared.policy import PolicyParams
+from shared.target_policies import (
+    LoggedDecision,
+    LoggingPolicy,
+    SoftmaxPolicy,
+    TargetPolicy,
+    UniformPolicy,
+    default_what_ifs,
+)
+
+CURRENT = "current policy, on the decisions it learned from"
+FROZEN = "policy of a week ago, on the week since"
+HOLDOUT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class CoverageScale:
+    audiences: int
+    runs: int  # logs per audience: same audience, fresh schedule, noise and exploration
+    days: int
+    businesses: int
+    n_boot: int
+
+
+FULL_COVERAGE = CoverageScale(audiences=4, runs=25, days=21, businesses=6, n_boot=400)
+QUICK_COVERAGE = CoverageScale(audiences=2, runs=2, days=8, businesses=4, n_boot=100)
+
+
+@dataclass(frozen=True)
+class Hit:
+    policy: str
+    estimator: str
+    covered: bool
+    error: float  # estimate − truth
+    width: float
+    ess: float
+    n: int
+
+
+def log_decisions(
+    world: World, params: PolicyParams, freeze_day: int
+) -> tuple[list[LoggedDecision], Product, SoftmaxPolicy]:
+    """Run the product's policy through the world (rewards 24 h late, batched);
+    return its log, the learner in its final state, and its policy as it was
+    when ``freeze_day`` began."""
+    xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
+    product = Product(world.space, params, fit_normaliser(xs), CURRENT)
+    rng = np.random.default_rng([world.config.seed, 3])
+    log: list[LoggedDecision] = []
+    pending: list[Feedback] = []
+    batch_end = BATCH_HOURS
+    frozen = None
+    for post in world.posts:
+        while post.hour >= batch_end:
+            due = [f for f in pending if f.post.due <= batch_end]
+            pending = [f for f in pending if f.post.due > batch_end]
+            if due:
+                product.learn(due)
+            batch_end += BATCH_HOURS
+        if frozen is None and post.day >= freeze_day:
+            frozen = _policy_of(product, FROZEN)
+        choice = product.choose(post, rng)
+        reward = world.reward(post, world.joint_index(choice.action))
+        pending.append(Feedback(post, choice, reward))
+        choices, _ = choice.memo
+        log.append(LoggedDecision(PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket], post.x, choices, reward))
+    assert frozen is not None
+    return log, product, frozen
+
+
+def _policy_of(product: Product, name: str) -> SoftmaxPolicy:
+    """The product's current state as a target policy (copied: it keeps learning)."""
+    return SoftmaxPolicy(
+        name,
+        {cell: dict(h) for cell, h in product.prefs.items()},
+        {k: v.copy() for k, v in product.theta.items()},
+        product.params.tau,
+        product.params.epsilon,
+        product.normaliser,
+    )
+
+
+def true_value(posts: Sequence[Post], world: World, log: Sequence[LoggedDecision], target: TargetPolicy) -> float:
+    total = 0.0
+    for post, d in zip(posts, log, strict=True):
+        joint: FloatArray = reduce(np.multiply.outer, target.probabilities(d)).ravel()
+        total += float(joint @ world.expected(post))
+    return total / len(log)
+
+
+def one_audience(args: tuple[int, CoverageScale]) -> list[Hit]:
+    seed, scale = args
+    cache: ExpectedCache = {}
+    space = ActionSpace.load()
+    hits = []
+    for run in range(scale.runs):
+        config = WorldConfig(seed=seed, days=scale.days, businesses=scale.businesses, schedule_seed=seed * 1000 + run)
+        hits += one_run(build_world(config, space, cache), scale)
+    return hits
+
+
+def one_run(world: World, scale: CoverageScale) -> list[Hit]:
+    seed = world.config.schedule_seed or world.config.seed
+    freeze = scale.days - HOLDOUT_DAYS
+    log, product, frozen = log_decisions(world, PolicyParams(), freeze)
+    targets: list[TargetPolicy] = [_policy_of(product, CURRENT), UniformPolicy(), LoggingPolicy(), *default_what_ifs()]
+    rng = np.random.default_rng([seed, 4])
+    estimates: list[Estimate] = evaluate(log, targets, rng, n_boot=scale.n_boot)
+    truths = {t.name: true_value(world.posts, world, log, t) for t in targets}
+    # The frozen policy did not learn from the last week: evaluated on that week alone.
+    recent = [i for i, p in enumerate(world.posts) if p.day >= freeze]
+    estimates += evaluate([log[i] for i in recent], [frozen], rng, n_boot=scale.n_boot)
+    truths[FROZEN] = true_value([world.posts[i] for i in recent], world, [log[i] for i in recent], frozen)
+    return [
+        Hit(
+            e.policy,
+            e.estimator,
+            e.ci_low <= truths[e.policy] <= e.ci_high,
+            e.value - truths[e.policy],
+            e.ci_high - e.ci_low,
+            e.ess,
+            e.n,
+        )
+        for e in estimates
+    ]
+
+
+def coverage(scale: CoverageScale, processes: int) -> list[Hit]:
+    jobs = [(1000 + s, scale) for s in range(scale.audiences)]
+    with get_context("fork").Pool(processes) as pool:
+        return [h for hits in pool.map(one_audience, jobs, chunksize=1) for h in hits]
+
+
+def coverage_table(hits: list[Hit]) -> list[str]:
+    rows = [
+        "| target policy | estimator | coverage of the 95% CI | median ESS (of n) | mean CI width | bias |",
+        "|---|---|---|---|---|---|",
+    ]
+    keys = list(dict.fromkeys((h.policy, h.estimator) for h in hits))
+    for policy, estimator in keys:
+        hs = [h for h in hits if h.policy == policy and h.estimator == estimator]
+        cov = np.mean([h.covered for h in hs])
+        ess = np.median([h.ess for h in hs])
+        rows.append(
+            f"| {policy} | {estimator} | {cov:.0%} ({len(hs)} runs) | {ess:.0f} ({hs[0].n}) | "
+            f"{np.mean([h.width for h in hs]):.4f} | {np.mean([h.error for h in hs]):+.4f} |"
+        )
+    return rows

@@ -1,0 +1,78 @@
+"""Off-policy evaluation of the logged decisions: read (one transaction) →
+estimate (pure). ``what_if_rows`` is what the dashboard's what-if table shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.off_policy import Estimate, evaluate
+from shared.store import evaluation as store
+from shared.store.db import Database
+from shared.target_policies import (
+    LoggingPolicy,
+    SoftmaxPolicy,
+    TargetPolicy,
+    UniformPolicy,
+    WhatIf,
+    default_what_ifs,
+)
+
+# The latest decisions with a reward that one evaluation reads (bounded work per page).
+LIMIT = 5000
+# The smallest log worth an estimate (the reward model is cross-fitted on halves).
+MINIMUM = 20
+# A fixed seed: the same log gives the same table on every page load.
+SEED = 20261127
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    version: int
+    n: int
+    estimates: tuple[Estimate, ...]
+
+
+def current_policy_name(version: int) -> str:
+    # Its estimate reuses the rewards it learned from, which makes it optimistic
+    # (docs/learning.md measures by how much): the name says so.
+    return f"current policy (v{version}, learned from these posts: optimistic)"
+
+
+def evaluate_logged(
+    db: Database,
+    *,
+    what_ifs: Sequence[WhatIf] | None = None,
+    limit: int = LIMIT,
+    n_boot: int = 500,
+    seed: int = SEED,
+) -> Evaluation:
+    """IPS, SNIPS and DR estimates with 95% bootstrap intervals of the current
+    policy, uniform random, the logging policy and the what-if policies, on the
+    latest ``limit`` rewarded decisions. No estimates below MINIMUM decisions."""
+    with db.transaction() as conn:
+        logged = store.load_logged(conn, limit)
+        current = store.load_current_policy(conn)
+    if len(logged) < MINIMUM:
+        return Evaluation(current.version, len(logged), ())
+    targets: list[TargetPolicy] = []
+    if current.tau is not None and current.epsilon is not None:
+        targets.append(
+            SoftmaxPolicy(
+                current_policy_name(current.version),
+                current.preferences,
+                current.theta,
+                current.tau,
+                current.epsilon,
+            )
+        )
+    targets += [UniformPolicy(), LoggingPolicy(), *(default_what_ifs() if what_ifs is None else what_ifs)]
+    estimates = evaluate(logged, targets, np.random.default_rng(seed), n_boot=n_boot)
+    return Evaluation(current.version, len(logged), tuple(estimates))
+
+
+def what_if_rows(db: Database) -> list[Estimate]:
+    """The dashboard's hook: rows with policy, estimator, value, ci_low, ci_high, n."""
+    return list(evaluate_logged(db).estimates)

@@ -1,0 +1,59 @@
+"""What off-policy evaluation reads: logged decisions with their final rewards,
+and the current policy (SQL only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.context import FloatArray
+from shared.store.db import Conn
+from shared.store.posts import _DECISION_COLUMNS_OF_D, decision_from_row
+from shared.target_policies import LoggedDecision
+
+
+@dataclass(frozen=True)
+class CurrentPolicy:
+    version: int
+    preferences: dict[tuple[str, str], dict[tuple[str, str], float]]  # (platform, bucket) → (dim, value) → H
+    theta: dict[tuple[str, str], FloatArray]
+    tau: float | None  # of the latest decision: what the policy runs with now (None: no decision yet)
+    epsilon: float | None
+
+
+def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
+    """The latest ``limit`` decisions that have a final reward value, oldest first."""
+    rows = (
+        conn.cursor(binary=True)
+        .execute(
+            f"select r.value, {_DECISION_COLUMNS_OF_D} from decisions d join rewards r using (post_id)"
+            " where r.value is not null order by d.created_at desc, d.decision_id limit %s",
+            (limit,),
+        )
+        .fetchall()
+    )
+    out = []
+    for row in reversed(rows):
+        d = decision_from_row(row[1:])
+        out.append(LoggedDecision(d.platform, d.time_bucket, d.x, d.choices, float(row[0])))
+    return out
+
+
+def load_current_policy(conn: Conn) -> CurrentPolicy:
+    """H, θ and the version in one snapshot (the caller's transaction), with the
+    τ and ε of the latest decision."""
+    version = conn.execute("select version from policy_state").fetchone()
+    assert version is not None
+    prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+    for platform, bucket, dim, value, h in conn.execute(
+        "select platform, time_bucket, dimension, value, h from policy_preferences"
+    ):
+        prefs.setdefault((platform, bucket), {})[(dim, value)] = float(h)
+    theta = {
+        (d, v): np.asarray(t, dtype=np.float64)
+        for d, v, t in conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta")
+    }
+    latest = conn.execute("select tau, epsilon from decisions order by created_at desc limit 1").fetchone()
+    tau, epsilon = (None, None) if latest is None else (float(latest[0]), float(latest[1]))
+    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon)
