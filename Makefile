@@ -6,10 +6,10 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench
+.PHONY: help demo dev bundle scheduler-jobs report post test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -95,3 +95,7 @@ clean: ## Remove the venv, the embedded database and caches
 
 bench: $(VENV)/.dev-installed ## Performance benchmark (about 10 min): writes docs/performance.md
 	$(BIN)/python -m benchmarks.performance $(ARGS)
+
+# One BLAS thread per process: the benchmark runs one process per core itself.
+bench-learning: $(VENV)/.dev-installed ## Learning benchmark vs baselines (VW incl.) and off-policy CI coverage (~15 min): docs/learning.md
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.learning $(ARGS)

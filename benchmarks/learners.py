@@ -194,15 +194,23 @@ class LinearThompson:
 
 class VowpalSquareCB:
     """Vowpal Wabbit ``cb_explore_adf --squarecb`` over the joint actions (every
-    combination is one action described by its values), context z as shared features."""
+    combination is one action described by its values), context z as shared features.
 
-    def __init__(self, space: ActionSpace, features: Features, gamma_scale: float = 10.0) -> None:
+    gamma_scale 1000 and learning rate 2 are the best of a small grid (gamma_scale
+    10, 100, 1000, 10000; -l 0.1, 0.5, 2) on seed 1 × 84 days: VW's default
+    gamma_scale 10 explores 480 actions far too long (14% of the gap closed).
+    """
+
+    def __init__(
+        self, space: ActionSpace, features: Features, gamma_scale: float = 1000.0, learning_rate: float = 2.0
+    ) -> None:
         import vowpalwabbit  # type: ignore[import-untyped]
 
         self.name = "VW cb_explore_adf squarecb"
         self.features = features
         self.vw = vowpalwabbit.Workspace(
-            f"--cb_explore_adf --squarecb --gamma_scale {gamma_scale} --interactions sa --quiet --random_seed 1"
+            f"--cb_explore_adf --squarecb --gamma_scale {gamma_scale} -l {learning_rate}"
+            " --interactions sa --quiet --random_seed 1"
         )
         combos: list[tuple[int, ...]] = [()]
         for d in space.dimensions:

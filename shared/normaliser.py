@@ -5,13 +5,17 @@ dominates, and what tells businesses and topics apart lives in a few small
 directions. A gradient step on θ moves along x, so with a raw x most of every
 step goes into the shared direction (which the preferences H already cover)
 and the informative directions learn slowly. The normaliser removes the mean
-and rescales the top principal directions to equal variance:
+and rescales the top principal directions to equal variance, and adds one
+constant direction back:
 
-    x' = U_k diag(1 / sqrt(λ_k + δ)) U_kᵀ (x − μ) / sqrt(k)
+    x' = U_k diag(1 / sqrt(λ_k + δ)) U_kᵀ (x − μ) / sqrt(k) + o
 
-fitted on logged contexts (no rewards needed). x' keeps the shape (768,) so θ
-and the schema keep theirs; the 1/sqrt(k) makes E‖x'‖² ≈ 1, so α_θ keeps
-the scale of a step on one feature. Pure: numpy and stdlib only.
+fitted on logged contexts (no rewards needed). o is a unit vector orthogonal
+to U_k (the direction of μ off U_k): θ·o is a bias per (dimension, value)
+shared by every context, which centring alone would take away (the raw x had
+one through its shared direction). x' keeps the shape (768,) so θ and the
+schema keep theirs; the 1/sqrt(k) makes the whitened part's E‖·‖² ≈ 1, the
+scale of the bias, so α_θ moves both alike. Pure: numpy and stdlib only.
 """
 
 from __future__ import annotations
@@ -27,19 +31,23 @@ from shared.context import FloatArray
 
 @dataclass(frozen=True, eq=False)
 class ContextNormaliser:
-    """x' = basis · ((x − mean) · basisᵀ · scale). Shapes: mean (n,), basis (k, n), scale (k,)."""
+    """x' = ((x − mean) · basisᵀ · scale) · basis + offset.
+    Shapes: mean (n,), basis (k, n), scale (k,), offset (n,)."""
 
     mean: FloatArray
     basis: FloatArray
     scale: FloatArray
+    offset: FloatArray
 
     def __post_init__(self) -> None:
         n = self.mean.shape[0]
         if self.mean.ndim != 1 or self.basis.ndim != 2 or self.basis.shape[1] != n:
             raise ValueError("mean must be (n,) and basis (k, n)")
+        if self.offset.shape != (n,):
+            raise ValueError("offset must be (n,)")
         if self.scale.shape != (self.basis.shape[0],):
             raise ValueError("scale must be (k,)")
-        for name in ("mean", "basis", "scale"):
+        for name in ("mean", "basis", "scale", "offset"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} must be finite")
 
@@ -51,7 +59,7 @@ class ContextNormaliser:
     def version(self) -> str:
         """A content hash: the same numbers are the same version, whoever fitted them."""
         h = hashlib.sha256()
-        for arr in (self.mean, self.basis, self.scale):
+        for arr in (self.mean, self.basis, self.scale, self.offset):
             h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
         return "n1-" + h.hexdigest()[:12]
 
@@ -62,7 +70,7 @@ class ContextNormaliser:
 
     def apply(self, x: FloatArray) -> FloatArray:
         """x' in the original coordinates, same shape as x."""
-        out: FloatArray = self.components(x) @ self.basis
+        out: FloatArray = self.components(x) @ self.basis + self.offset
         return out
 
 
@@ -83,4 +91,12 @@ def fit_normaliser(xs: FloatArray, *, rank: int = 16, shrinkage: float = 1e-3) -
     _, s, vt = np.linalg.svd(xs - mean, full_matrices=False)
     variances = s[:rank] ** 2 / (xs.shape[0] - 1)
     scale = 1.0 / np.sqrt((variances + shrinkage) * rank)
-    return ContextNormaliser(mean=mean, basis=vt[:rank].copy(), scale=scale)
+    basis = vt[:rank].copy()
+    # The bias direction: the mean with its part in the basis removed (or, for a
+    # zero mean, the first principal direction the basis does not hold).
+    off = mean - basis.T @ (basis @ mean)
+    if float(np.linalg.norm(off)) < 1e-9:
+        off = vt[rank] if rank < vt.shape[0] else np.zeros_like(mean)
+    norm = float(np.linalg.norm(off))
+    offset = off / norm if norm > 0 else off
+    return ContextNormaliser(mean=mean, basis=basis, scale=scale, offset=offset)
