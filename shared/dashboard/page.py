@@ -150,6 +150,11 @@ def _what_if(view: DashboardView) -> str:
             " not installed. When it is, this table compares other policies (IPS, SNIPS, DR estimates with"
             " confidence intervals) on the logged decisions.</p>"
         )
+    if not view.what_if:
+        return (
+            '<p class="unavailable" id="what-if-empty">No estimates yet: off-policy evaluation needs at least'
+            " 20 posts with a final reward.</p>"
+        )
     rows = "".join(
         f"<tr><td>{escape(r.policy)}</td><td>{escape(r.estimator)}</td><td class='num'>{r.value:.3f}</td>"
         f"<td class='num'>[{r.ci_low:.3f}, {r.ci_high:.3f}]</td><td class='num'>{r.n}</td></tr>"

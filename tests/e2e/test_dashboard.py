@@ -88,7 +88,12 @@ def test_the_dashboard_loads_without_errors_and_its_charts_show_the_campaign(see
             assert all(visible.nth(i).get_attribute("data-platform") == "linkedin" for i in range(visible.count()))
             assert "has you covered" in visible.first.inner_text()  # the offline caption
 
-            assert page.locator("#what-if-unavailable").is_visible()
+            # The off-policy table, from the real evaluation of the campaign's log.
+            what_if = page.locator("#what-if")
+            assert what_if.is_visible()
+            assert (
+                "current policy" in what_if.inner_text() and "always question hooks on LinkedIn" in what_if.inner_text()
+            )
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.click("button[data-set=bucket][data-value=all]")
             page.click("button[data-set=platform][data-value=instagram]")
@@ -114,7 +119,7 @@ def test_the_report_function_serves_the_page_over_http(runtime, functions, make_
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     page = resp.get_data(as_text=True)
-    assert "1 businesses · 1 posts" in page and 'id="what-if-unavailable"' in page
+    assert "1 businesses · 1 posts" in page and 'id="what-if-empty"' in page  # no reward yet
     assert client.post("/").status_code == 405
 
 

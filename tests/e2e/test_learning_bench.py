@@ -64,7 +64,8 @@ def test_a_drift_redraws_the_tastes_and_recovery_is_measured_after_it():
     same_context_after = next(
         p
         for p in world.posts
-        if p.day >= 14 and (p.business, p.topic, p.platform, p.time_bucket)
+        if p.day >= 14
+        and (p.business, p.topic, p.platform, p.time_bucket)
         == (world.posts[0].business, world.posts[0].topic, world.posts[0].platform, world.posts[0].time_bucket)
     )
     assert not np.allclose(before, world.expected(same_context_after))

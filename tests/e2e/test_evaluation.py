@@ -1,0 +1,77 @@
+"""Off-policy evaluation of a real log: a simulated campaign through the real
+functions and database, then the service, the dashboard hook and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from shared.services.evaluation import MINIMUM, evaluate_logged, what_if_rows
+from shared.target_policies import default_what_ifs
+from simulation.campaign import CampaignConfig, run_campaign
+from tests.conftest import START
+from tests.e2e.test_cli import learner
+
+
+@pytest.fixture
+def campaign(runtime, functions):
+    result = run_campaign(CampaignConfig(seed=5, businesses=2, days=6, start=START), runtime, functions)
+    return result
+
+
+def rewards(runtime) -> list[float]:
+    with runtime.db.transaction() as conn:
+        return [float(r[0]) for r in conn.execute("select value from rewards where value is not null")]
+
+
+@pytest.mark.slow
+def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime, campaign, database_url, tmp_path):
+    values = rewards(runtime)
+    result = evaluate_logged(runtime.db)
+    assert result.n == len(values) >= MINIMUM
+    assert result.version == campaign.policy_version
+    policies = list(dict.fromkeys(e.policy for e in result.estimates))
+    assert policies[0].startswith(f"current policy (v{result.version}")
+    assert policies[1:3] == ["uniform random", "logging policy (as run)"]
+    assert policies[3:] == [w.name for w in default_what_ifs()]
+    assert len(result.estimates) == 3 * len(policies)
+    by = {(e.policy, e.estimator): e for e in result.estimates}
+    # The logging policy reweights nothing: its IPS estimate is the mean reward, every post counts.
+    logging = by[("logging policy (as run)", "IPS")]
+    assert logging.value == pytest.approx(np.mean(values))
+    assert logging.ess == pytest.approx(len(values))
+    for e in result.estimates:
+        assert e.ci_low <= e.ci_high and 0 < e.ess <= e.n + 1e-9
+        if e.estimator == "SNIPS":  # a weighted mean of rewards stays in the reward's range
+            assert -1.0 <= e.ci_low <= e.value <= e.ci_high <= 1.0
+
+    # The dashboard's hook gives the same rows; the CLI prints them.
+    assert [(r.policy, r.estimator, r.value) for r in what_if_rows(runtime.db)] == [
+        (e.policy, e.estimator, e.value) for e in result.estimates
+    ]
+    done = learner(database_url, tmp_path, "evaluate", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout)
+    assert shown["n"] == result.n and len(shown["estimates"]) == len(result.estimates)
+    text = learner(database_url, tmp_path, "evaluate")
+    assert "always question hooks on LinkedIn" in text.stdout and "SNIPS" in text.stdout
+
+
+def test_a_log_too_short_to_evaluate_gives_no_rows(runtime, functions, make_profile):
+    business = make_profile()
+    status, _ = functions.post(
+        "generate_post", {"business_id": str(business), "request_id": "r1", "platform": "x", "topic": "tea"}
+    )
+    assert status == 201
+    result = evaluate_logged(runtime.db)
+    assert result.n == 0 and result.estimates == ()
+    assert what_if_rows(runtime.db) == []
+
+
+def test_a_bad_what_if_file_is_refused_by_the_cli(database_url, tmp_path):
+    path = tmp_path / "what_ifs.json"
+    path.write_text('[{"name": "mars", "platform": "mars", "fixed": {"LENGTH": "short"}}]', encoding="utf-8")
+    done = learner(database_url, tmp_path, "evaluate", "--what-ifs", str(path))
+    assert done.returncode != 0 and "unknown platform" in done.stderr
