@@ -69,8 +69,8 @@ class Product:
         self.baselines = dict.fromkeys(PLATFORMS, 0.0)
 
     def choose(self, post: Post, rng: np.random.Generator) -> Choice:
-        x = post.x if self.normaliser is None else self.normaliser.apply(post.x)
         cell = (PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket])
+        x = post.x if self.normaliser is None else self.normaliser.apply(post.x, cell[0])
         sel = select(self.space, self.prefs.get(cell, {}), self.theta, x, self.params, int(rng.integers(2**63)))
         action = tuple(c.chosen_index for c in sel.choices)
         return Choice(action, (sel.choices, x))
@@ -107,8 +107,7 @@ class Features:
             z[0] = 1.0
             z[1 + post.platform] = 1.0
             z[1 + len(PLATFORMS) + post.platform * len(TIME_BUCKETS) + post.time_bucket] = 1.0
-            # Unit-variance components (the normaliser scales them by 1/sqrt(k)).
-            z[-self.normaliser.rank :] = self.normaliser.components(post.x) * np.sqrt(self.normaliser.rank)
+            z[-self.normaliser.rank :] = self.normaliser.components(post.x)
             self._cache[post.index] = found = z
         return found
 

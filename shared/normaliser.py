@@ -1,21 +1,22 @@
-"""Context normalisation (SPEC §4, "Features"): centre and whiten x before θ·x.
+"""Context normalisation (SPEC §4, "Features"): the x' that θ·x' uses.
 
 Sentence embeddings are anisotropic: one direction shared by every text
 dominates, and what tells businesses and topics apart lives in a few small
 directions. A gradient step on θ moves along x, so with a raw x most of every
-step goes into the shared direction (which the preferences H already cover)
-and the informative directions learn slowly. The normaliser removes the mean
-and rescales the top principal directions to equal variance, and adds one
-constant direction back:
+step goes into the shared direction and the informative ones learn slowly.
+The normaliser centres x and whitens its top principal directions (fitted on
+logged contexts, no rewards needed), and lays out x' ∈ R^768 as
 
-    x' = U_k diag(1 / sqrt(λ_k + δ)) U_kᵀ (x − μ) / sqrt(k) + o
+    x'[0:k]        = diag(1 / sqrt(λ + δ)) U_kᵀ (x − μ)     whitened components, unit variance
+    x'[k]          = 1                                       a bias: θ·x' learns what suits every post
+    x'[k+1+p]      = w_p for the post's platform p, else 0   a per-platform preference shared by its time buckets
+    x'[k+5:]       = 0
 
-fitted on logged contexts (no rewards needed). o is a unit vector orthogonal
-to U_k (the direction of μ off U_k): θ·o is a bias per (dimension, value)
-shared by every context, which centring alone would take away (the raw x had
-one through its shared direction). x' keeps the shape (768,) so θ and the
-schema keep theirs; the 1/sqrt(k) makes the whitened part's E‖·‖² ≈ 1, the
-scale of the bias, so α_θ moves both alike. Pure: numpy and stdlib only.
+Centring takes away the bias the raw x carried through its shared direction,
+so it comes back as a coordinate of its own; the platform coordinates let θ
+learn what suits a platform from all of its posts, where H[p, tb] sees a
+quarter of them. x' keeps the shape (768,), so θ and the schema keep theirs.
+docs/decisions.md (item 16) has the measurements. Pure: numpy and stdlib only.
 """
 
 from __future__ import annotations
@@ -26,30 +27,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.context import FloatArray
+from shared.context import PLATFORMS, FloatArray
+
+LAYOUT = "whitened+bias+platform/1"
 
 
 @dataclass(frozen=True, eq=False)
 class ContextNormaliser:
-    """x' = ((x − mean) · basisᵀ · scale) · basis + offset.
-    Shapes: mean (n,), basis (k, n), scale (k,), offset (n,)."""
+    """Shapes: mean (n,), basis (k, n) (orthonormal rows), scale (k,)."""
 
     mean: FloatArray
     basis: FloatArray
     scale: FloatArray
-    offset: FloatArray
+    platform_weight: float
 
     def __post_init__(self) -> None:
         n = self.mean.shape[0]
         if self.mean.ndim != 1 or self.basis.ndim != 2 or self.basis.shape[1] != n:
             raise ValueError("mean must be (n,) and basis (k, n)")
-        if self.offset.shape != (n,):
-            raise ValueError("offset must be (n,)")
         if self.scale.shape != (self.basis.shape[0],):
             raise ValueError("scale must be (k,)")
-        for name in ("mean", "basis", "scale", "offset"):
+        if self.rank + 1 + len(PLATFORMS) > n:
+            raise ValueError(f"rank {self.rank} leaves no room for the bias and platform coordinates")
+        for name in ("mean", "basis", "scale"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} must be finite")
+        if not (math.isfinite(self.platform_weight) and self.platform_weight >= 0):
+            raise ValueError("platform_weight must be finite and >= 0")
 
     @property
     def rank(self) -> int:
@@ -57,46 +61,47 @@ class ContextNormaliser:
 
     @property
     def version(self) -> str:
-        """A content hash: the same numbers are the same version, whoever fitted them."""
-        h = hashlib.sha256()
-        for arr in (self.mean, self.basis, self.scale, self.offset):
+        """A content hash: the same numbers and layout are the same version, whoever fitted them."""
+        h = hashlib.sha256(f"{LAYOUT}/{self.platform_weight!r}".encode())
+        for arr in (self.mean, self.basis, self.scale):
             h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
         return "n1-" + h.hexdigest()[:12]
 
     def components(self, x: FloatArray) -> FloatArray:
-        """The whitened coordinates, shape (k,) for x (n,) or (m, k) for x (m, n)."""
+        """Whitened coordinates: (k,) for x (n,), or (m, k) for x (m, n)."""
         out: FloatArray = ((x - self.mean) @ self.basis.T) * self.scale
         return out
 
-    def apply(self, x: FloatArray) -> FloatArray:
-        """x' in the original coordinates, same shape as x."""
-        out: FloatArray = self.components(x) @ self.basis + self.offset
+    def apply(self, x: FloatArray, platform: str) -> FloatArray:
+        """x' for one context, shape (n,)."""
+        if x.shape != self.mean.shape:
+            raise ValueError(f"x must have shape {self.mean.shape}, got {x.shape}")
+        out = np.zeros_like(self.mean)
+        k = self.rank
+        out[:k] = self.components(x)
+        out[k] = 1.0
+        out[k + 1 + PLATFORMS.index(platform)] = self.platform_weight
         return out
 
 
-def fit_normaliser(xs: FloatArray, *, rank: int = 16, shrinkage: float = 1e-3) -> ContextNormaliser:
-    """Fit on logged contexts ``xs`` (m, n): mean, top-``rank`` principal directions,
-    and scales 1 / sqrt((λ + δ) · rank) with δ = ``shrinkage`` (keeps a direction of
+def fit_normaliser(
+    xs: FloatArray, *, rank: int = 16, shrinkage: float = 1e-3, platform_weight: float = 2.0
+) -> ContextNormaliser:
+    """Fit on logged contexts ``xs`` (m, n): the mean, the top-``rank`` principal
+    directions and scales 1 / sqrt(λ + δ), δ = ``shrinkage`` (keeps a direction of
     almost no variance from being blown up into noise)."""
     if xs.ndim != 2 or xs.shape[0] < 2:
         raise ValueError("xs must be (m, n) with m >= 2")
     if not np.all(np.isfinite(xs)):
         raise ValueError("xs must be finite")
-    if not 1 <= rank <= min(xs.shape):
-        raise ValueError(f"rank must be in 1..{min(xs.shape)}, got {rank}")
+    if not 1 <= rank <= min(xs.shape[0], xs.shape[1] - 1 - len(PLATFORMS)):
+        raise ValueError(f"rank must be in 1..{min(xs.shape[0], xs.shape[1] - 1 - len(PLATFORMS))}, got {rank}")
     if not (math.isfinite(shrinkage) and shrinkage > 0):
         raise ValueError("shrinkage must be > 0")
     mean = xs.mean(axis=0)
     # SVD of the centred data: rows of vt are the principal directions, s² / (m − 1) their variances.
     _, s, vt = np.linalg.svd(xs - mean, full_matrices=False)
     variances = s[:rank] ** 2 / (xs.shape[0] - 1)
-    scale = 1.0 / np.sqrt((variances + shrinkage) * rank)
-    basis = vt[:rank].copy()
-    # The bias direction: the mean with its part in the basis removed (or, for a
-    # zero mean, the first principal direction the basis does not hold).
-    off = mean - basis.T @ (basis @ mean)
-    if float(np.linalg.norm(off)) < 1e-9:
-        off = vt[rank] if rank < vt.shape[0] else np.zeros_like(mean)
-    norm = float(np.linalg.norm(off))
-    offset = off / norm if norm > 0 else off
-    return ContextNormaliser(mean=mean, basis=basis, scale=scale, offset=offset)
+    return ContextNormaliser(
+        mean=mean, basis=vt[:rank].copy(), scale=1.0 / np.sqrt(variances + shrinkage), platform_weight=platform_weight
+    )

@@ -37,7 +37,7 @@ class Design:
 def design(decisions: Sequence[LoggedDecision], normaliser: ContextNormaliser) -> Design:
     n = len(decisions)
     k = normaliser.rank
-    comps = normaliser.components(np.array([d.x for d in decisions])) * np.sqrt(k)
+    comps = normaliser.components(np.array([d.x for d in decisions]))
     n_p, n_tb = len(PLATFORMS), len(TIME_BUCKETS)
     z = np.zeros((n, 1 + n_p + n_p * n_tb + k))
     u = np.zeros((n, 1 + n_p + k))
@@ -112,7 +112,7 @@ def cross_fitted(
     """Split the decisions into ``folds`` random folds; each fold's predictions come
     from a model fitted on the other folds, so no reward is predicted by a model
     that saw it (the DR estimate stays unbiased by the fit)."""
-    normaliser = fit_normaliser(np.array([d.x for d in decisions]), rank=min(RANK, len(decisions) - 1))
+    normaliser = fit_normaliser(np.array([d.x for d in decisions]), rank=min(RANK, len(decisions)))
     des = design(decisions, normaliser)
     rewards = np.array([d.reward for d in decisions])
     order = rng.permutation(len(decisions))

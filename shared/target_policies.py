@@ -74,7 +74,7 @@ class SoftmaxPolicy:
     normaliser: ContextNormaliser | None = None
 
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
-        x = d.x if self.normaliser is None else self.normaliser.apply(d.x)
+        x = d.x if self.normaliser is None else self.normaliser.apply(d.x, d.platform)
         prefs = self.preferences.get((d.platform, d.time_bucket), {})
         return [
             floored(softmax(scores_for(c.values, c.dimension, prefs, self.theta, x), self.tau), self.epsilon)

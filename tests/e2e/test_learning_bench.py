@@ -34,9 +34,11 @@ def test_cumulative_regret_never_decreases_and_rewards_arrive_only_once_due():
     world = build_world(WorldConfig(seed=4, days=3, businesses=2), SPACE)
 
     class Recorder(Uniform):
-        delivered: list[int] = []
-        early: list[tuple[float, float]] = []
-        waiting: list[float] = []
+        def __init__(self, space):
+            super().__init__(space)
+            self.delivered: list[int] = []
+            self.early: list[tuple[float, float]] = []
+            self.waiting: list[float] = []
 
         def learn(self, batch):
             self.waiting = [f.post.due for f in batch]

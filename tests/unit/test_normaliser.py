@@ -1,4 +1,4 @@
-"""The context normaliser: centring and whitening of x, fitted on contexts."""
+"""The context normaliser: whitened components, a bias and the platform, laid out in x'."""
 
 from __future__ import annotations
 
@@ -15,33 +15,42 @@ def anisotropic(n: int, seed: int) -> np.ndarray:
     return 5.0 * shared + rng.normal(size=(n, 1)) * a * 0.1 + rng.normal(size=(n, 1)) * b * 0.05
 
 
-def test_whitened_components_have_zero_mean_and_equal_variance():
+def test_whitened_components_have_zero_mean_and_unit_variance():
     xs = anisotropic(500, seed=1)
-    norm = fit_normaliser(xs, rank=2)
+    norm = fit_normaliser(xs, rank=2, shrinkage=1e-9)
     comps = norm.components(xs)
     np.testing.assert_allclose(comps.mean(axis=0), 0.0, atol=1e-9)
-    # The two informative directions, once tiny, now carry equal variance (1/k each, shrinkage aside).
-    np.testing.assert_allclose(comps.var(axis=0, ddof=1), 0.5, rtol=0.05)
+    # The two informative directions, once tiny beside the shared one, now weigh alike.
+    np.testing.assert_allclose(comps.var(axis=0, ddof=1), 1.0, rtol=1e-6)
 
 
-def test_the_mean_context_maps_to_the_unit_bias_direction_orthogonal_to_the_basis():
+def test_x_prime_holds_the_components_the_bias_and_the_platform_and_zeros_after():
     xs = anisotropic(100, seed=2)
-    norm = fit_normaliser(xs, rank=3)
-    assert norm.apply(xs[0]).shape == (768,)
-    assert norm.apply(xs).shape == (100, 768)
-    np.testing.assert_allclose(norm.apply(xs.mean(axis=0)), norm.offset, atol=1e-9)
-    assert np.linalg.norm(norm.offset) == pytest.approx(1.0)
-    np.testing.assert_allclose(norm.basis @ norm.offset, 0.0, atol=1e-9)
+    norm = fit_normaliser(xs, rank=3, platform_weight=2.0)
+    out = norm.apply(xs[0], "linkedin")
+    assert out.shape == (768,)
+    np.testing.assert_allclose(out[:3], norm.components(xs[0]))
+    assert out[3] == 1.0
+    assert out[4:8].tolist() == [0.0, 0.0, 2.0, 0.0]  # instagram, x, linkedin, facebook
+    assert not np.any(out[8:])
+    np.testing.assert_allclose(norm.apply(xs.mean(axis=0), "x")[:3], 0.0, atol=1e-9)
 
 
 def test_the_version_is_a_content_hash():
     xs = anisotropic(100, seed=3)
     assert fit_normaliser(xs).version == fit_normaliser(xs.copy()).version
     assert fit_normaliser(xs).version != fit_normaliser(xs[:-1]).version
+    assert fit_normaliser(xs).version != fit_normaliser(xs, platform_weight=1.0).version
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"), [({"rank": 0}, "rank"), ({"rank": 101}, "rank"), ({"shrinkage": 0.0}, "shrinkage")]
+    ("kwargs", "message"),
+    [
+        ({"rank": 0}, "rank"),
+        ({"rank": 101}, "rank"),
+        ({"shrinkage": 0.0}, "shrinkage"),
+        ({"platform_weight": -1.0}, "platform_weight"),
+    ],
 )
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
