@@ -17,8 +17,8 @@ import numpy as np
 from tests.conftest import START
 
 # The product's default learning rates (docs/decisions.md explains why not the SPEC's 0.05 / 0.01).
-ALPHA_H = 1.0
-ALPHA_THETA = 0.2
+ALPHA_H = 2.0
+ALPHA_THETA = 0.25
 BETA = 0.1
 SLOT_WEIGHTS = {6: 0.396, 24: 0.258, 48: 0.168, 72: 0.109, 168: 0.071}
 ENGAGEMENT = {
