@@ -331,7 +331,7 @@ def test_a_larger_action_space_works_with_select_and_gradient():
     sel = select(big, random_preferences(big, 4), theta, unit_x(4), params, seed=99)
     big.validate_action(sel.action)
     assert [len(c.pi) for c in sel.choices] == [20, 20, 24, 9]
-    assert all(sum(c.pi) == pytest.approx(1.0) and min(c.pi) >= 0.05 / len(c.pi) - 1e-15 for c in sel.choices)
+    assert all(sum(c.pi) == pytest.approx(1.0) and min(c.pi) >= params.epsilon / len(c.pi) - 1e-15 for c in sel.choices)
     assert select(big, random_preferences(big, 4), theta, unit_x(4), params, seed=99) == sel
     deltas = gradient(sel.choices, 0.5, params)
     assert len(deltas) == 20 + 20 + 24 + 9

@@ -36,7 +36,7 @@ def test_the_softmax_target_maps_x_through_its_normaliser():
     prefs, theta, x = state(2)
     xs = np.random.default_rng(0).normal(size=(50, CONTEXT_DIM))
     norm = fit_normaliser(xs, rank=4)
-    sel = select(SPACE, prefs, theta, norm.apply(x, "x"), PolicyParams(), seed=1)
+    sel = select(SPACE, prefs, theta, norm.apply(x, "x"), PolicyParams(epsilon=0.05), seed=1)
     d = LoggedDecision("x", "night", x, sel.choices, 0.1)
     target = SoftmaxPolicy("current", {("x", "night"): prefs}, theta, 1.0, 0.05, norm)
     for probs, c in zip(target.probabilities(d), sel.choices, strict=True):
