@@ -79,7 +79,16 @@ def test_a_drift_redraws_the_tastes_and_recovery_is_measured_after_it():
 def test_the_quick_benchmark_writes_its_report_and_figures(tmp_path: Path):
     out = tmp_path / "learning.md"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.learning", "--quick", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.learning",
+            "--quick",
+            "--out",
+            str(out),
+            "--traces",
+            str(tmp_path / "t.pkl"),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
