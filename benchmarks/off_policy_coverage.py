@@ -156,6 +156,23 @@ def coverage(scale: CoverageScale, processes: int) -> list[Hit]:
         return [h for hits in pool.map(one_audience, jobs, chunksize=1) for h in hits]
 
 
+def coverage_summary(hits: list[Hit], ess_threshold: float = 100.0) -> list[str]:
+    """Coverage per estimator, pooled over the targets that did not learn from the
+    log, split by the effective sample size of the log."""
+    rows = [
+        f"| estimator | coverage, ESS ≥ {ess_threshold:.0f} | coverage, ESS < {ess_threshold:.0f} |",
+        "|---|---|---|",
+    ]
+    fair = [h for h in hits if h.policy != CURRENT]
+    for estimator in dict.fromkeys(h.estimator for h in fair):
+        cells = []
+        for high in (True, False):
+            hs = [h for h in fair if h.estimator == estimator and (h.ess >= ess_threshold) == high]
+            cells.append(f"{np.mean([h.covered for h in hs]):.1%} of {len(hs)}" if hs else "–")
+        rows.append(f"| {estimator} | {cells[0]} | {cells[1]} |")
+    return rows
+
+
 def coverage_table(hits: list[Hit]) -> list[str]:
     rows = [
         "| target policy | estimator | coverage of the 95% CI | median ESS (of n) | mean CI width | bias |",
