@@ -3,6 +3,8 @@
 run        the main job: a simulated campaign through the real functions (same as ``python -m simulation``)
 generate   choose, log and write one post for a profile and topic, and print what was decided
 report     write the dashboard (one HTML file) from the database, and optionally open it
+policy     the policy lifecycle: export | import | snapshot | snapshots | rollback | reset (learner/admin.py)
+holdback   lift of the policy over the holdback arm, with 95% intervals
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ def parser() -> argparse.ArgumentParser:
         help="fill a throwaway database with an N-day simulated campaign first (nothing is written to yours)",
     )
     rep.add_argument("--demo-businesses", type=int, default=4, help="businesses in the demo campaign (default 4)")
+
+    from learner.admin import add_policy_commands
+
+    add_policy_commands(sub)
     return top
 
 
@@ -92,6 +98,14 @@ def main(argv: list[str] | None = None) -> None:
         run(args)
     elif args.command == "generate":
         generate(args)
+    elif args.command == "policy":
+        from learner.admin import run_policy
+
+        run_policy(args)
+    elif args.command == "holdback":
+        from learner.admin import run_holdback
+
+        run_holdback(args)
     else:
         report(args)
 
@@ -136,6 +150,8 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
+    from shared.policy import explain
+
     d, p = result.decision, result.post
     return {
         "post_id": str(result.post_id),
@@ -149,6 +165,10 @@ def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
         "action": d.action,
         "probabilities": {c.dimension: dict(zip(c.values, c.pi, strict=True)) for c in d.choices},
         "joint_propensity": d.joint_propensity,
+        "tau": d.tau,
+        "epsilon": d.epsilon,
+        "holdback": d.holdback,
+        "explanation": explain(d.choices),
         "labels": {dim.name: dict(zip(dim.values, dim.labels, strict=True)) for dim in space.dimensions},
         "generator_prompt": p.generator_prompt,
         "caption_prompt": p.caption_prompt,
@@ -169,15 +189,27 @@ def as_text(s: dict[str, Any]) -> str:
         f"Post {s['post_id']} for {s['business']} on {s['platform']} ({s['time_bucket']}), "
         f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
         "",
-        "Action and probabilities (* = chosen):",
+        "Action and probabilities (* = chosen; score = H + θ·x, π⁰ = softmax(score / τ), π with the ε floor):"
+        if not s["holdback"]
+        else "Holdback: the fixed baseline action (π one-hot); what the policy would have had is shown:",
     ]
+    explained = s["explanation"] or {}
     for dim, probs in s["probabilities"].items():
         lines.append(f"  {dim}")
         for value, p in probs.items():
             mark = "*" if s["action"][dim] == value else " "
             bar = "█" * round(p * 30)
-            lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar}")
-    lines += [f"  joint propensity {s['joint_propensity']:.3e}", ""]
+            parts = explained.get(dim, {}).get(value)
+            why = (
+                f"  H {parts['h']:+.3f}  θ·x {parts['theta_x']:+.3f}  π⁰ {parts['pi0']:6.1%}"
+                if parts is not None
+                else ""
+            )
+            lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar:<30}{why}")
+    lines += [
+        f"  joint propensity {s['joint_propensity']:.3e}  (τ = {s['tau']:g}, ε = {s['epsilon']:g})",
+        "",
+    ]
     lines += block("Generator prompt", s["generator_prompt"])
     lines += block("Caption prompt", s["caption_prompt"])
     lines += block("Image prompt", s["image_prompt"])
