@@ -189,9 +189,11 @@ def as_text(s: dict[str, Any]) -> str:
         f"Post {s['post_id']} for {s['business']} on {s['platform']} ({s['time_bucket']}), "
         f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
         "",
-        "Action and probabilities (* = chosen; score = H + θ·x, π⁰ = softmax(score / τ), π with the ε floor):"
+        "Action and probabilities (* = chosen):",
+        "  (the % is π, with the ε floor; score = H + θ·x, the preference and the context's part; "
+        "π⁰ = softmax(score / τ))"
         if not s["holdback"]
-        else "Holdback: the fixed baseline action (π one-hot); what the policy would have had is shown:",
+        else "  holdback: the fixed baseline action (π one-hot); H, θ·x and π⁰ are what the policy had",
     ]
     explained = s["explanation"] or {}
     for dim, probs in s["probabilities"].items():
