@@ -4,6 +4,7 @@ intervals from summary statistics, and the difference with a Welch interval."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # Two-sided 95% normal quantile.
@@ -51,3 +52,37 @@ def lift_interval(policy: ArmSummary, holdback: ArmSummary, z: float = Z95) -> I
         return Interval(diff, None, None)
     half = z * math.sqrt(policy.variance / policy.n + holdback.variance / holdback.n)
     return Interval(diff, diff - half, diff + half)
+
+
+@dataclass(frozen=True)
+class LiftRow:
+    platform: str  # a platform, or "all"
+    policy: ArmSummary
+    holdback: ArmSummary
+    policy_mean: Interval | None
+    holdback_mean: Interval | None
+    lift: Interval | None  # policy − holdback
+
+
+_NONE = ArmSummary(0, 0.0, 0.0)
+
+
+def lift_rows(arms: Mapping[tuple[str, bool], ArmSummary], platforms: Sequence[str]) -> list[LiftRow]:
+    """From (platform or "all", holdback) → summary: "all" first, then each platform with rewards."""
+    rows = []
+    for platform in ("all", *platforms):
+        policy = arms.get((platform, False), _NONE)
+        holdback = arms.get((platform, True), _NONE)
+        if platform != "all" and policy.n == 0 and holdback.n == 0:
+            continue
+        rows.append(
+            LiftRow(
+                platform=platform,
+                policy=policy,
+                holdback=holdback,
+                policy_mean=mean_interval(policy),
+                holdback_mean=mean_interval(holdback),
+                lift=lift_interval(policy, holdback),
+            )
+        )
+    return rows

@@ -122,6 +122,8 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
             " count(*) filter (where (c->>'propensity')::float8 < ("
             "   select max(v::float8) from jsonb_array_elements_text(c->'pi') v) - 1e-12)"
             " from decisions d join posts p using (post_id), jsonb_array_elements(d.choices) c"
+            # Holdback decisions take a fixed action: they neither explore nor exploit.
+            " where not d.holdback"
             " group by 1, 2, 3 order by 3"
         )
     )

@@ -180,3 +180,25 @@ def test_the_lift_report_agrees_with_the_stored_rewards(runtime, functions, cloc
     assert lift.low < lift.estimate < lift.high
     assert set(rows) == {"all", "x", "linkedin"}
     assert rows["x"].policy.n + rows["x"].holdback.n == 8
+
+
+def test_the_dashboard_shows_the_lift_once_holdback_rewards_exist(runtime, functions, clock, make_profile, monkeypatch):
+    from shared.services.dashboard import dashboard_html
+
+    page = dashboard_html(runtime.db, runtime.space, runtime.params, clock.now())
+    assert 'id="holdback-none"' in page and 'id="holdback"' not in page
+    monkeypatch.setattr(runtime, "params", replace(runtime.params, holdback_share=0.5))
+    bid = make_profile()
+    t0 = clock.now()
+    answers = [
+        generate(functions, bid, f"d{i}", "x", topic_embedding=embedding(i), auto_publish=True) for i in range(10)
+    ]
+    clock.set(t0 + timedelta(hours=25))
+    for i, a in enumerate(answers):
+        metrics(
+            functions, a["post_id"], t0 + timedelta(hours=24.5), likes=5 + 11 * i, replies=i % 3, follower_count=900
+        )
+    page = dashboard_html(runtime.db, runtime.space, runtime.params, clock.now())
+    lift = holdback_report(runtime.db)[0].lift
+    assert lift is not None and 'id="holdback"' in page and "Holdback share 50%" in page
+    assert f"{lift.estimate:+.3f}" in page
