@@ -255,7 +255,12 @@ def _demo_report(args: argparse.Namespace) -> None:
 
     config = CampaignConfig(businesses=args.demo_businesses, days=args.demo_days)
     with tempfile.TemporaryDirectory(prefix="learner-report-") as tmp:
-        settings = Settings(database_url=None, embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off")
+        settings = Settings(
+            database_url=None,
+            auth_mode="disabled",  # the campaign calls the functions in process, as the simulation does
+            embedded_pg_dir=Path(tmp) / "pg",
+            db_options="-c synchronous_commit=off",
+        )
         runtime = build_runtime(settings, clock=ManualClock(config.start))
         use_runtime(runtime)
         try:
