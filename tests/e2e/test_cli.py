@@ -161,3 +161,24 @@ def test_holdback_prints_both_arms(runtime, database_url, tmp_path):
     assert shown["holdback_share"] == 0.0 and shown["rows"][0]["platform"] == "all"
     text = learner(database_url, tmp_path, "holdback")
     assert "lift (policy − holdback)" in text.stdout
+
+
+@pytest.mark.slow
+def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(database_url, tmp_path):
+    out = tmp_path / "demo.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "learner", "report", "--demo-days", "3", "--demo-businesses", "1", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "HOME": str(tmp_path),
+            "POLICY_HOLDBACK_SHARE": "0.3",
+        },
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text(encoding="utf-8")
+    assert 'id="holdback-section"' in page and "Holdback share 30%" in page

@@ -202,3 +202,37 @@ def test_the_dashboard_shows_the_lift_once_holdback_rewards_exist(runtime, funct
     lift = holdback_report(runtime.db)[0].lift
     assert lift is not None and 'id="holdback"' in page and "Holdback share 50%" in page
     assert f"{lift.estimate:+.3f}" in page
+
+
+def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(runtime, database_url, make_profile):
+    """Counted on the wire (benchmarks/rtcount.py): one pipelined read, one insert."""
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlparse
+
+    from benchmarks.rtcount import RoundTripProxy
+    from shared.services.generation import GenerateCommand, generate_post
+    from shared.store.db import Database
+
+    host = parse_qs(urlparse(database_url).query).get("host", [""])[0]
+    if not host.startswith("/"):
+        pytest.skip("the round-trip proxy needs the embedded server's unix socket")
+    bid = make_profile()
+    params = replace(runtime.params, holdback_share=0.5, epsilon_half_life=10, epsilon_min=0.01)
+    proxy = RoundTripProxy(Path(host) / ".s.PGSQL.5432")
+    db = Database(proxy.url, max_size=1)
+    try:
+        held = []
+        for i in range(11):
+            cmd = GenerateCommand(bid, f"rt-{i}", "linkedin", "AI tooling", np.asarray(embedding(i)), None, False)
+            before = proxy.trips
+            out = generate_post(
+                db, cmd, space=runtime.space, params=params, reward_config=runtime.reward_config, embedder=None,
+                now=runtime.clock.now(),
+            )  # fmt: skip
+            if i > 0:  # the first one connects
+                assert proxy.trips - before == 2
+            held.append(out.decision.holdback)
+        assert any(held) and not all(held)
+    finally:
+        db.close()
+        proxy.close()
