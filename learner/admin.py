@@ -18,11 +18,17 @@ import uuid
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from shared.errors import AppError
+
+if TYPE_CHECKING:  # imported lazily at run time: --help stays quick
+    from shared.bootstrap import Runtime
+    from shared.lift import Interval
+    from shared.services.lifecycle import LifecycleOutcome
+    from shared.store.lifecycle import LifecycleEntry, SnapshotInfo
 
 
 def _aware(text: str) -> datetime:
@@ -105,7 +111,7 @@ def run_policy(args: argparse.Namespace) -> None:
         runtime.close()
 
 
-def _policy(args: argparse.Namespace, rt: Any) -> None:
+def _policy(args: argparse.Namespace, rt: Runtime) -> None:
     from shared import policy_file
     from shared.services import lifecycle
 
@@ -145,7 +151,7 @@ def _policy(args: argparse.Namespace, rt: Any) -> None:
         _print_outcome(lifecycle.reset_policy(rt.db, space=rt.space, key=key, now=now))
 
 
-def _print_outcome(out: Any) -> None:
+def _print_outcome(out: LifecycleOutcome) -> None:
     head = f"{out.kind}: version {out.version}"
     if out.source_version is not None:
         head += f" (the state of version {out.source_version})"
@@ -159,7 +165,7 @@ def _print_outcome(out: Any) -> None:
             print(f"{name}: {', '.join(out.detail[name])}")
 
 
-def _print_snapshots(snaps: list[Any], log: list[Any], as_json: bool) -> None:
+def _print_snapshots(snaps: list[SnapshotInfo], log: list[LifecycleEntry], as_json: bool) -> None:
     if as_json:
         shown = {"snapshots": [asdict(s) for s in snaps], "lifecycle": [asdict(e) for e in log]}
         print(json.dumps(shown, indent=2, default=str))
@@ -205,7 +211,7 @@ def run_holdback(args: argparse.Namespace) -> None:
         )
 
 
-def _interval(iv: Any, n: int | None) -> str:
+def _interval(iv: Interval | None, n: int | None) -> str:
     count = f" (n={n})" if n is not None else ""
     if iv is None:
         return f"-{count}"

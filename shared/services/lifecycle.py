@@ -80,7 +80,11 @@ def _change(
         repeated = _repeated(conn, key, kind)
         if repeated is not None:
             return repeated
-        saved, _ = store.save_snapshot(conn, f"{key}/before", f"before {kind}", f"before_{kind}", space.version, now)
+        saved, created = store.save_snapshot(
+            conn, f"{key}/before", f"before {kind}", f"before_{kind}", space.version, now
+        )
+        if not created:
+            raise Conflict(f"a snapshot already has the key {key}/before: use another key", field="key")
         steps, snapshot_id, source_version, detail = apply(conn)
         fault_point("lifecycle.after_write")
         store.set_version(conn, version + 1, steps)

@@ -118,6 +118,12 @@ def test_the_same_import_key_again_changes_nothing(runtime):
     assert state_digest(runtime) == digest
     with pytest.raises(Conflict):
         lifecycle.reset_policy(runtime.db, space=runtime.space, key="k1", now=at(3))
+    # The snapshot a change saves first is named after its key: a manual snapshot holding that name refuses it.
+    lifecycle.take_snapshot(runtime.db, key="k2/before", label="", space=runtime.space, now=at(4))
+    with pytest.raises(Conflict) as taken:
+        lifecycle.reset_policy(runtime.db, space=runtime.space, key="k2", now=at(5))
+    assert taken.value.field == "key"
+    assert lifecycle.current_state(runtime.db).version == first.version
 
 
 def _doc_json(runtime) -> dict[str, Any]:
