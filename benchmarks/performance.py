@@ -315,7 +315,7 @@ class Bench:
         """(seconds, peak Python memory in MB, rewards settled)."""
         tracemalloc.start()
         t = time.perf_counter()
-        report = sweep(self.rt.db, NOW, self.rt.reward_config, self.rt.params.beta, limit=n + 10)
+        report = sweep(self.rt.db, NOW, self.rt.reward_config, self.rt.params.beta, lambda _: None, limit=n + 10)
         elapsed = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
