@@ -553,7 +553,7 @@ def cold_starts(bench: Bench, url: str, quick: bool) -> None:
     out = bench.out
     out("## 5. Memory and cold start per function (target: cold import ≤ 1.5 s)")
     out()
-    out("| function | cold import (wall) | of which CPU | RSS at rest | RSS after 200 requests |")
+    out("| function | cold import (wall) | CPU time of the import | RSS at rest | RSS after 200 requests |")
     out("|---|---|---|---|---|")
     for fn in FUNCTIONS:
         imported, cpu, rest, load = cold_start(fn, url, 20 if quick else 200)
