@@ -335,3 +335,53 @@ def test_update_policy_saves_a_periodic_snapshot_every_n_versions(runtime, funct
         update_policy(runtime.db, UUID(post), at(26), runtime.params, group=1, snapshot_every=2, action_space="v")
     rows = fetch_all(runtime, "select key, version, reason from policy_snapshots order by version")
     assert rows == [("periodic-v2", 2, "periodic")]
+
+
+def test_rollbacks_and_resets_racing_updates_and_settlements_keep_every_version_once(
+    runtime, functions, clock, make_profile
+):
+    """Lock order: a lifecycle change takes the version row, then the baselines in name order;
+    compute_reward takes only the baselines, update_policy only the version row: no deadlock,
+    no version used twice, no update lost."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    bid = make_profile()
+    t0 = clock.now()
+    posts = [
+        generate(functions, bid, f"c{i}", ("x", "instagram")[i % 2], topic_embedding=embedding(i), auto_publish=True)[
+            "post_id"
+        ]
+        for i in range(12)
+    ]
+    snap, _ = lifecycle.take_snapshot(runtime.db, key="start", label="", space=runtime.space, now=t0)
+    clock.set(t0 + timedelta(hours=25))
+    jobs = [("reward", p, i) for i, p in enumerate(posts)] + [("rollback", None, i) for i in range(3)]
+    jobs += [("reset", None, 0)]
+    barrier = Barrier(len(jobs))
+
+    def run(job: tuple[str, str | None, int]) -> None:
+        kind, post, i = job
+        barrier.wait()
+        if kind == "reward":
+            metrics(functions, post, t0 + timedelta(hours=24.5), likes=10 + 13 * i, replies=1, saves=1)
+            assert functions.post("update_policy", {"post_id": post})[0] == 200
+        elif kind == "rollback":
+            lifecycle.rollback(runtime.db, space=runtime.space, key=f"rb{i}", now=t0, snapshot_id=snap.snapshot_id)
+        else:
+            lifecycle.reset_policy(runtime.db, space=runtime.space, key="reset", now=t0)
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        list(pool.map(run, jobs))
+
+    version = lifecycle.current_state(runtime.db).version
+    ledger = [r[0] for r in fetch_all(runtime, "select post_id from policy_updates")]
+    versions = sorted(
+        r[0]
+        for r in fetch_all(
+            runtime, "select version_after from policy_updates union all select version from policy_lifecycle"
+        )
+    )
+    assert len(ledger) == len(posts) and versions == list(range(1, version + 1)) and version == len(posts) + 4
+    n = fetch_one(runtime, "select sum(n) from policy_baselines")[0]
+    assert 0 <= n <= len(posts)  # a reset or rollback between settlements restarts the counts
