@@ -135,8 +135,9 @@ def _post_row(p: LatestPost) -> str:
         f"<td>{escape(p.scheduled_for.strftime('%Y-%m-%d %H:%M'))}<br><span class='note'>{escape(p.business)}"
         f"</span></td>"
         f"<td>{escape(p.platform)}<br><span class='note'>{escape(p.time_bucket)}</span></td>"
-        f"<td class='action'>{_action(p.action)}<br><span class='note'>p = {p.joint_propensity:.2e},"
-        f" policy v{p.policy_version}</span></td>"
+        f"<td class='action'>{_action(p.action)}<br><span class='note'>"
+        + ("holdback (fixed action)" if p.holdback else f"p = {p.joint_propensity:.2e}")
+        + f", policy v{p.policy_version}</span></td>"
         f"<td>{escape(p.caption or '')}{image}<br><span class='note'>{escape(p.mode)} · "
         f"{escape(p.content_source or 'offline')} · {escape(p.content_status)}</span></td>"
         f"<td><div class='prompt'><b>caption:</b> {escape(p.caption_prompt)}</div>"

@@ -54,6 +54,7 @@ class LatestPost:
     content_status: str
     reward_status: str | None
     reward: float | None
+    holdback: bool = False  # the fixed baseline action (docs/lifecycle.md)
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
 _LATEST_SQL = (
     "select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
     " d.joint_propensity, d.policy_version, p.mode, p.caption_prompt, p.image_prompt, p.caption, p.image_url,"
-    " p.content_source, p.content_status, r.status, r.value"
+    " p.content_source, p.content_status, r.status, r.value, d.holdback"
     " from posts p join decisions d using (post_id) join profiles pr using (business_id)"
     " left join rewards r using (post_id)"
     " order by p.scheduled_for desc, p.post_id limit %s"
@@ -177,4 +178,5 @@ def _latest(row: tuple[Any, ...]) -> LatestPost:
         content_status=row[15],
         reward_status=row[16],
         reward=None if row[17] is None else float(row[17]),
+        holdback=bool(row[18]),
     )

@@ -202,6 +202,8 @@ def test_the_dashboard_shows_the_lift_once_holdback_rewards_exist(runtime, funct
     lift = holdback_report(runtime.db)[0].lift
     assert lift is not None and 'id="holdback"' in page and "Holdback share 50%" in page
     assert f"{lift.estimate:+.3f}" in page
+    held = sum(a["holdback"] for a in answers)
+    assert page.count("holdback (fixed action)") == held > 0  # marked in the latest posts
 
 
 def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(runtime, database_url, make_profile):
