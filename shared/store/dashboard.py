@@ -68,11 +68,12 @@ class DashboardData:
     exploration: tuple[ExplorationDay, ...]
     latest: tuple[LatestPost, ...]
     totals: dict[str, int]
+    steps: int = 0  # learning steps behind the state (the ε schedule reads them)
 
 
 def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     """Everything the dashboard shows, read in the caller's transaction (one snapshot)."""
-    version_row = conn.execute("select version from policy_state").fetchone()
+    version_row = conn.execute("select version, steps from policy_state").fetchone()
     prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
     for platform, bucket, dim, value, h in conn.execute(
         "select platform, time_bucket, dimension, value, h from policy_preferences"
@@ -137,6 +138,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     totals = dict(zip(("posts", "published", "rewarded", "businesses"), (int(v) for v in totals_row), strict=True))
     return DashboardData(
         version=int(version_row[0]),
+        steps=int(version_row[1]),
         preferences=prefs,
         theta=theta,
         mean_x=mean_x,
