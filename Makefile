@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning
+.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -63,6 +63,12 @@ report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from 
 
 post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
 	$(BIN)/python -m learner generate $(ARGS)
+
+policy: $(VENV)/.local-installed ## Policy lifecycle: make policy ARGS="export --out policy.json" (import FILE, snapshot, snapshots, rollback --snapshot ID, reset --yes)
+	$(BIN)/python -m learner policy $(ARGS)
+
+holdback: $(VENV)/.local-installed ## Lift of the policy over the holdback arm: mean rewards with 95% intervals (ARGS="--json")
+	$(BIN)/python -m learner holdback $(ARGS)
 
 test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## ruff, mypy, the test suite (CI); tests/reliability runs in test-reliability
 	$(BIN)/python -m pytest -n 2 --ignore=tests/reliability $(ARGS)

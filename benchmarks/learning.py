@@ -260,7 +260,7 @@ def coverage_section(scale: CoverageScale, hits: list[Hit]) -> list[str]:
         "what was logged (uniform random once the policy has converged, a policy of another week), a few "
         "decisions carry large weights: IPS and DR intervals then undercover and SNIPS is biased towards the "
         "logged rewards. The ESS column is the warning sign; `learner evaluate` prints it beside every "
-        "estimate. The in-sample current policy is biased upwards, as docs/decisions.md (item 42) says.",
+        "estimate. The in-sample current policy is biased upwards, as docs/decisions.md (item 51) says.",
         "",
     ]
 
@@ -297,7 +297,7 @@ def report(
             f"Product defaults: α_H = {params.alpha_h}, α_θ = {params.alpha_theta}, ε = {params.epsilon}, "
             f"τ = {params.tau}, β = {params.beta}. '+ normaliser': x' = whitened x (rank 16), a bias and the "
             f"platform (shared/normaliser.py), fitted on the first {NORMALISER_DAYS} days' contexts (no rewards); "
-            "the decision path does not apply it yet (docs/decisions.md, item 39 says what it must store). "
+            "the decision path does not apply it yet (docs/decisions.md, item 48 says what it must store). "
             "'Raw x' is what the decision path runs today; 'before tuning' is α_H = 1.0, α_θ = 0.2, ε = 0.05 on "
             "raw x. The baselines see the same information: platform, platform × time bucket and the same "
             "whitened x (benchmarks/learners.py); each was tuned on a small grid (VW: gamma_scale and learning "

@@ -1,5 +1,5 @@
 """The tuning sweep behind the product's defaults (docs/decisions.md, items 1
-and 16): the product's policy under several settings on the learning
+and 48): the product's policy under several settings on the learning
 benchmark's stationary audience; prints a Markdown table.
 
     OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--seeds 1,2,3,4,5] [--days 168]

@@ -12,6 +12,7 @@ from functions._entry import handle
 from shared.api import GeneratePostRequest
 from shared.auth import Caller
 from shared.bootstrap import Runtime
+from shared.policy import explain
 from shared.services.access import check_business
 from shared.services.generation import GenerateCommand, GeneratedPost
 from shared.services.generation import generate_post as generate
@@ -34,6 +35,10 @@ def _view(g: GeneratedPost) -> dict[str, Any]:
         "policy_version": d.policy_version,
         "context_fallback": d.context_fallback,
         "seed": d.seed,
+        "tau": d.tau,
+        "epsilon": d.epsilon,
+        "holdback": d.holdback,
+        "explanation": explain(d.choices),
         "mode": p.mode,
         "caption_prompt": p.caption_prompt,
         "image_prompt": p.image_prompt,

@@ -15,7 +15,14 @@ from shared.services.learning import update_policy as apply_update
 
 
 def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
-    out = apply_update(rt.db, req.post_id, rt.clock.now(), rt.params)
+    out = apply_update(
+        rt.db,
+        req.post_id,
+        rt.clock.now(),
+        rt.params,
+        snapshot_every=rt.settings.policy_snapshot_every,
+        action_space=rt.space.version,
+    )
     return 200, {"post_id": out.post_id, "applied": out.applied, "version": out.version, "advantage": out.advantage}
 
 

@@ -4,6 +4,8 @@ run        the main job: a simulated campaign through the real functions (same a
 generate   choose, log and write one post for a profile and topic, and print what was decided
 report     write the dashboard (one HTML file) from the database, and optionally open it
 evaluate   off-policy evaluation of other policies on the logged decisions (IPS, SNIPS, DR with 95% intervals)
+policy     the policy lifecycle: export | import | snapshot | snapshots | rollback | reset (learner/admin.py)
+holdback   lift of the policy over the holdback arm, with 95% intervals
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=5000, help="latest rewarded decisions to use (default 5000)")
     ev.add_argument("--what-ifs", type=Path, help="what-if policies as JSON (default: shared/what_ifs.json)")
     ev.add_argument("--json", action="store_true", help="print the estimates as JSON")
+    from learner.admin import add_policy_commands
+
+    add_policy_commands(sub)
     return top
 
 
@@ -107,6 +112,14 @@ def main(argv: list[str] | None = None) -> None:
         generate(args)
     elif args.command == "evaluate":
         evaluate(args)
+    elif args.command == "policy":
+        from learner.admin import run_policy
+
+        run_policy(args)
+    elif args.command == "holdback":
+        from learner.admin import run_holdback
+
+        run_holdback(args)
     else:
         report(args)
 
@@ -151,6 +164,8 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
+    from shared.policy import explain
+
     d, p = result.decision, result.post
     return {
         "post_id": str(result.post_id),
@@ -164,6 +179,10 @@ def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
         "action": d.action,
         "probabilities": {c.dimension: dict(zip(c.values, c.pi, strict=True)) for c in d.choices},
         "joint_propensity": d.joint_propensity,
+        "tau": d.tau,
+        "epsilon": d.epsilon,
+        "holdback": d.holdback,
+        "explanation": explain(d.choices),
         "labels": {dim.name: dict(zip(dim.values, dim.labels, strict=True)) for dim in space.dimensions},
         "generator_prompt": p.generator_prompt,
         "caption_prompt": p.caption_prompt,
@@ -185,14 +204,28 @@ def as_text(s: dict[str, Any]) -> str:
         f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
         "",
         "Action and probabilities (* = chosen):",
+        "  (the % is π, with the ε floor; score = H + θ·x, the preference and the context's part; "
+        "π⁰ = softmax(score / τ))"
+        if not s["holdback"]
+        else "  holdback: the fixed baseline action (π one-hot); H, θ·x and π⁰ are what the policy had",
     ]
+    explained = s["explanation"] or {}
     for dim, probs in s["probabilities"].items():
         lines.append(f"  {dim}")
         for value, p in probs.items():
             mark = "*" if s["action"][dim] == value else " "
             bar = "█" * round(p * 30)
-            lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar}")
-    lines += [f"  joint propensity {s['joint_propensity']:.3e}", ""]
+            parts = explained.get(dim, {}).get(value)
+            why = (
+                f"  H {parts['h']:+.3f}  θ·x {parts['theta_x']:+.3f}  π⁰ {parts['pi0']:6.1%}"
+                if parts is not None
+                else ""
+            )
+            lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar:<30}{why}")
+    lines += [
+        f"  joint propensity {s['joint_propensity']:.3e}  (τ = {s['tau']:g}, ε = {s['epsilon']:g})",
+        "",
+    ]
     lines += block("Generator prompt", s["generator_prompt"])
     lines += block("Caption prompt", s["caption_prompt"])
     lines += block("Image prompt", s["image_prompt"])
@@ -236,7 +269,12 @@ def _demo_report(args: argparse.Namespace) -> None:
 
     config = CampaignConfig(businesses=args.demo_businesses, days=args.demo_days)
     with tempfile.TemporaryDirectory(prefix="learner-report-") as tmp:
-        settings = Settings(database_url=None, embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off")
+        settings = Settings(
+            database_url=None,
+            auth_mode="disabled",  # the campaign calls the functions in process, as the simulation does
+            embedded_pg_dir=Path(tmp) / "pg",
+            db_options="-c synchronous_commit=off",
+        )
         runtime = build_runtime(settings, clock=ManualClock(config.start))
         use_runtime(runtime)
         try:

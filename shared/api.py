@@ -157,6 +157,17 @@ class ErrorResponse(Answer):
     error: ErrorDetail
 
 
+class ValueExplanation(Answer):
+    """Why one value had its probability: score = h + theta_x, π⁰ = softmax(scores / τ),
+    π = (1 − ε) π⁰ + ε / n (one-hot in the holdback arm)."""
+
+    h: float  # the preference H[platform, time bucket, dimension, value]
+    theta_x: float  # θ[dimension, value] · x, the context's part
+    score: float
+    pi0: float
+    pi: float
+
+
 class GeneratePostResponse(Answer):
     post_id: UUID
     decision_id: UUID
@@ -172,6 +183,12 @@ class GeneratePostResponse(Answer):
     policy_version: Annotated[int, Field(ge=0)]
     context_fallback: bool
     seed: Annotated[int, Field(ge=0)]
+    tau: float  # the softmax temperature of this decision
+    epsilon: float  # the exploration floor this decision used (after the ε schedule)
+    holdback: bool  # True: the fixed baseline action (π one-hot), not the policy's draw
+    # dimension → value → the parts of its score and its probabilities; null for
+    # decisions logged before explanations were stored.
+    explanation: dict[str, dict[str, ValueExplanation]] | None
     mode: Literal["standard", "trend"]
     caption_prompt: str
     image_prompt: str

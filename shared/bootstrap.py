@@ -13,7 +13,7 @@ from shared.content import ContentWriter
 from shared.embedding import Embedder
 from shared.image_store import ImageStore, LocalFolderStore
 from shared.minilm import load_embedder
-from shared.policy import PolicyParams
+from shared.policy import PolicyParams, baseline_action
 from shared.reward import RewardConfig
 from shared.store.db import Database
 from shared.store.embedded import EmbeddedPostgres, start_embedded
@@ -121,13 +121,16 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
     auto_migrate = settings.auto_migrate if settings.auto_migrate is not None else embedded is not None
     if auto_migrate:
         migrate(url, settings.migrations_dir)
+    space = ActionSpace.load(settings.action_space_path)
+    params = settings.policy_params()
+    baseline_action(space, params.holdback_action)  # a holdback action outside the space fails here, at start
     db = Database(url, max_size=settings.db_pool_max, options=settings.db_options)
     return Runtime(
         settings=settings,
         db=db,
         clock=clock or SystemClock(),
-        space=ActionSpace.load(settings.action_space_path),
-        params=settings.policy_params(),
+        space=space,
+        params=params,
         reward_config=settings.reward_config(),
         tasks=task_sink(settings, db),
         auth=Authenticator(settings.auth_config()),

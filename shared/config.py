@@ -16,6 +16,19 @@ from shared.reward import RewardConfig
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def parse_action(text: str) -> tuple[tuple[str, str], ...]:
+    """ "DIM=value,DIM=value" → ((DIM, value), ...); empty → ()."""
+    pairs = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        dim, sep, value = part.partition("=")
+        if not sep or not dim.strip() or not value.strip():
+            raise ValueError(f"holdback action: {part!r} is not DIMENSION=value")
+        pairs.append((dim.strip(), value.strip()))
+    return tuple(pairs)
+
+
 class Settings(BaseSettings):
     """Every knob of the product. Secrets are SecretStr: masked in repr, never logged or returned."""
 
@@ -37,6 +50,15 @@ class Settings(BaseSettings):
     policy_alpha_h: float = Field(default=PolicyParams.alpha_h, ge=0, allow_inf_nan=False)
     policy_alpha_theta: float = Field(default=PolicyParams.alpha_theta, ge=0, allow_inf_nan=False)
     policy_beta: float = Field(default=PolicyParams.beta, gt=0, le=1)
+    # ε schedule (docs/lifecycle.md): 0 keeps ε constant; > 0 halves it every so many learning steps.
+    policy_epsilon_half_life: float = Field(default=PolicyParams.epsilon_half_life, ge=0, allow_inf_nan=False)
+    policy_epsilon_min: float = Field(default=PolicyParams.epsilon_min, ge=0, le=1)
+    # Holdback: this share of posts takes the fixed baseline action (never learned from).
+    policy_holdback_share: float = Field(default=PolicyParams.holdback_share, ge=0, lt=1)
+    # "HOOK_TYPE=question,TONE=casual": the baseline action; unnamed dimensions take their first value.
+    policy_holdback_action: str = ""
+    # A snapshot of the policy every so many versions, taken by update_policy (0: none).
+    policy_snapshot_every: int = Field(default=0, ge=0)
 
     reward_window_hours: int = Field(default=24, ge=6)
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)
@@ -131,6 +153,10 @@ class Settings(BaseSettings):
             alpha_h=self.policy_alpha_h,
             alpha_theta=self.policy_alpha_theta,
             beta=self.policy_beta,
+            epsilon_half_life=self.policy_epsilon_half_life,
+            epsilon_min=self.policy_epsilon_min,
+            holdback_share=self.policy_holdback_share,
+            holdback_action=parse_action(self.policy_holdback_action),
         )
 
     def reward_config(self) -> RewardConfig:

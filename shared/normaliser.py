@@ -16,7 +16,7 @@ Centring takes away the bias the raw x carried through its shared direction,
 so it comes back as a coordinate of its own; the platform coordinates let θ
 learn what suits a platform from all of its posts, where H[p, tb] sees a
 quarter of them. x' keeps the shape (768,), so θ and the schema keep theirs.
-docs/decisions.md (items 1 and 39) has the measurements. Pure: numpy and stdlib only.
+docs/decisions.md (items 1 and 48) has the measurements. Pure: numpy and stdlib only.
 """
 
 from __future__ import annotations

@@ -17,18 +17,29 @@ from shared.context import CONTEXT_DIM, FloatArray
 @dataclass(frozen=True)
 class PolicyParams:
     """Hyperparameters. τ: softmax temperature; ε: exploration floor;
-    α_H, α_θ: learning rates of preferences and θ; β: baseline step."""
+    α_H, α_θ: learning rates of preferences and θ; β: baseline step.
+
+    Exploration schedule (off unless ``epsilon_half_life`` > 0): after n
+    learning steps ε_n = min(ε, max(ε_min, ε · 2^(−n / half_life))), see
+    ``epsilon_at``. Holdback: a share of decisions uses a fixed baseline action
+    (``holdback_action`` overrides the first value of each dimension), see
+    ``in_holdback`` and ``baseline_action``.
+    """
 
     tau: float = 1.0
     # The SPEC's 0.05 floor and 0.05 / 0.01 rates were tuned on the learning
-    # benchmark (make bench-learning): docs/decisions.md, items 1 and 39.
+    # benchmark (make bench-learning): docs/decisions.md, items 1 and 48.
     epsilon: float = 0.02
     alpha_h: float = 2.0
     alpha_theta: float = 0.25
     beta: float = 0.1
+    epsilon_half_life: float = 0.0  # learning steps; 0: ε stays constant
+    epsilon_min: float = 0.01
+    holdback_share: float = 0.0
+    holdback_action: tuple[tuple[str, str], ...] = ()  # (dimension, value) overrides
 
     def __post_init__(self) -> None:
-        for name in ("tau", "epsilon", "alpha_h", "alpha_theta", "beta"):
+        for name in ("tau", "epsilon", "alpha_h", "alpha_theta", "beta", "epsilon_half_life", "epsilon_min"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value}")
@@ -40,6 +51,15 @@ class PolicyParams:
             raise ValueError("learning rates must be >= 0")
         if not 0 < self.beta <= 1:
             raise ValueError(f"beta must be in (0, 1], got {self.beta}")
+        if self.epsilon_half_life < 0:
+            raise ValueError(f"epsilon_half_life must be >= 0, got {self.epsilon_half_life}")
+        if not 0 <= self.epsilon_min <= 1:
+            raise ValueError(f"epsilon_min must be in [0, 1], got {self.epsilon_min}")
+        if not (math.isfinite(self.holdback_share) and 0 <= self.holdback_share < 1):
+            raise ValueError(f"holdback_share must be in [0, 1), got {self.holdback_share}")
+        dims = [d for d, _ in self.holdback_action]
+        if len(set(dims)) != len(dims):
+            raise ValueError("holdback_action names a dimension twice")
 
 
 @dataclass(frozen=True)
@@ -47,7 +67,9 @@ class DimensionChoice:
     """What was chosen in one dimension and with which probabilities.
 
     ``pi0`` is the softmax (shape (n_values,)), ``pi`` the floored policy that
-    was sampled from; ``propensity`` = pi[chosen].
+    was sampled from; ``propensity`` = pi[chosen]. The explanation of each
+    score: ``scores[i] == h[i] + theta_x[i]`` (the preference term and θ·x);
+    both are empty for decisions logged before explanations were stored.
     """
 
     dimension: str
@@ -56,6 +78,8 @@ class DimensionChoice:
     pi0: tuple[float, ...]
     pi: tuple[float, ...]
     chosen: str
+    h: tuple[float, ...] = ()
+    theta_x: tuple[float, ...] = ()
 
     @property
     def chosen_index(self) -> int:
@@ -70,6 +94,7 @@ class DimensionChoice:
 class Selection:
     choices: tuple[DimensionChoice, ...]
     seed: int
+    holdback: bool = False  # the fixed baseline action, not a draw from π
 
     @property
     def action(self) -> dict[str, str]:
@@ -78,6 +103,20 @@ class Selection:
     @property
     def joint_propensity(self) -> float:
         return math.prod(c.propensity for c in self.choices)
+
+
+def explain(choices: tuple[DimensionChoice, ...]) -> dict[str, dict[str, dict[str, float]]] | None:
+    """dimension → value → {h, theta_x, score, pi0, pi}, exactly as logged (score = h + theta_x);
+    None for decisions logged before the parts were stored."""
+    if any(not c.h for c in choices):
+        return None
+    return {
+        c.dimension: {
+            v: {"h": c.h[i], "theta_x": c.theta_x[i], "score": c.scores[i], "pi0": c.pi0[i], "pi": c.pi[i]}
+            for i, v in enumerate(c.values)
+        }
+        for c in choices
+    }
 
 
 @dataclass(frozen=True)
@@ -115,6 +154,25 @@ def floored(pi0: FloatArray, epsilon: float) -> FloatArray:
     return result
 
 
+def score_parts(
+    values: tuple[str, ...],
+    dimension: str,
+    preferences: Mapping[tuple[str, str], float],
+    theta: Mapping[tuple[str, str], FloatArray],
+    x: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """(H[d, v], θ[d, v] · x) for each value, shapes (n_values,); absent rows count as 0."""
+    h = np.zeros(len(values))
+    tx = np.zeros(len(values))
+    for i, v in enumerate(values):
+        key = (dimension, v)
+        h[i] = preferences.get(key, 0.0)
+        th = theta.get(key)
+        if th is not None:
+            tx[i] = float(th @ x)
+    return h, tx
+
+
 def scores_for(
     values: tuple[str, ...],
     dimension: str,
@@ -123,14 +181,48 @@ def scores_for(
     x: FloatArray,
 ) -> FloatArray:
     """s_v = H[d, v] + θ[d, v] · x for each value; absent rows count as 0."""
-    s = np.zeros(len(values))
-    for i, v in enumerate(values):
-        key = (dimension, v)
-        s[i] = preferences.get(key, 0.0)
-        th = theta.get(key)
-        if th is not None:
-            s[i] += float(th @ x)
+    h, tx = score_parts(values, dimension, preferences, theta, x)
+    s: FloatArray = h + tx
     return s
+
+
+def epsilon_at(params: PolicyParams, steps: int) -> float:
+    """The exploration floor after ``steps`` learning steps (rewards learned from).
+
+    Off (``epsilon_half_life`` = 0): ε. On: ε_n = min(ε, max(ε_min, ε · 2^(−n / half_life))),
+    so ε halves every half-life and never drops below ε_min (which keeps every
+    propensity ≥ ε_min / |V_d|, as off-policy evaluation needs) nor rises above ε.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if params.epsilon_half_life == 0:
+        return params.epsilon
+    decayed = params.epsilon * math.pow(2.0, -steps / params.epsilon_half_life)
+    return min(params.epsilon, max(params.epsilon_min, decayed))
+
+
+# The holdback coin is drawn from its own stream of the decision's seed, so it
+# is independent of the action draws (which use the seed alone) and reproducible.
+_HOLDBACK_STREAM = 1
+
+
+def in_holdback(seed: int, share: float) -> bool:
+    """Whether the decision with ``seed`` is in the holdback arm (probability ``share``)."""
+    if share <= 0:
+        return False
+    return bool(np.random.default_rng([seed, _HOLDBACK_STREAM]).random() < share)
+
+
+def baseline_action(space: ActionSpace, overrides: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The holdback arm's fixed action: ``overrides``, else each dimension's first value."""
+    action = {d.name: d.values[0] for d in space.dimensions}
+    for dim, value in overrides:
+        if dim not in action:
+            raise ValueError(f"holdback action: {dim!r} is not a dimension")
+        if value not in space.dimension(dim).values:
+            raise ValueError(f"holdback action: {value!r} is not a value of {dim}")
+        action[dim] = value
+    return action
 
 
 def seed_from_id(decision_id: int) -> int:
@@ -145,26 +237,39 @@ def select(
     x: FloatArray,
     params: PolicyParams,
     seed: int,
+    *,
+    fixed: Mapping[str, str] | None = None,
 ) -> Selection:
     """Sample one value per dimension, independently, from π_d.
 
     ``preferences`` holds H for the decision's (platform, time bucket);
     ``theta`` holds θ[d, v], shape (768,). The generator is seeded with
     ``seed`` and draws the dimensions in definition order, so the same seed
-    and state always give the same action.
+    and state always give the same action. ``params.epsilon`` is the floor
+    used (already scheduled, see ``epsilon_at``).
+
+    With ``fixed`` (the holdback arm) nothing is drawn: each dimension takes
+    ``fixed[d]`` with π one-hot (propensity 1), while scores and π⁰ still
+    record what the policy would have done.
     """
     if x.shape != (CONTEXT_DIM,):
         raise ValueError(f"x must have shape ({CONTEXT_DIM},), got {x.shape}")
     rng = np.random.default_rng(seed)
     choices = []
     for dim in space.dimensions:
-        s = scores_for(dim.values, dim.name, preferences, theta, x)
+        h, tx = score_parts(dim.values, dim.name, preferences, theta, x)
+        s = h + tx
         pi0 = softmax(s, params.tau)
-        pi = floored(pi0, params.epsilon)
-        # Inverse-CDF on one uniform draw per dimension; the clip guards the
-        # last bucket against cumulative rounding below 1.
-        k = int(np.searchsorted(np.cumsum(pi), rng.random(), side="right"))
-        k = min(k, len(dim.values) - 1)
+        if fixed is None:
+            pi = floored(pi0, params.epsilon)
+            # Inverse-CDF on one uniform draw per dimension; the clip guards the
+            # last bucket against cumulative rounding below 1.
+            k = int(np.searchsorted(np.cumsum(pi), rng.random(), side="right"))
+            k = min(k, len(dim.values) - 1)
+        else:
+            k = dim.index(fixed[dim.name])
+            pi = np.zeros(len(dim.values))
+            pi[k] = 1.0
         choices.append(
             DimensionChoice(
                 dimension=dim.name,
@@ -173,9 +278,11 @@ def select(
                 pi0=tuple(float(v) for v in pi0),
                 pi=tuple(float(v) for v in pi),
                 chosen=dim.values[k],
+                h=tuple(float(v) for v in h),
+                theta_x=tuple(float(v) for v in tx),
             )
         )
-    return Selection(choices=tuple(choices), seed=seed)
+    return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
 
 
 def gradient(choices: tuple[DimensionChoice, ...], advantage: float, params: PolicyParams) -> list[PolicyDelta]:

@@ -29,7 +29,8 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
 _TABLES = (
     "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
-    " dead_letters"
+    " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
+    " policy_snapshot_baselines, policy_snapshots"
 )
 
 
@@ -77,7 +78,7 @@ def reset_state(rt: Runtime) -> None:
         try:
             with rt.db.transaction() as conn:
                 conn.execute(f"truncate {_TABLES}")
-                conn.execute("update policy_state set version = 0")
+                conn.execute("update policy_state set version = 0, steps = 0")
                 conn.execute("update policy_baselines set b = 0, n = 0")
             return
         except TransientError:

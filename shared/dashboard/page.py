@@ -7,12 +7,14 @@ from disk or from the ``report`` HTTP function, and passes a strict CSP.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
 from shared.context import PLATFORMS
 from shared.dashboard.charts import Series, line_chart, probability_bars
 from shared.dashboard.view import ALL, BUCKETS, CellView, DashboardView
+from shared.lift import Interval, LiftRow
 from shared.store.dashboard import LatestPost
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
@@ -133,8 +135,9 @@ def _post_row(p: LatestPost) -> str:
         f"<td>{escape(p.scheduled_for.strftime('%Y-%m-%d %H:%M'))}<br><span class='note'>{escape(p.business)}"
         f"</span></td>"
         f"<td>{escape(p.platform)}<br><span class='note'>{escape(p.time_bucket)}</span></td>"
-        f"<td class='action'>{_action(p.action)}<br><span class='note'>p = {p.joint_propensity:.2e},"
-        f" policy v{p.policy_version}</span></td>"
+        f"<td class='action'>{_action(p.action)}<br><span class='note'>"
+        + ("holdback (fixed action)" if p.holdback else f"p = {p.joint_propensity:.2e}")
+        + f", policy v{p.policy_version}</span></td>"
         f"<td>{escape(p.caption or '')}{image}<br><span class='note'>{escape(p.mode)} · "
         f"{escape(p.content_source or 'offline')} · {escape(p.content_status)}</span></td>"
         f"<td><div class='prompt'><b>caption:</b> {escape(p.caption_prompt)}</div>"
@@ -166,7 +169,43 @@ def _what_if(view: DashboardView) -> str:
     )
 
 
-def render(view: DashboardView, generated_at: datetime) -> str:
+def _interval(iv: Interval | None) -> str:
+    if iv is None:
+        return "–"
+    if iv.low is None or iv.high is None:
+        return f"{iv.estimate:+.3f}"
+    return f"{iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]"
+
+
+def _holdback(rows: Sequence[LiftRow], share: float) -> str:
+    """Mean reward of the policy's posts and of the holdback arm's, and the lift (docs/lifecycle.md)."""
+    if not rows or rows[0].holdback.n == 0:
+        return (
+            '<p class="unavailable" id="holdback-none">No holdback rewards yet'
+            f" (holdback share {share:.0%}, POLICY_HOLDBACK_SHARE). With a share above 0, that share of posts"
+            " takes a fixed baseline action, and this table compares the policy's mean reward with it.</p>"
+        )
+    body = "".join(
+        f"<tr><td>{escape(r.platform)}</td><td class='num'>{_interval(r.policy_mean)}</td>"
+        f"<td class='num'>{r.policy.n}</td><td class='num'>{_interval(r.holdback_mean)}</td>"
+        f"<td class='num'>{r.holdback.n}</td><td class='num'>{_interval(r.lift)}</td></tr>"
+        for r in rows
+    )
+    return (
+        f'<p class="note">Holdback share {share:.0%}: mean final reward with 95% intervals; lift = policy −'
+        " holdback (Welch interval).</p>"
+        '<table id="holdback"><thead><tr><th>platform</th><th>policy</th><th>posts</th><th>holdback</th>'
+        f"<th>posts</th><th>lift</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def render(
+    view: DashboardView,
+    generated_at: datetime,
+    *,
+    holdback: Sequence[LiftRow] = (),
+    holdback_share: float = 0.0,
+) -> str:
     """The whole page. ``generated_at`` is a parameter (time is never read here)."""
     bars, rewards, explores = [], [], []
     for cell in view.cells:
@@ -205,6 +244,8 @@ likely one at the time: how much the learner is still trying things. It falls as
 never to zero (the exploration floor ε).</p>{"".join(explores)}</section>
 <section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>
 {_what_if(view)}</section>
+<section id="holdback-section"><h2>Lift over a static prompt (holdback)</h2>
+{_holdback(holdback, holdback_share)}</section>
 <section id="latest"><h2>Latest posts</h2>
 <table id="posts"><thead><tr><th>when</th><th>where</th><th>action</th><th>caption</th><th>prompts</th>
 <th>reward</th></tr></thead><tbody>{posts}</tbody></table>

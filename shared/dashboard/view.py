@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 
 from shared.action_space import ActionSpace
 from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.policy import PolicyParams, floored, scores_for, softmax
+from shared.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
@@ -131,6 +131,8 @@ def build_view(
     params: PolicyParams,
     what_if: Sequence[WhatIfRow] | None = None,
 ) -> DashboardView:
+    # π as the next decision draws it: with the ε the schedule gives at the current learning steps.
+    params = replace(params, epsilon=epsilon_at(params, data.steps))
     days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
     weekly = bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
     cells = []

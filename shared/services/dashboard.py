@@ -11,6 +11,7 @@ from shared.action_space import ActionSpace
 from shared.dashboard.page import render
 from shared.dashboard.view import WhatIfRow, build_view
 from shared.policy import PolicyParams
+from shared.services.holdback import holdback_report
 from shared.store.dashboard import load_dashboard
 from shared.store.db import Database
 
@@ -50,4 +51,4 @@ def dashboard_html(
     with db.transaction() as conn:
         data = load_dashboard(conn, latest=latest)
     view = build_view(data, space, params, load_what_if(db, what_if_module))
-    return render(view, now)
+    return render(view, now, holdback=holdback_report(db), holdback_share=params.holdback_share)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
 from shared.errors import NotFound, PermanentError
 from shared.faults import fault_point
-from shared.policy import PolicyParams, seed_from_id, select
+from shared.policy import PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
 from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
@@ -108,7 +108,11 @@ def generate_post(
 
     view = inputs.policy.view(context.time_bucket)
     decision_id = decision_id_for(post_id)
-    selection = select(space, view.preferences, view.theta, context.x, params, seed_from_id(decision_id.int))
+    seed = seed_from_id(decision_id.int)
+    # The ε actually used (the schedule at the state's learning steps) is what the decision logs.
+    params = replace(params, epsilon=epsilon_at(params, view.steps))
+    fixed = baseline_action(space, params.holdback_action) if in_holdback(seed, params.holdback_share) else None
+    selection = select(space, view.preferences, view.theta, context.x, params, seed, fixed=fixed)
     prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
     caption = offline_caption(profile, cmd.topic, space, selection.action)
 

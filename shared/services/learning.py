@@ -9,6 +9,7 @@ from uuid import UUID
 from shared.errors import Conflict, NotFound
 from shared.faults import fault_point
 from shared.policy import LoggedUpdate, PolicyParams, summed_step
+from shared.store import lifecycle as lifecycle_store
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
 from shared.store.db import Database
@@ -27,7 +28,14 @@ GROUP = 32
 
 
 def update_policy(
-    db: Database, post_id: UUID, now: datetime, params: PolicyParams, *, group: int = GROUP
+    db: Database,
+    post_id: UUID,
+    now: datetime,
+    params: PolicyParams,
+    *,
+    group: int = GROUP,
+    snapshot_every: int = 0,
+    action_space: str = "",
 ) -> UpdateOutcome:
     """Apply the reward of ``post_id`` once, with any other pending ones (up to ``group``).
 
@@ -36,16 +44,25 @@ def update_policy(
     once with the summed steps, which equals applying them one by one
     (``summed_step``). A later delivery of a task whose update came in an
     earlier group finds its ledger row and changes nothing.
+
+    A holdback decision is never learned from (its action was not drawn from
+    the policy): its reward is marked handled and nothing else changes. With
+    ``snapshot_every`` = N, a group that crosses a multiple of N versions
+    saves a snapshot of the state it leaves, in the same transaction.
     """
     with db.statement() as conn:
         found = post_store.update_inputs(conn, post_id)
     if found is None:
         raise NotFound("no reward for this post", field="post_id")
-    done, value, baseline_before, _ = found
+    done, value, baseline_before, decision = found
     if done is not None:
         return UpdateOutcome(post_id, False, done, None)
     if value is None or baseline_before is None:
         raise Conflict("the reward of this post is not final", field="post_id")
+    if decision is not None and decision.holdback:
+        with db.transaction() as conn:
+            policy_store.mark_handled(conn, post_id)
+            return UpdateOutcome(post_id, False, policy_store.policy_version(conn), None)
     with db.transaction() as conn:
         version = policy_store.lock_version(conn)
         pending = post_store.pending_updates(conn, post_id, group)
@@ -64,5 +81,8 @@ def update_policy(
         fault_point("update_policy.after_claim")
         policy_store.apply_summed(conn, dh, dtheta)
         fault_point("update_policy.after_apply")
+        last = version + len(updates)
+        if snapshot_every > 0 and last // snapshot_every > version // snapshot_every:
+            lifecycle_store.save_snapshot(conn, f"periodic-v{last}", "", "periodic", action_space, now)
     fault_point("update_policy.after_commit")
     return UpdateOutcome(post_id, True, version + 1, updates[0].advantage)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -35,7 +36,6 @@ class SweepReport:
     computed: int
     missing: int
     waiting: int
-    tasks: tuple[Task, ...]
 
 
 def _decide(
@@ -92,7 +92,7 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
         fold = before_after.get(r.post_id)
         before = fold[0] if fold else None
         after = fold[1] if fold else None
-        components = None if result is None else asdict(result)
+        components = None if result is None else result.components()
         writes.append((r.post_id, outcome, final_value, components, before, after))
         task = tasks.get(r.post_id)
         out.append(Settlement(r.post_id, outcome, final_value, (task,) if task else ()))
@@ -123,18 +123,27 @@ def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig
 
 
 def sweep(
-    db: Database, now: datetime, config: RewardConfig, beta: float, *, batch: int = 200, limit: int = 10_000
+    db: Database,
+    now: datetime,
+    config: RewardConfig,
+    beta: float,
+    dispatch: Callable[[Sequence[Task]], None],
+    *,
+    batch: int = 200,
+    limit: int = 10_000,
 ) -> SweepReport:
     """Settle due rewards in bounded batches, one transaction per batch.
 
+    Each batch's update tasks are handed to ``dispatch`` once the batch has
+    committed, so memory stays bounded by the batch, whatever the backlog.
     Rows locked by a concurrent sweep are skipped, so overlapping sweeps
     never settle the same reward twice and never wait on each other.
     """
     counts = {"computed": 0, "missing": 0, "waiting": 0}
-    tasks: list[Task] = []
     examined = 0
     after: tuple[datetime, UUID] | None = None
     while examined < limit:
+        tasks: list[Task] = []
         with db.transaction() as conn:
             keys = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
             for s in settle_many(conn, [k[1] for k in keys], now, config, beta) if keys else []:
@@ -144,6 +153,7 @@ def sweep(
                 tasks.extend(s.tasks)
         if not keys:
             break
+        dispatch(tasks)
         examined += len(keys)
         after = keys[-1]
-    return SweepReport(examined, counts["computed"], counts["missing"], counts["waiting"], tuple(tasks))
+    return SweepReport(examined, counts["computed"], counts["missing"], counts["waiting"])

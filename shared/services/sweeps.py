@@ -44,8 +44,7 @@ def run_sweep(
                 return SweepRun(duplicate=True)
     snapshots, snapshot_tasks = sweep_unprocessed(db, now, config, beta, limit=limit)
     sink.dispatch(snapshot_tasks, now)
-    rewards = sweep_rewards(db, now, config, beta, limit=limit)
-    sink.dispatch(rewards.tasks, now)
+    rewards = sweep_rewards(db, now, config, beta, lambda tasks: sink.dispatch(tasks, now), limit=limit)
     run = SweepRun(
         duplicate=False,
         snapshots=snapshots,

@@ -54,6 +54,7 @@ class LatestPost:
     content_status: str
     reward_status: str | None
     reward: float | None
+    holdback: bool = False  # the fixed baseline action (docs/lifecycle.md)
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,12 @@ class DashboardData:
     exploration: tuple[ExplorationDay, ...]
     latest: tuple[LatestPost, ...]
     totals: dict[str, int]
+    steps: int = 0  # learning steps behind the state (the ε schedule reads them)
 
 
 def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     """Everything the dashboard shows, read in the caller's transaction (one snapshot)."""
-    version_row = conn.execute("select version from policy_state").fetchone()
+    version_row = conn.execute("select version, steps from policy_state").fetchone()
     prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
     for platform, bucket, dim, value, h in conn.execute(
         "select platform, time_bucket, dimension, value, h from policy_preferences"
@@ -122,6 +124,8 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
             " count(*) filter (where (c->>'propensity')::float8 < ("
             "   select max(v::float8) from jsonb_array_elements_text(c->'pi') v) - 1e-12)"
             " from decisions d join posts p using (post_id), jsonb_array_elements(d.choices) c"
+            # Holdback decisions take a fixed action: they neither explore nor exploit.
+            " where not d.holdback"
             " group by 1, 2, 3 order by 3"
         )
     )
@@ -134,6 +138,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     totals = dict(zip(("posts", "published", "rewarded", "businesses"), (int(v) for v in totals_row), strict=True))
     return DashboardData(
         version=int(version_row[0]),
+        steps=int(version_row[1]),
         preferences=prefs,
         theta=theta,
         mean_x=mean_x,
@@ -148,7 +153,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
 _LATEST_SQL = (
     "select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
     " d.joint_propensity, d.policy_version, p.mode, p.caption_prompt, p.image_prompt, p.caption, p.image_url,"
-    " p.content_source, p.content_status, r.status, r.value"
+    " p.content_source, p.content_status, r.status, r.value, d.holdback"
     " from posts p join decisions d using (post_id) join profiles pr using (business_id)"
     " left join rewards r using (post_id)"
     " order by p.scheduled_for desc, p.post_id limit %s"
@@ -175,4 +180,5 @@ def _latest(row: tuple[Any, ...]) -> LatestPost:
         content_status=row[15],
         reward_status=row[16],
         reward=None if row[17] is None else float(row[17]),
+        holdback=bool(row[18]),
     )

@@ -18,17 +18,18 @@ class CurrentPolicy:
     version: int
     preferences: dict[tuple[str, str], dict[tuple[str, str], float]]  # (platform, bucket) → (dim, value) → H
     theta: dict[tuple[str, str], FloatArray]
-    tau: float | None  # of the latest decision: what the policy runs with now (None: no decision yet)
+    tau: float | None  # of the latest decision: what the policy runs with now, ε schedule included (None: none yet)
     epsilon: float | None
 
 
 def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
-    """The latest ``limit`` decisions that have a final reward value, oldest first."""
+    """The latest ``limit`` decisions that have a final reward value, oldest first.
+    Holdback decisions are left out: their one-hot π supports no other policy."""
     rows = (
         conn.cursor(binary=True)
         .execute(
             f"select r.value, {_DECISION_COLUMNS_OF_D} from decisions d join rewards r using (post_id)"
-            " where r.value is not null order by d.created_at desc, d.decision_id limit %s",
+            " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit %s",
             (limit,),
         )
         .fetchall()
@@ -54,6 +55,8 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
         (d, v): np.asarray(t, dtype=np.float64)
         for d, v, t in conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta")
     }
-    latest = conn.execute("select tau, epsilon from decisions order by created_at desc limit 1").fetchone()
+    latest = conn.execute(
+        "select tau, epsilon from decisions where not holdback order by created_at desc limit 1"
+    ).fetchone()
     tau, epsilon = (None, None) if latest is None else (float(latest[0]), float(latest[1]))
     return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon)

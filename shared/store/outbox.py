@@ -81,7 +81,7 @@ def add_tasks(conn: Conn, tasks: list[Task], now: datetime) -> None:
     """Many task rows in one statement."""
     conn.execute(
         "insert into outbox (task_name, target, payload, schedule_time, created_at, updated_at)"
-        " select n, t, p, s, %s, %s from unnest(%s::text[], %s::text[], %s::jsonb[], %s::timestamptz[])"
+        " select n, t, p, s, %s, %s from unnest(%b::text[], %b::text[], %b::jsonb[], %b::timestamptz[])"
         " as u(n, t, p, s) on conflict (task_name) do nothing",
         (
             now,

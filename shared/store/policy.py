@@ -16,11 +16,13 @@ from shared.store.db import Conn
 
 @dataclass(frozen=True)
 class PolicyView:
-    """What one decision reads: H for its (platform, time bucket), every θ, the version."""
+    """What one decision reads: H for its (platform, time bucket), every θ, the version
+    and the learning steps behind it (for the ε schedule)."""
 
     version: int
     preferences: dict[tuple[str, str], float]
     theta: dict[tuple[str, str], FloatArray]
+    steps: int = 0
 
 
 def lock_version(conn: Conn) -> int:
@@ -42,7 +44,12 @@ def record_updates(conn: Conn, rows: list[tuple[UUID, float, float]], first_vers
         (first_version, now, ids, [r[1] for r in rows], [r[2] for r in rows]),
     )
     conn.execute("update rewards set policy_applied = true where post_id = any(%s)", (ids,))
-    conn.execute("update policy_state set version = %s", (first_version + n - 1,))
+    conn.execute("update policy_state set version = %s, steps = steps + %s", (first_version + n - 1, n))
+
+
+def mark_handled(conn: Conn, post_id: UUID) -> None:
+    """A reward with nothing to learn (a holdback decision) leaves the pending updates."""
+    conn.execute("update rewards set policy_applied = true where post_id = %s", (post_id,))
 
 
 def apply_summed(
@@ -125,14 +132,15 @@ def applied_version(conn: Conn, post_id: UUID) -> int | None:
 
 @dataclass(frozen=True)
 class PlatformPolicy:
-    """H for every time bucket of one platform, every θ, the version: one snapshot."""
+    """H for every time bucket of one platform, every θ, the version and steps: one snapshot."""
 
     version: int
     preferences: dict[str, dict[tuple[str, str], float]]  # time bucket → (dimension, value) → h
     theta: dict[tuple[str, str], FloatArray]
+    steps: int = 0
 
     def view(self, time_bucket: str) -> PolicyView:
-        return PolicyView(self.version, self.preferences.get(time_bucket, {}), self.theta)
+        return PolicyView(self.version, self.preferences.get(time_bucket, {}), self.theta, self.steps)
 
 
 def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
@@ -140,6 +148,8 @@ def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
     bucket is not known before the profile's time zone is, so all four come."""
     return (
         "select 'v', null, null, null, version::float8, null::float8[] from policy_state"
+        " union all"
+        " select 's', null, null, null, steps::float8, null from policy_state"
         " union all"
         " select 'h', time_bucket, dimension, value, h, null from policy_preferences where platform = %s"
         " union all"
@@ -149,14 +159,16 @@ def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
 
 
 def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
-    version = 0
+    version = steps = 0
     prefs: dict[str, dict[tuple[str, str], float]] = {}
     theta: dict[tuple[str, str], FloatArray] = {}
     for kind, bucket, dim, value, scalar, arr in rows:
         if kind == "v":
             version = int(scalar)
+        elif kind == "s":
+            steps = int(scalar)
         elif kind == "h":
             prefs.setdefault(bucket, {})[(dim, value)] = float(scalar)
         else:
             theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
-    return PlatformPolicy(version=version, preferences=prefs, theta=theta)
+    return PlatformPolicy(version=version, preferences=prefs, theta=theta, steps=steps)

@@ -54,6 +54,7 @@ class DecisionRow:
     policy_version: int
     action_space: str
     seed: int
+    holdback: bool = False  # the fixed baseline action (π one-hot); never learned from
 
     @property
     def action(self) -> dict[str, str]:
@@ -84,17 +85,20 @@ _POST_COLUMNS = (
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
-    " joint_propensity, tau, epsilon, policy_version, action_space, seed"
+    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback"
 )
 # The same columns, qualified for queries that join decisions as "d".
 _DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
 
 
 def _choice_json(c: DimensionChoice) -> dict[str, Any]:
+    """One dimension of a decision as stored (jsonb); ``h`` and ``theta_x`` explain the scores."""
     return {
         "dimension": c.dimension,
         "values": list(c.values),
         "scores": list(c.scores),
+        "h": list(c.h),
+        "theta_x": list(c.theta_x),
         "pi0": list(c.pi0),
         "pi": list(c.pi),
         "chosen": c.chosen,
@@ -110,6 +114,9 @@ def _choice_from_json(d: dict[str, Any]) -> DimensionChoice:
         pi0=tuple(float(v) for v in d["pi0"]),
         pi=tuple(float(v) for v in d["pi"]),
         chosen=d["chosen"],
+        # Decisions logged before explanations were stored have neither.
+        h=tuple(float(v) for v in d.get("h", ())),
+        theta_x=tuple(float(v) for v in d.get("theta_x", ())),
     )
 
 
@@ -134,7 +141,7 @@ def insert_post_with_decision(
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
         f" insert into decisions ({_DECISION_COLUMNS}, action)"
-        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
+        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
         " returning decision_id",
         (
             post.post_id,
@@ -163,6 +170,7 @@ def insert_post_with_decision(
             policy_version,
             action_space,
             selection.seed,
+            selection.holdback,
             Jsonb(selection.action),
         ),
     ).fetchone()
@@ -213,6 +221,7 @@ def new_rows(
         policy_version=policy_version,
         action_space=action_space,
         seed=selection.seed,
+        holdback=selection.holdback,
     )
     return post_row, decision
 
@@ -271,6 +280,7 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
         policy_version=row[11],
         action_space=row[12],
         seed=row[13],
+        holdback=row[14],
     )
 
 
@@ -297,13 +307,14 @@ def update_inputs(
 
 def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, float, float, DecisionRow]]:
     """Final rewards whose policy update is not applied yet, ``first`` first:
-    (post_id, reward, baseline before, decision)."""
+    (post_id, reward, baseline before, decision). Holdback decisions are never learned from."""
     rows = (
         conn.cursor(binary=True)
         .execute(
             f"select r.post_id, r.value, r.baseline_before, {_DECISION_COLUMNS_OF_D}"
             " from rewards r join decisions d using (post_id)"
             " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
+            " and not d.holdback"
             " order by (r.post_id = %s) desc, r.computed_at, r.post_id limit %s",
             (first, limit),
         )

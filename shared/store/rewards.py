@@ -117,18 +117,21 @@ def lock_for_settlement(conn: Conn, post_ids: list[UUID]) -> list[SettlementInpu
         "select r.post_id, r.status, r.value, r.eligible_at, r.finalize_by, p.platform, p.posted_at,"
         " p.deleted_at, (pr.follower_counts ->> p.platform)::bigint"
         " from rewards r join posts p using (post_id) join profiles pr using (business_id)"
-        " where r.post_id = any(%s) order by r.post_id for update of r",
+        " where r.post_id = any(%b) order by r.post_id for update of r",
         (post_ids,),
     ).fetchall()
     return [SettlementInput(*r) for r in rows]
 
 
 def finalise_many(conn: Conn, rows: list[tuple[Any, ...]], definition_version: str, now: datetime) -> None:
-    """rows: (post_id, status, value, components, baseline_before, baseline_after); one statement."""
+    """rows: (post_id, status, value, components, baseline_before, baseline_after); one statement.
+
+    The arrays go in binary (``%b``): the text format quotes every element in Python.
+    """
     conn.execute(
         "update rewards r set status = u.s, value = u.v, components = u.c, baseline_before = u.bb,"
         " baseline_after = u.ba, definition_version = %s, computed_at = %s"
-        " from unnest(%s::uuid[], %s::text[], %s::float8[], %s::jsonb[], %s::float8[], %s::float8[])"
+        " from unnest(%b::uuid[], %b::text[], %b::float8[], %b::jsonb[], %b::float8[], %b::float8[])"
         " as u(id, s, v, c, bb, ba) where r.post_id = u.id",
         (
             definition_version,

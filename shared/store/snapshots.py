@@ -87,7 +87,7 @@ def snapshots_of(conn: Conn, post_ids: list[UUID]) -> dict[UUID, list[Snapshot]]
     """Every snapshot of ``post_ids``, by post, oldest first."""
     rows = conn.execute(
         f"select post_id, observed_at, timeslot_hours, follower_count, {_COUNTER_COLUMNS}"
-        " from snapshots where post_id = any(%s) order by post_id, observed_at",
+        " from snapshots where post_id = any(%b) order by post_id, observed_at",
         (post_ids,),
     ).fetchall()
     out: dict[UUID, list[Snapshot]] = {}

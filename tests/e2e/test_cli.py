@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import PROJECT_ROOT
+from shared.policy import PolicyParams
 
 
 def learner(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,3 +93,93 @@ def test_report_writes_the_dashboard_of_the_database(runtime, database_url, tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "1 businesses · 1 posts" in page
+
+
+def test_help_lists_the_policy_and_holdback_commands(database_url, tmp_path):
+    done = learner(database_url, tmp_path, "--help")
+    assert "    policy " in done.stdout and "    holdback " in done.stdout
+    sub = learner(database_url, tmp_path, "policy", "--help")
+    for action in ("export", "import", "snapshot", "snapshots", "rollback", "reset"):
+        assert action in sub.stdout
+
+
+def test_generate_json_carries_the_explanation_of_every_value(runtime, database_url, tmp_path):
+    done = learner(database_url, tmp_path, "generate", "--topic", "our spring menu", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout)
+    assert shown["holdback"] is False and shown["epsilon"] == PolicyParams().epsilon and shown["tau"] == 1.0
+    for dim, probs in shown["probabilities"].items():
+        parts = shown["explanation"][dim]
+        assert list(parts) == list(probs)
+        for value, p in parts.items():
+            assert p["h"] + p["theta_x"] == p["score"] and p["pi"] == probs[value]
+
+
+def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, database_url, tmp_path):
+    from tests.integration.test_policy_lifecycle import awkward_state, install
+
+    install(runtime, awkward_state(runtime), version=9)
+    first = tmp_path / "policy.json"
+    done = learner(database_url, tmp_path, "policy", "export", "--out", str(first))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Policy version 9 written" in done.stdout
+    snap = learner(database_url, tmp_path, "policy", "snapshot", "--label", "before the test")
+    assert "Saved: snapshot" in snap.stdout and "of version 9" in snap.stdout
+
+    refused = learner(database_url, tmp_path, "policy", "reset")
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    reset = learner(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
+    assert reset.returncode == 0 and "reset: version 10" in reset.stdout
+    repeat = learner(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
+    assert "nothing changed" in repeat.stdout
+
+    back = learner(database_url, tmp_path, "policy", "rollback", "--version", "9")
+    assert back.returncode == 0 and "rollback: version 11 (the state of version 9)" in back.stdout
+    listed = learner(database_url, tmp_path, "policy", "snapshots", "--json")
+    shown = json.loads(listed.stdout)
+    assert [e["kind"] for e in shown["lifecycle"]] == ["rollback", "reset"]
+    assert "before the test" in [s["label"] for s in shown["snapshots"]]
+
+    imported = learner(database_url, tmp_path, "policy", "import", str(first))
+    assert imported.returncode == 0 and "import: version 12 (the state of version 9)" in imported.stdout
+    second = tmp_path / "again.json"
+    learner(database_url, tmp_path, "policy", "export", "--out", str(second))
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    for doc in (a, b):
+        doc.pop("exported_at"), doc.pop("version")
+    assert a == b
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(first.read_text().replace('"schema_version": 1', '"schema_version": 7'))
+    invalid = learner(database_url, tmp_path, "policy", "import", str(bad))
+    assert invalid.returncode != 0 and "schema_version" in invalid.stderr
+
+
+def test_holdback_prints_both_arms(runtime, database_url, tmp_path):
+    done = learner(database_url, tmp_path, "holdback", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout)
+    assert shown["holdback_share"] == 0.0 and shown["rows"][0]["platform"] == "all"
+    text = learner(database_url, tmp_path, "holdback")
+    assert "lift (policy − holdback)" in text.stdout
+
+
+@pytest.mark.slow
+def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(database_url, tmp_path):
+    out = tmp_path / "demo.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "learner", "report", "--demo-days", "3", "--demo-businesses", "1", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "HOME": str(tmp_path),
+            "POLICY_HOLDBACK_SHARE": "0.3",
+        },
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = out.read_text(encoding="utf-8")
+    assert 'id="holdback-section"' in page and "Holdback share 30%" in page

@@ -34,7 +34,7 @@ def test_cumulative_regret_never_decreases_and_rewards_arrive_only_once_due():
     world = build_world(WorldConfig(seed=4, days=3, businesses=2), SPACE)
 
     class Recorder(Uniform):
-        def __init__(self, space):
+        def __init__(self, space: ActionSpace) -> None:
             super().__init__(space)
             self.delivered: list[int] = []
             self.early: list[tuple[float, float]] = []

@@ -43,6 +43,11 @@ ALL_TABLES = (
     "outbox",
     "sweep_runs",
     "dead_letters",
+    "policy_snapshots",
+    "policy_snapshot_preferences",
+    "policy_snapshot_theta",
+    "policy_snapshot_baselines",
+    "policy_lifecycle",
 )
 
 

@@ -42,12 +42,30 @@ def test_each_user_reads_only_their_own_businesses_rows(runtime, functions, make
         assert conn.execute("select count(*) from posts").fetchone() == (0,)
 
 
-@pytest.mark.parametrize(
-    "table", ["policy_preferences", "policy_theta", "policy_baselines", "policy_state", "policy_updates", "outbox"]
-)
+SERVICE_ONLY = [
+    "policy_preferences",
+    "policy_theta",
+    "policy_baselines",
+    "policy_state",
+    "policy_updates",
+    "outbox",
+    "policy_snapshots",
+    "policy_snapshot_preferences",
+    "policy_snapshot_theta",
+    "policy_snapshot_baselines",
+    "policy_lifecycle",
+]
+
+
+@pytest.mark.parametrize("table", SERVICE_ONLY)
 def test_policy_tables_are_service_only(runtime, table):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _as_user(runtime, uuid.uuid4(), f"select * from {table}")
+    # On Supabase signed-in users are granted tables by default: RLS without a policy still shows nothing.
+    with runtime.db.transaction() as conn:
+        secured = conn.execute("select relrowsecurity from pg_class where relname = %s", (table,)).fetchone()
+        policies = conn.execute("select count(*) from pg_policies where tablename = %s", (table,)).fetchone()
+    assert secured == (True,) and policies == (0,)
 
 
 def _insert_directly(runtime, post_id: str, hours: float, **counters: int) -> int:

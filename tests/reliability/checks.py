@@ -122,7 +122,10 @@ def policy_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
     """Version = ledger rows = max version_after (1..n, each once); H and θ = the sum of the ledger's steps."""
     out: list[str] = []
     version = int(fetch_one(rt, "select version from policy_state")[0])
-    afters = sorted(int(r[0]) for r in _q(rt, "select version_after from policy_updates"))
+    afters = sorted(
+        int(r[0])
+        for r in _q(rt, "select version_after from policy_updates union all select version from policy_lifecycle")
+    )
     if afters != list(range(1, version + 1)):
         out.append(f"version {version}, but the ledger's versions are {afters[:5]}… ({len(afters)} rows)")
     want_h, want_theta = expected_policy(rt)

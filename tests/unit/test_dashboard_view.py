@@ -54,6 +54,14 @@ def test_the_bars_are_the_probabilities_select_draws_from():
     assert next(b for b in tone.bars if b.top).value == "formal"
 
 
+def test_the_bars_use_the_epsilon_the_schedule_gives_now():
+    params = PolicyParams(epsilon=0.4, epsilon_half_life=10, epsilon_min=0.0)
+    prefs = {("x", "morning"): {("LENGTH", "short"): 50.0}}  # π⁰ ≈ one-hot: π = (1 − ε) + ε / 2
+    view = build_view(data(preferences=prefs, steps=20), SPACE, params)
+    length = next(d for d in view.cell("x", "morning").dimensions if d.name == "LENGTH")
+    assert next(b for b in length.bars if b.top).probability == pytest.approx(1 - 0.1 + 0.05)
+
+
 def test_a_cell_without_decisions_shows_the_policy_at_zero_context():
     view = build_view(data(preferences={("x", "morning"): {("TONE", "humorous"): 2.0}}), SPACE, PARAMS)
     tone = next(d for d in view.cell("x", "morning").dimensions if d.name == "TONE")

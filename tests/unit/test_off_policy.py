@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS
-from shared.off_policy import effective_sample_size, evaluate, importance_weights
+from shared.off_policy import Estimate, effective_sample_size, evaluate, importance_weights
 from shared.policy import DimensionChoice
 from shared.target_policies import LoggedDecision, LoggingPolicy, UniformPolicy, WhatIf
 
@@ -41,7 +41,7 @@ def logged(n: int, seed: int, reward_of=None) -> list[LoggedDecision]:
     return out
 
 
-def by_key(estimates):
+def by_key(estimates: list[Estimate]) -> dict[tuple[str, str], Estimate]:
     return {(e.policy, e.estimator): e for e in estimates}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -217,6 +219,15 @@ def test_a_deleted_post_loses_the_penalty_from_its_reward():
     assert result.penalty == pytest.approx(penalty)
     assert result.r_eng == pytest.approx(r_eng(30, 200))
     assert result.value == pytest.approx(r_eng(30, 200) - penalty)
+
+
+def test_the_stored_components_name_every_field_of_the_result():
+    deleted_at = POSTED + timedelta(hours=36)
+    result = compute_reward("x", [snap(6, likes=3), snap(24, likes=30)], POSTED, deleted_at, 200, CONFIG)
+    assert result is not None
+    expected = dataclasses.asdict(result) | {"slots_used": [6, 24]}
+    assert result.components() == expected
+    assert json.loads(json.dumps(result.components())) == expected
 
 
 def test_the_penalised_reward_is_clamped_at_minus_one():

@@ -1,0 +1,216 @@
+"""The policy as a file (docs/lifecycle.md): the whole state in versioned JSON.
+
+``PolicyState`` is what the policy is (H, θ, baselines, version, learning
+steps); ``PolicyFile`` is its exported form, validated strictly on the way in
+(schema version, finite floats, θ of the context's length, every key inside
+the file's own action space). Floats are written with Python's shortest
+round-trip repr, so export → import gives back the same bits (−0.0 included).
+Pure: pydantic, numpy and stdlib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.action_space import ActionSpace
+from shared.context import CONTEXT_DIM, FloatArray, Platform, TimeBucket
+from shared.policy import PolicyParams
+
+SCHEMA_VERSION = 1
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Everything the policy is. ``preferences`` by (platform, time bucket, dimension,
+    value); ``theta`` by (dimension, value), each shape (768,); ``baselines`` by
+    platform: (b, rewards folded). Absent keys read as 0."""
+
+    version: int
+    steps: int
+    preferences: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    theta: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
+    baselines: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class DimensionDoc(_Strict):
+    name: Name
+    values: Annotated[list[Name], Field(min_length=2)]
+
+
+class ActionSpaceDoc(_Strict):
+    version: Annotated[str, Field(max_length=200)]
+    dimensions: Annotated[list[DimensionDoc], Field(min_length=1)]
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return {(d.name, v) for d in self.dimensions for v in d.values}
+
+
+class Hyperparameters(_Strict):
+    """The configuration the exporting instance ran with (informational on import:
+    hyperparameters are configuration, docs/lifecycle.md)."""
+
+    tau: Finite
+    epsilon: Finite
+    alpha_h: Finite
+    alpha_theta: Finite
+    beta: Finite
+    epsilon_half_life: Finite
+    epsilon_min: Finite
+    holdback_share: Finite
+    holdback_action: dict[str, str]
+
+
+class Baseline(_Strict):
+    b: Finite
+    n: Annotated[int, Field(ge=0)]
+
+
+class PolicyFile(_Strict):
+    """The exported policy. ``preferences[platform][time_bucket][dimension][value]`` = H,
+    ``theta[dimension][value]`` = θ (``context_dim`` floats)."""
+
+    schema_version: Literal[1]
+    exported_at: AwareDatetime
+    version: Annotated[int, Field(ge=0)]
+    steps: Annotated[int, Field(ge=0)]
+    context_dim: Annotated[int, Field(ge=1)]
+    action_space: ActionSpaceDoc
+    hyperparameters: Hyperparameters
+    baselines: dict[Platform, Baseline]
+    preferences: dict[Platform, dict[TimeBucket, dict[str, dict[str, Finite]]]]
+    theta: dict[str, dict[str, list[Finite]]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyFile:
+        dims = [d.name for d in self.action_space.dimensions]
+        if len(set(dims)) != len(dims):
+            raise ValueError("action_space repeats a dimension")
+        for d in self.action_space.dimensions:
+            if len(set(d.values)) != len(d.values):
+                raise ValueError(f"action_space: {d.name} repeats a value")
+        known = self.action_space.pairs()
+        for platform, buckets in self.preferences.items():
+            for bucket, by_dim in buckets.items():
+                for dim, by_value in by_dim.items():
+                    for value in by_value:
+                        if (dim, value) not in known:
+                            raise ValueError(f"preferences.{platform}.{bucket}.{dim}.{value}: not in action_space")
+        for dim, rows in self.theta.items():
+            for value, vec in rows.items():
+                if (dim, value) not in known:
+                    raise ValueError(f"theta.{dim}.{value}: not in action_space")
+                if len(vec) != self.context_dim:
+                    raise ValueError(f"theta.{dim}.{value}: {len(vec)} floats, context_dim is {self.context_dim}")
+        return self
+
+
+def hyperparameters(params: PolicyParams) -> Hyperparameters:
+    return Hyperparameters(
+        tau=params.tau,
+        epsilon=params.epsilon,
+        alpha_h=params.alpha_h,
+        alpha_theta=params.alpha_theta,
+        beta=params.beta,
+        epsilon_half_life=params.epsilon_half_life,
+        epsilon_min=params.epsilon_min,
+        holdback_share=params.holdback_share,
+        holdback_action=dict(params.holdback_action),
+    )
+
+
+def to_file(state: PolicyState, space: ActionSpace, params: PolicyParams, now: datetime) -> PolicyFile:
+    """The exported form of ``state``, keys sorted so equal states give equal files.
+
+    Rows outside ``space`` (values removed from the definition since they
+    were learned) are not exported: the file describes the policy that runs.
+    """
+    known = set(space.pairs())
+    prefs: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (p, tb, d, v), h in sorted(state.preferences.items()):
+        if (d, v) in known:
+            prefs.setdefault(p, {}).setdefault(tb, {}).setdefault(d, {})[v] = float(h)
+    theta: dict[str, dict[str, list[float]]] = {}
+    for (d, v), vec in sorted(state.theta.items()):
+        if (d, v) in known:
+            theta.setdefault(d, {})[v] = [float(t) for t in vec]
+    return PolicyFile.model_validate(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": now,
+            "version": state.version,
+            "steps": state.steps,
+            "context_dim": CONTEXT_DIM,
+            "action_space": {
+                "version": space.version,
+                "dimensions": [{"name": d.name, "values": list(d.values)} for d in space.dimensions],
+            },
+            "hyperparameters": hyperparameters(params).model_dump(),
+            "baselines": {p: {"b": b, "n": n} for p, (b, n) in sorted(state.baselines.items())},
+            "preferences": prefs,
+            "theta": theta,
+        }
+    )
+
+
+def dumps(doc: PolicyFile) -> str:
+    """The file's text: JSON with shortest round-trip floats, one θ row per line or so."""
+    return doc.model_dump_json(indent=1) + "\n"
+
+
+def loads(text: str | bytes) -> PolicyFile:
+    """Parse and validate a policy file (raises pydantic.ValidationError with the field path)."""
+    return PolicyFile.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    """How a file's action space compares with the running one."""
+
+    missing: tuple[tuple[str, str], ...]  # (dimension, value) the running space has and the file lacks
+    extra: tuple[tuple[str, str], ...]  # in the file, not in the running space (dropped on a forced import)
+
+    @property
+    def matches(self) -> bool:
+        return not self.missing and not self.extra
+
+
+def compatibility(doc: PolicyFile, space: ActionSpace) -> Compatibility:
+    ours = set(space.pairs())
+    theirs = doc.action_space.pairs()
+    return Compatibility(missing=tuple(sorted(ours - theirs)), extra=tuple(sorted(theirs - ours)))
+
+
+def state_from_file(doc: PolicyFile, space: ActionSpace) -> PolicyState:
+    """The state a file holds, restricted to ``space`` (rows of other values are dropped;
+    values the file lacks start at 0). The caller decides whether a mismatch is allowed."""
+    if doc.context_dim != CONTEXT_DIM:
+        raise ValueError(f"context_dim {doc.context_dim} cannot be imported: the context has {CONTEXT_DIM}")
+    known = set(space.pairs())
+    prefs: dict[tuple[str, str, str, str], float] = {
+        (p, tb, d, v): h
+        for p, buckets in doc.preferences.items()
+        for tb, by_dim in buckets.items()
+        for d, by_value in by_dim.items()
+        for v, h in by_value.items()
+        if (d, v) in known
+    }
+    theta = {
+        (d, v): np.asarray(vec, dtype=np.float64)
+        for d, by_value in doc.theta.items()
+        for v, vec in by_value.items()
+        if (d, v) in known
+    }
+    baselines: dict[str, tuple[float, int]] = {p: (bl.b, bl.n) for p, bl in doc.baselines.items()}
+    return PolicyState(version=doc.version, steps=doc.steps, preferences=prefs, theta=theta, baselines=baselines)

@@ -1,0 +1,18 @@
+"""The holdback report: mean reward of the policy's posts and of the holdback arm's
+(the fixed baseline action), with 95% intervals, and the lift between them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.context import PLATFORMS
+from shared.lift import LiftRow, lift_rows
+from shared.store import holdback as store
+from shared.store.db import Database
+
+
+def holdback_report(db: Database, since: datetime | None = None) -> list[LiftRow]:
+    """ "all" first, then each platform with rewards; one read."""
+    with db.statement() as conn:
+        arms = store.arm_summaries(conn, since)
+    return lift_rows(arms, PLATFORMS)
