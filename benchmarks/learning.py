@@ -346,12 +346,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite the report from the kept results of the last run"
     )
+    parser.add_argument(
+        "--coverage-only", action="store_true", help="rerun the off-policy coverage only, keeping the learning runs"
+    )
     args = parser.parse_args(argv)
     scale, cov_scale = (QUICK, QUICK_COVERAGE) if args.quick else (FULL, FULL_COVERAGE)
-    if args.report_only:
+    if args.report_only or args.coverage_only:
         with args.traces.open("rb") as f:
             stationary, drifting, hits, seconds = pickle.load(f)  # written by this module below
-    else:
+    if args.coverage_only:
+        started = time.perf_counter()
+        hits = coverage(cov_scale, args.processes)
+        seconds += time.perf_counter() - started
+        with args.traces.open("wb") as f:
+            pickle.dump((stationary, drifting, hits, seconds), f)
+    elif not args.report_only:
         started = time.perf_counter()
         stationary, drifting = run_benchmark(scale, args.processes)
         hits = coverage(cov_scale, args.processes)

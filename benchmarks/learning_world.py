@@ -16,7 +16,7 @@ import numpy as np
 
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, time_bucket_of
-from simulation.audience import Audience
+from simulation.audience import Audience, AudienceParams
 
 POST_HOURS: Final = tuple(range(6, 24))  # local posting hours, as in simulation/campaign.py
 REWARD_DELAY_HOURS: Final = 24.0  # the reward window (SPEC §5)
@@ -30,6 +30,10 @@ class WorldConfig:
     businesses: int = 12
     drift_day: int | None = None  # from this day on the audience's tastes are redrawn
     schedule_seed: int | None = None  # posts, topics and noise; None: the audience's seed
+    # Monte Carlo draws behind each exact expectation: the same draws serve every
+    # context, so their error is shared; off-policy coverage needs it well below
+    # its interval widths.
+    truth_draws: int = AudienceParams().monte_carlo_draws
 
     def __post_init__(self) -> None:
         if self.days < 1 or self.businesses < 1:
@@ -116,7 +120,12 @@ def build_world(config: WorldConfig, space: ActionSpace, cache: ExpectedCache | 
     """Each business posts once a day on every platform at a random local hour
     about a random topic (the schedule of ``make demo``). ``cache`` may be shared
     by worlds of the same audience (same seed, businesses and drift)."""
-    audience = Audience(space, config.seed, n_businesses=config.businesses)
+    audience = Audience(
+        space,
+        config.seed,
+        n_businesses=config.businesses,
+        params=AudienceParams(monte_carlo_draws=config.truth_draws),
+    )
     drifted = None if config.drift_day is None else audience.drifted(config.seed + 10_000)
     rng = np.random.default_rng([config.seed if config.schedule_seed is None else config.schedule_seed, 1])
     xs = {

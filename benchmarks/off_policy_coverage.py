@@ -45,10 +45,11 @@ class CoverageScale:
     days: int
     businesses: int
     n_boot: int
+    truth_draws: int  # Monte Carlo draws behind each true value
 
 
-FULL_COVERAGE = CoverageScale(audiences=4, runs=25, days=21, businesses=6, n_boot=400)
-QUICK_COVERAGE = CoverageScale(audiences=2, runs=2, days=8, businesses=4, n_boot=100)
+FULL_COVERAGE = CoverageScale(audiences=4, runs=25, days=21, businesses=6, n_boot=400, truth_draws=8192)
+QUICK_COVERAGE = CoverageScale(audiences=2, runs=2, days=8, businesses=4, n_boot=100, truth_draws=512)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,13 @@ def one_audience(args: tuple[int, CoverageScale]) -> list[Hit]:
     space = ActionSpace.load()
     hits = []
     for run in range(scale.runs):
-        config = WorldConfig(seed=seed, days=scale.days, businesses=scale.businesses, schedule_seed=seed * 1000 + run)
+        config = WorldConfig(
+            seed=seed,
+            days=scale.days,
+            businesses=scale.businesses,
+            schedule_seed=seed * 1000 + run,
+            truth_draws=scale.truth_draws,
+        )
         hits += one_run(build_world(config, space, cache), scale)
     return hits
 
