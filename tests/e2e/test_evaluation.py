@@ -4,6 +4,7 @@ functions and database, then the service, the dashboard hook and the CLI."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -75,3 +76,19 @@ def test_a_bad_what_if_file_is_refused_by_the_cli(database_url, tmp_path):
     path.write_text('[{"name": "mars", "platform": "mars", "fixed": {"LENGTH": "short"}}]', encoding="utf-8")
     done = learner(database_url, tmp_path, "evaluate", "--what-ifs", str(path))
     assert done.returncode != 0 and "unknown platform" in done.stderr
+
+
+@pytest.mark.slow
+def test_holdback_decisions_are_left_out_of_the_evaluation(runtime, functions, monkeypatch):
+    monkeypatch.setattr(runtime, "params", replace(runtime.params, holdback_share=0.5))
+    run_campaign(CampaignConfig(seed=6, businesses=2, days=6, start=START), runtime, functions)
+    with runtime.db.transaction() as conn:
+        held, drawn = conn.execute(
+            "select count(*) filter (where d.holdback), count(*) filter (where not d.holdback)"
+            " from rewards r join decisions d using (post_id) where r.value is not null"
+        ).fetchone()
+    assert held > 0 and drawn >= MINIMUM
+    result = evaluate_logged(runtime.db)
+    assert result.n == drawn
+    logging = next(e for e in result.estimates if e.policy == "logging policy (as run)" and e.estimator == "IPS")
+    assert logging.ess == pytest.approx(drawn)
