@@ -276,13 +276,16 @@ def coverage_section(scale: CoverageScale, hits: list[Hit]) -> list[str]:
         "",
         *coverage_table(hits),
         "",
-        "Reading it: where the target stays close to the logging policy (the logging policy itself, what-ifs "
-        "that fix one dimension on one platform) the weights are small, the effective sample size is a large "
-        "share of n and the intervals hold the truth at about their nominal rate. Where the target is far from "
-        "what was logged (uniform random once the policy has converged, a policy of another week), a few "
-        "decisions carry large weights: IPS and DR intervals then undercover and SNIPS is biased towards the "
-        "logged rewards. The ESS column is the warning sign; `learner evaluate` prints it beside every "
-        "estimate. The in-sample current policy is biased upwards, as docs/decisions.md (item 51) says.",
+        "Reading it. The logging policy (every weight 1) is covered at the nominal rate. What-ifs that fix one "
+        "dimension, and the policy of a week ago on the week since, keep an effective sample size of about a "
+        "quarter of n or more: there SNIPS and DR cover 88–94%, a few points under nominal, and IPS 81–86%: "
+        "with ε = 0.02 a weight can reach 1/π = 250 in one dimension, and a percentile bootstrap of a mean of "
+        "such heavy-tailed terms comes out too narrow. Far from the log (uniform random once the policy has "
+        "converged: ESS ≈ 4% of n) no estimator is trustworthy (40–64%). So: read SNIPS or DR, and the ESS "
+        "beside them (`learner evaluate` prints it); treat an IPS interval, or any estimate whose ESS is a few "
+        "percent of n, as too optimistic about its precision. The in-sample current policy is biased upwards, "
+        "as docs/decisions.md (item 51) says. The true values use 8,192 Monte Carlo draws per context: with "
+        "the audience's default 256, their shared error alone cost several points of coverage.",
         "",
     ]
 
