@@ -97,8 +97,14 @@ def test_the_quick_benchmark_writes_its_report_and_figures(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
-    assert "| product (defaults) |" in text
-    assert "| uniform random |" in text
+    for learner in (
+        "product: defaults + normaliser",
+        "product: defaults, raw x",
+        "uniform random",
+        "VW cb_explore_adf squarecb",
+    ):
+        assert f"| {learner} |" in text
+    assert "product ahead on" in text
     assert "coverage of the 95% CI" in text
     for name in ("learning_reward.png", "learning_regret.png", "learning_drift.png"):
         assert (tmp_path / "figures" / name).read_bytes().startswith(b"\x89PNG")
