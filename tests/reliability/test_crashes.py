@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,13 +31,16 @@ import pytest
 
 from benchmarks.load import LlmStub
 from shared.config import PROJECT_ROOT
+from shared.faults import REACHED, RELEASE
 from tests.integration.support import fetch_one, policy_version, state_digest
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import metrics_body, published_post, settled_posts
 from tests.reliability.runner import APP_NAME, HandlerProcesses
 
-STALL_SECONDS = 2.0  # how long a stalled handler waits for the test to cut its connection
+# A stalled handler waits for the test's release (a handshake); this only bounds a broken test.
+STALL_SECONDS = 300.0
+TERMINATE_WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -245,21 +249,32 @@ def test_sigkill_at_a_fault_point_leaves_a_consistent_database_and_one_redeliver
     scale.record("crash.sigkill", fault=scenario.fault, kills=scale.CRASH_ROUNDS, violations=0)
 
 
-def _terminate_when_idle_in_transaction(url: str, timeout: float = STALL_SECONDS - 0.2) -> int:
-    """Find the handler's backend waiting mid-transaction and terminate it; returns its pid."""
-    deadline = time.monotonic() + timeout
+def _terminate_at_the_fault_point(url: str, handlers: HandlerProcesses, sync: Path) -> int:
+    """Wait until the handler says it waits at the fault point, terminate the backend of its open
+    transaction (and wait until that backend is gone), then let the handler go on; returns its pid.
+
+    An explicit handshake, no timing: the handler waits for the release as long as the test needs
+    (shared/faults.py), and at that moment its only open transaction is the one at the point.
+    """
+    deadline = time.monotonic() + STALL_SECONDS  # only against a hang: never reached on a healthy run
+    while not (sync / REACHED).exists():
+        assert time.monotonic() < deadline, "the handler neither reached the fault point nor answered"
+        if handlers.answered(0.005):
+            raise AssertionError(f"the handler answered without reaching the fault point: {handlers.receive()}")
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "select pid from pg_stat_activity where application_name = %s and state = 'idle in transaction'"
-                " and datname = current_database()",
-                (APP_NAME,),
-            ).fetchone()
-            if row is not None:
-                conn.execute("select pg_terminate_backend(%s)", (row[0],))
-                return int(row[0])
-            time.sleep(0.005)
-    raise AssertionError("the handler never stalled inside a transaction")
+        rows = conn.execute(
+            "select pid from pg_stat_activity where application_name = %s and state = 'idle in transaction'"
+            " and datname = current_database()",
+            (APP_NAME,),
+        ).fetchall()
+        assert len(rows) == 1, f"one transaction of the handler should be open at the point: {rows}"
+        (pid,) = rows[0]
+        # With a timeout, pg_terminate_backend returns once the backend has exited: the commit
+        # that follows the release cannot reach a backend that is still finishing.
+        ended = conn.execute("select pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS)).fetchone()
+        assert ended == (True,), f"backend {pid} did not exit"
+    (sync / RELEASE).touch()
+    return int(pid)
 
 
 IN_TRANSACTION = [s for s in SCENARIOS if s.in_transaction]
@@ -267,18 +282,27 @@ IN_TRANSACTION = [s for s in SCENARIOS if s.in_transaction]
 
 @pytest.mark.parametrize("scenario", IN_TRANSACTION, ids=[s.fault for s in IN_TRANSACTION])
 def test_a_connection_terminated_mid_transaction_is_answered_503_never_2xx_and_changes_nothing(
-    runtime, functions, make_profile, clock, handlers, scenario
+    runtime, functions, make_profile, clock, handlers, scenario, tmp_path
 ):
     make_profile()
     for round_ in range(scale.TERMINATE_ROUNDS):
         request = scenario.setup(runtime, functions, clock, f"t{round_}")
         before = _digest(runtime)
+        sync = tmp_path / f"{round_}"
+        sync.mkdir()
         handlers.send(
-            request.target, request.body, clock.now(), fault=scenario.fault, action="stall", headers=request.headers
+            request.target,
+            request.body,
+            clock.now(),
+            fault=scenario.fault,
+            action="stall",
+            headers=request.headers,
+            sync=sync,
         )
         try:
-            _terminate_when_idle_in_transaction(runtime.db.url)
+            _terminate_at_the_fault_point(runtime.db.url, handlers, sync)
         finally:
+            (sync / RELEASE).touch()  # (whatever happened, the handler must not wait for its limit)
             outcome = handlers.receive()
         assert outcome.status == 503, outcome
         assert outcome.headers.get("Retry-After") == "5"
