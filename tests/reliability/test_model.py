@@ -54,9 +54,19 @@ COUNTERS = {
     "facebook": ("reactions", "comments", "shares"),
 }
 CRASH_POINTS = {
-    "metrics": ("record_snapshot.after_snapshot", "settle.after_baseline", "settle.after_finalise"),
-    "compute": ("settle.after_baseline", "settle.after_finalise", "compute_reward.after_commit"),
-    "sweep": ("sweep.after_settle", "settle.after_finalise"),
+    "metrics": (
+        "record_snapshot.after_snapshot",
+        "settle.after_rewards",
+        "settle.after_baseline",
+        "settle.after_finalise",
+    ),
+    "compute": (
+        "settle.after_rewards",
+        "settle.after_baseline",
+        "settle.after_finalise",
+        "compute_reward.after_commit",
+    ),
+    "sweep": ("sweep.after_settle", "settle.after_rewards", "settle.after_finalise"),
     "update": ("update_policy.after_claim", "update_policy.after_apply", "update_policy.after_commit"),
     "tasks": ("settle.after_finalise", "update_policy.after_apply", "update_policy.after_commit"),
 }
