@@ -183,7 +183,6 @@ def test_every_function_is_an_operation_of_the_fuzzed_schema():
     """
     paths = yaml.safe_load(OPENAPI_PATH.read_text("utf-8"))["paths"]
     assert {p.strip("/") for p in paths} == set(TARGETS)
-    assert {op.path.strip("/") for op in (r.ok() for r in schema.get_all_operations())} == set(TARGETS)
 
 
 @pytest.fixture(scope="module", autouse=True)
