@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 .PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -70,17 +70,17 @@ policy: $(VENV)/.local-installed ## Policy lifecycle: make policy ARGS="export -
 holdback: $(VENV)/.local-installed ## Lift of the policy over the holdback arm: mean rewards with 95% intervals (ARGS="--json")
 	$(BIN)/python -m learner holdback $(ARGS)
 
-test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) lint typecheck ## ruff, mypy, the test suite (CI); tests/reliability runs in test-reliability
-	$(BIN)/python -m pytest -n 2 --ignore=tests/reliability $(ARGS)
+test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) $(PGBOUNCER) lint typecheck ## ruff, mypy, the whole test suite, tests/reliability at its quick scale (CI)
+	$(BIN)/python -m pytest -n 2 $(ARGS)
 
-test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites
+test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites and without tests/reliability
 	$(BIN)/python -m pytest -n 2 -m "not slow" --ignore=tests/reliability $(ARGS)
 
-test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (docs/reliability.md)
+test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (CI; docs/reliability.md)
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest -n 2 tests/reliability $(ARGS)
 	$(BIN)/python -m benchmarks.load
 
-test-pooler: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## The database tests through pgbouncer in transaction mode (as Supabase's pooler)
+test-pooler: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## The database tests through pgbouncer in transaction mode, as Supabase's pooler (CI)
 	$(BIN)/python -m devtools.pooler -- $(BIN)/python -m pytest -n 2 -m "not slow" tests/integration tests/reliability tests/e2e $(ARGS)
 
 load: $(VENV)/.dev-installed ## Only the load: record_snapshot 200/s and generate_post 20/s for 60 s on loopback (ARGS="--duration 10")

@@ -92,9 +92,31 @@ def _server_account(upstream_url: str) -> str:
     return "postgres"
 
 
+class Pooler:
+    """A running pgbouncer: its URL, and what it said (stderr and log file) for failure reports."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, folder: Path) -> None:
+        self.proc, self.url, self.folder = proc, url, folder
+
+    def said(self, chars: int = 4000) -> str:
+        """The end of pgbouncer's stderr and of its log file."""
+        parts = []
+        for name in ("stderr.txt", "pgbouncer.log"):
+            path = self.folder / name
+            text = path.read_text("utf-8", "replace") if path.exists() else ""
+            if text.strip():
+                parts.append(f"--- pgbouncer {name} (end) ---\n{text[-chars:]}")
+        return "\n".join(parts)
+
+
 @contextmanager
-def pgbouncer(upstream_url: str) -> Iterator[str]:
-    """pgbouncer in front of ``upstream_url``; yields the URL of its ``postgres`` database."""
+def pgbouncer(upstream_url: str) -> Iterator[Pooler]:
+    """pgbouncer in front of ``upstream_url``, serving its ``postgres`` database.
+
+    Its stderr goes to a file, never to a pipe: nobody reads a pipe while the
+    command runs, and pgbouncer, which logs every login to stderr too, blocks
+    once 64 KiB are written (every client then waits).
+    """
     exe = shutil.which(PGBOUNCER) or "/usr/sbin/pgbouncer"
     if not Path(exe).exists():
         raise SystemExit("pgbouncer is not installed (make installs Debian's: apt-get install pgbouncer)")
@@ -110,7 +132,9 @@ def pgbouncer(upstream_url: str) -> Iterator[str]:
             shutil.chown(folder, account)
             folder.chmod(0o755)
             cmd[1:1] = ["-u", account]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with (folder / "stderr.txt").open("wb") as stderr:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
+        pooler = Pooler(proc, f"postgresql://{user}@127.0.0.1:{port}/postgres", folder)
         try:
             deadline = time.monotonic() + 20
             while True:
@@ -118,11 +142,9 @@ def pgbouncer(upstream_url: str) -> Iterator[str]:
                     if s.connect_ex(("127.0.0.1", port)) == 0:
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (folder / "pgbouncer.log").read_text() if (folder / "pgbouncer.log").exists() else ""
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise SystemExit(f"pgbouncer did not start: {err}{log[-2000:]}")
+                    raise SystemExit(f"pgbouncer did not start (exit code {proc.poll()})\n{pooler.said()}")
                 time.sleep(0.05)
-            yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
+            yield pooler
         finally:
             proc.send_signal(signal.SIGINT)  # SIGINT: shut down at once
             try:
@@ -140,10 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give a command after --")
-    with upstream(args.upstream or os.environ.get("DATABASE_URL")) as up, pgbouncer(up) as pooled:
-        print(f"pgbouncer (transaction pooling) at {pooled}, in front of the upstream server", flush=True)
-        env = {**os.environ, "DATABASE_URL": pooled, "LEARNER_POOLER": "pgbouncer-transaction"}
-        return subprocess.call(command, env=env)
+    with upstream(args.upstream or os.environ.get("DATABASE_URL")) as up, pgbouncer(up) as pooler:
+        print(f"pgbouncer (transaction pooling) at {pooler.url}, in front of the upstream server", flush=True)
+        env = {**os.environ, "DATABASE_URL": pooler.url, "LEARNER_POOLER": "pgbouncer-transaction"}
+        code = subprocess.call(command, env=env)
+        died = pooler.proc.poll()
+        if code != 0 or died is not None:
+            state = "pgbouncer is still running" if died is None else f"pgbouncer exited ({died}) during the command"
+            print(f"The command exited with {code}; {state}.\n{pooler.said()}", file=sys.stderr, flush=True)
+        return code if code != 0 or died is None else 1
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ import flask
 import functions_framework
 
 from functions._entry import handle
-from shared.api import ComputeRewardRequest
+from shared.api import EARLIEST, LATEST, ComputeRewardRequest
 from shared.auth import Caller
 from shared.bootstrap import Runtime
 from shared.errors import PermanentError
 from shared.services.rewards import compute_one
 from shared.services.sweeps import run_sweep
+
+JOB_HEADER, TIME_HEADER = "X-CloudScheduler-JobName", "X-CloudScheduler-ScheduleTime"
 
 
 def _schedule_time() -> tuple[str | None, datetime | None]:
@@ -24,16 +26,22 @@ def _schedule_time() -> tuple[str | None, datetime | None]:
     These headers are not trusted for anything but naming the run: the caller
     was authenticated by its OIDC token before this point.
     """
-    job = flask.request.headers.get("X-CloudScheduler-JobName")
-    when = flask.request.headers.get("X-CloudScheduler-ScheduleTime")
+    job = flask.request.headers.get(JOB_HEADER)
+    when = flask.request.headers.get(TIME_HEADER)
     if job is None or when is None:
         return None, None
+    if not job or "\x00" in job:  # Postgres text cannot hold NUL
+        raise PermanentError("a job name without NUL characters", field=JOB_HEADER)
+    if "\x00" in when:
+        raise PermanentError("not an ISO 8601 time", field=TIME_HEADER)
     try:
         parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise PermanentError("not an ISO 8601 time", field="X-CloudScheduler-ScheduleTime") from exc
+        raise PermanentError("not an ISO 8601 time", field=TIME_HEADER) from exc
     if parsed.tzinfo is None:
-        raise PermanentError("schedule time needs a time zone", field="X-CloudScheduler-ScheduleTime")
+        raise PermanentError("schedule time needs a time zone", field=TIME_HEADER)
+    if not EARLIEST <= parsed < LATEST:  # the years every timestamp of the API takes
+        raise PermanentError(f"schedule time must be from {EARLIEST.year} to {LATEST.year - 1}", field=TIME_HEADER)
     return job[:200], parsed
 
 

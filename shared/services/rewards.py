@@ -98,6 +98,7 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
         out.append(Settlement(r.post_id, outcome, final_value, (task,) if task else ()))
     if writes:
         reward_store.finalise_many(conn, writes, config.version, now)
+        fault_point("settle.after_rewards")
     if valued:
         policy_store.store_baselines(conn, baselines, folded)
         fault_point("settle.after_baseline")

@@ -30,10 +30,15 @@ class TaskDelivery:
         return self.attempt >= max_attempts
 
 
+_MAX_COUNT = 10**9 - 1  # a count beyond any queue's attempts; attempt + 1 still fits an integer column
+
+
 def _count(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    """A header count: ASCII digits only (``str.isdigit`` also takes '²', which ``int`` refuses), bounded."""
+    text = (value or "").strip()
+    if not text or not (text.isascii() and text.isdigit()):
         return None
-    return int(value.strip())
+    return min(int(text), _MAX_COUNT)
 
 
 def task_delivery(header: Callable[[str], str | None]) -> TaskDelivery | None:

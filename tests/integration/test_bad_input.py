@@ -121,6 +121,7 @@ GENERATE_CASES = [
     ("date-only scheduled_for", {"scheduled_for": "2026-03-02"}, 400, "scheduled_for"),
     # Were 500s: the time bucket and the reward clock overflowed on the edges of the calendar.
     ("scheduled_for in year 1", {"scheduled_for": "0001-01-01T00:00:00+14:00"}, 400, "scheduled_for"),
+    ("scheduled_for in 2200", {"scheduled_for": "2200-01-01T00:00:00Z"}, 400, "scheduled_for"),
     (
         "scheduled_for in year 9999",
         {"scheduled_for": "9999-12-31T23:59:59-14:00", "auto_publish": False},
@@ -134,6 +135,7 @@ GENERATE_CASES = [
     ("request_id too long", {"request_id": "r" * 129}, 400, "request_id"),
     ("empty topic", {"topic": ""}, 400, "topic"),
     ("NUL in the topic", {"topic": "a\u0000b"}, 400, "topic"),  # was a 500: Postgres text refuses NUL
+    ("NUL in the request_id", {"request_id": "r\u0000"}, 400, "request_id"),
     ("business_id not a uuid", {"business_id": "acme"}, 400, "business_id"),
     ("missing business_id", {"business_id": DROP}, 400, "business_id"),
     ("missing platform", {"platform": DROP}, 400, "platform"),
@@ -161,6 +163,10 @@ SNAPSHOT_CASES = [
     ("metrics", "timeslot_hours 12", {"timeslot_hours": 12}, 400, "timeslot_hours"),
     ("metrics", "timeslot_hours as a string", {"timeslot_hours": "24"}, 400, "timeslot_hours"),
     ("metrics", "timeslot_hours as a float", {"timeslot_hours": 24.0}, 400, "timeslot_hours"),
+    ("metrics", "timeslot_hours 24.5", {"timeslot_hours": 24.5}, 400, "timeslot_hours"),
+    ("metrics", "observed_at in year 1", {"observed_at": "0001-01-01T00:00:00-14:00"}, 400, "observed_at"),
+    ("metrics", "observed_at in year 9999", {"observed_at": "9999-12-31T23:59:59+14:00"}, 400, "observed_at"),
+    ("metrics", "observed_at before 1970", {"observed_at": "1969-12-31T23:59:59Z"}, 400, "observed_at"),
     ("metrics", "naive observed_at", {"observed_at": "2026-03-02T10:30:00"}, 400, "observed_at"),
     ("metrics", "observed_at not a date", {"observed_at": "yesterday"}, 400, "observed_at"),
     ("metrics", "missing observed_at", {"observed_at": DROP}, 400, "observed_at"),
@@ -180,6 +186,7 @@ SNAPSHOT_CASES = [
     ("metrics", "observed_at beyond 5 min ahead", {"observed_at": at(2 + 6 / 60).isoformat()}, 400, "observed_at"),
     ("published", "naive posted_at", {"posted_at": "2026-03-02T10:00:00"}, 400, "posted_at"),
     ("published", "posted_at in year 1", {"posted_at": "0001-01-01T00:00:00Z"}, 400, "posted_at"),
+    ("published", "posted_at in year 9999", {"posted_at": "9999-12-31T23:59:59.999999-23:59"}, 400, "posted_at"),
     ("published", "empty media_id", {"media_id": ""}, 400, "media_id"),
     ("published", "int media_id", {"media_id": 7}, 400, "media_id"),
     ("published", "missing media_id", {"media_id": DROP}, 400, "media_id"),
@@ -188,6 +195,7 @@ SNAPSHOT_CASES = [
     ("published", "counters on a published event", {"likes": 3}, 400, "likes"),
     ("published", "unknown post", {"post_id": UNKNOWN}, 404, "post_id"),
     ("deleted", "naive deleted_at", {"deleted_at": "2026-03-02T10:00:00"}, 400, "deleted_at"),
+    ("deleted", "deleted_at in year 1", {"deleted_at": "0001-01-01T00:00:00+23:59"}, 400, "deleted_at"),
     ("deleted", "deleted_at beyond 5 min ahead", {"deleted_at": at(3).isoformat()}, 400, "deleted_at"),
     ("deleted", "deleted_at before posted_at", {"deleted_at": at(-1).isoformat()}, 400, "deleted_at"),
     ("deleted", "unpublished post", {"post_id": lambda w: w.unpublished}, 409, "post_id"),

@@ -133,3 +133,34 @@ def test_a_scheduler_run_delivered_twice_sweeps_once(runtime, functions):
     assert status == 200 and again["duplicate"] is True
     with runtime.db.transaction() as conn:
         assert conn.execute("select count(*) from sweep_runs where report is not null").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("job", "when", "field"),
+    [
+        ("sweep\u0000rewards", "2026-03-02T09:15:00Z", "X-CloudScheduler-JobName"),  # was a 500: text refuses NUL
+        ("", "2026-03-02T09:15:00Z", "X-CloudScheduler-JobName"),
+        ("sweep-rewards", "0001-01-01T00:00:00+14:00", "X-CloudScheduler-ScheduleTime"),  # was stored as 1 BC
+        ("sweep-rewards", "9999-12-31T23:59:59-14:00", "X-CloudScheduler-ScheduleTime"),
+        ("sweep-rewards", "1969-12-31T23:59:59Z", "X-CloudScheduler-ScheduleTime"),
+        ("sweep-rewards", "2200-01-01T00:00:00Z", "X-CloudScheduler-ScheduleTime"),
+        ("sweep-rewards", "2026-03-02T09:15:00\u0000Z", "X-CloudScheduler-ScheduleTime"),
+    ],
+    ids=["nul-job", "empty-job", "year-1", "year-9999", "before-1970", "year-2200", "nul-time"],
+)
+def test_scheduler_headers_outside_what_a_run_can_be_named_by_are_400_and_sweep_nothing(
+    runtime, functions, make_profile, clock, job, when, field
+):
+    business = make_profile()
+    post = generate(functions, business, "sched-bad", "x", scheduled_for=at(0).isoformat(), auto_publish=True)
+    clock.set(at(49))  # past the maximum wait: a sweep would settle the reward
+    headers = {"X-CloudScheduler-JobName": job, "X-CloudScheduler-ScheduleTime": when}
+    runs = "select count(*) from sweep_runs"  # (not emptied between tests)
+    with runtime.db.transaction() as conn:
+        before = conn.execute(runs).fetchone()
+    status, answer = functions.post("compute_reward", {"sweep": True}, headers)
+    assert status == 400, answer
+    assert [f["path"] for f in answer["error"]["fields"]] == [field]
+    assert reward_row(runtime, post["post_id"])["status"] == "pending"
+    with runtime.db.transaction() as conn:
+        assert conn.execute(runs).fetchone() == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -32,12 +33,14 @@ TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy"
 def _child(app: Any, request: dict[str, Any], out: Path) -> None:
     from shared.bootstrap import build_runtime, use_runtime
     from shared.clock import ManualClock
-    from shared.faults import ACTION_VARIABLE, POINT_VARIABLE
+    from shared.faults import ACTION_VARIABLE, POINT_VARIABLE, SYNC_VARIABLE
 
     os.environ["PGAPPNAME"] = APP_NAME
     if request.get("fault"):
         os.environ[POINT_VARIABLE] = request["fault"]
         os.environ[ACTION_VARIABLE] = request.get("action", "kill")
+    if request.get("sync"):
+        os.environ[SYNC_VARIABLE] = request["sync"]
     runtime = build_runtime(clock=ManualClock(datetime.fromisoformat(request["now"])))
     use_runtime(runtime)
     resp = app.test_client().post(
@@ -136,12 +139,21 @@ class HandlerProcesses:
         fault: str | None = None,
         action: str = "kill",
         headers: dict[str, str] | None = None,
+        sync: Path | None = None,
     ) -> None:
+        """``sync``: the folder of the stall handshake (shared/faults.py) for this request."""
         assert self.proc.stdin is not None
         request = {"target": target, "body": body, "now": now.isoformat(), "fault": fault, "action": action}
         request["headers"] = headers or {}
+        request["sync"] = str(sync) if sync else None
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
+
+    def answered(self, timeout: float) -> bool:
+        """True when the answer to the request sent is ready to be received (waits up to ``timeout``)."""
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return bool(ready)
 
     def receive(self) -> Outcome:
         answer = json.loads(self._line())

@@ -20,9 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,13 +32,16 @@ import pytest
 
 from benchmarks.load import LlmStub
 from shared.config import PROJECT_ROOT
+from shared.faults import REACHED, RELEASE
 from tests.integration.support import fetch_one, policy_version, state_digest
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import metrics_body, published_post, settled_posts
 from tests.reliability.runner import APP_NAME, HandlerProcesses
 
-STALL_SECONDS = 2.0  # how long a stalled handler waits for the test to cut its connection
+# A stalled handler waits for the test's release (a handshake); this only bounds a broken test.
+STALL_SECONDS = 300.0
+TERMINATE_WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +176,12 @@ def _update(applied: bool) -> Callable[[Any, Any, Any, str], Request]:
     return setup
 
 
+def _scheduler_headers(clock: Any) -> dict[str, str]:
+    """A run of its own: sweep_runs outlives the per-test reset, and every test starts its clock at START."""
+    job = f"learner-sweep-{uuid.uuid4().hex[:8]}"
+    return {"X-CloudScheduler-JobName": job, "X-CloudScheduler-ScheduleTime": clock.now().isoformat()}
+
+
 def _sweep(rt: Any, functions: Any, clock: Any, tag: str) -> Request:
     business = fetch_one(rt, "select business_id from profiles limit 1")[0]
     start = clock.now()
@@ -179,10 +190,48 @@ def _sweep(rt: Any, functions: Any, clock: Any, tag: str) -> Request:
     for post in posts:
         assert functions.post("record_snapshot", metrics_body(post, start + timedelta(hours=6), likes=20))[0] == 200
     clock.set(start + timedelta(hours=48))
-    headers = {"X-CloudScheduler-JobName": "learner-sweep", "X-CloudScheduler-ScheduleTime": clock.now().isoformat()}
+    headers = _scheduler_headers(clock)
 
     def expect(rt: Any, got: int, answer: Any) -> None:
         assert (got, answer["duplicate"], answer["computed"]) == (200, False, 3), answer
+
+    return Request("compute_reward", {"sweep": True}, headers, expect)
+
+
+def _update_group(rt: Any, functions: Any, clock: Any, tag: str) -> Request:
+    """Three final rewards wait; one delivery applies them as one group (one version lock)."""
+    business = fetch_one(rt, "select business_id from profiles limit 1")[0]
+    posts = settled_posts(functions, clock, business, f"grp-{tag}", 3)
+    version = policy_version(rt)
+
+    def expect(rt: Any, got: int, answer: Any) -> None:
+        assert (got, answer["applied"], answer["version"]) == (200, True, version + 1), answer
+        assert policy_version(rt) == version + 3  # the group: every pending reward, one version each
+        assert fetch_one(rt, "select count(*) from policy_updates where post_id = any(%s::uuid[])", posts) == (3,)
+
+    return Request("update_policy", {"post_id": posts[0]}, {}, expect)
+
+
+def _sweep_lost_webhooks(rt: Any, functions: Any, clock: Any, tag: str) -> Request:
+    """Three due posts whose 24 h snapshots were inserted directly (their webhooks lost): the
+    sweep's catch-up processes them in one batch, which settles their rewards."""
+    business = fetch_one(rt, "select business_id from profiles limit 1")[0]
+    start = clock.now()
+    posts = [published_post(functions, business, f"lost-{tag}-{i}") for i in range(3)]
+    clock.set(start + timedelta(hours=24))
+    with rt.db.transaction() as conn:
+        for i, post in enumerate(posts):
+            conn.execute(
+                "insert into snapshots (post_id, observed_at, likes) values (%s, %s, %s)",
+                (post, start + timedelta(hours=24), 40 + i),
+            )
+    headers = _scheduler_headers(clock)
+
+    def expect(rt: Any, got: int, answer: Any) -> None:
+        assert (got, answer["duplicate"], answer["snapshots"]) == (200, False, 3), answer
+        assert fetch_one(
+            rt, "select count(*) from rewards where post_id = any(%s::uuid[]) and status = 'computed'", posts
+        ) == (3,)
 
     return Request("compute_reward", {"sweep": True}, headers, expect)
 
@@ -194,13 +243,22 @@ SCENARIOS = [
     Scenario("generate_post.after_commit", _generate(True, 200), in_transaction=False),
     Scenario("record_snapshot.after_publish", _publish),
     Scenario("record_snapshot.after_snapshot", _due_metrics),
+    Scenario("settle.after_rewards", _due_metrics),
     Scenario("settle.after_baseline", _due_metrics),
     Scenario("settle.after_finalise", _due_task("computed")),
     Scenario("compute_reward.after_commit", _due_task("final"), in_transaction=False),
     Scenario("record_snapshot.after_mark_processed", _webhook),
     Scenario("sweep.after_settle", _sweep),
+    # The batched settlement (three rewards in one settle_many) and the lost-webhook catch-up.
+    Scenario("settle.after_rewards", _sweep),
+    Scenario("settle.after_baseline", _sweep),
+    Scenario("settle.after_finalise", _sweep),
+    Scenario("record_snapshot.after_mark_processed", _sweep_lost_webhooks),
     Scenario("update_policy.after_claim", _update(True)),
     Scenario("update_policy.after_apply", _update(True)),
+    # Grouped updates: three pending rewards applied under one lock, all or none.
+    Scenario("update_policy.after_claim", _update_group),
+    Scenario("update_policy.after_apply", _update_group),
     Scenario("update_policy.after_commit", _update(False), in_transaction=False),
 ]
 
@@ -224,7 +282,14 @@ def _converges(rt: Any, functions: Any, handlers: HandlerProcesses, clock: Any, 
     assert state_digest(rt) == settled
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.fault for s in SCENARIOS])
+def _id(s: Scenario) -> str:
+    return f"{s.fault}[{s.setup.__name__.strip('_')}]" if s.setup.__name__ in _BATCHED else s.fault
+
+
+_BATCHED = {"_sweep", "_sweep_lost_webhooks", "_update_group"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[_id(s) for s in SCENARIOS])
 def test_sigkill_at_a_fault_point_leaves_a_consistent_database_and_one_redelivery_converges(
     runtime, functions, make_profile, clock, handlers, scenario
 ):
@@ -245,40 +310,60 @@ def test_sigkill_at_a_fault_point_leaves_a_consistent_database_and_one_redeliver
     scale.record("crash.sigkill", fault=scenario.fault, kills=scale.CRASH_ROUNDS, violations=0)
 
 
-def _terminate_when_idle_in_transaction(url: str, timeout: float = STALL_SECONDS - 0.2) -> int:
-    """Find the handler's backend waiting mid-transaction and terminate it; returns its pid."""
-    deadline = time.monotonic() + timeout
+def _terminate_at_the_fault_point(url: str, handlers: HandlerProcesses, sync: Path) -> int:
+    """Wait until the handler says it waits at the fault point, terminate the backend of its open
+    transaction (and wait until that backend is gone), then let the handler go on; returns its pid.
+
+    An explicit handshake, no timing: the handler waits for the release as long as the test needs
+    (shared/faults.py), and at that moment its only open transaction is the one at the point.
+    """
+    deadline = time.monotonic() + STALL_SECONDS  # only against a hang: never reached on a healthy run
+    while not (sync / REACHED).exists():
+        assert time.monotonic() < deadline, "the handler neither reached the fault point nor answered"
+        if handlers.answered(0.005):  # (the caller receives that answer)
+            raise AssertionError("the handler answered without reaching the fault point")
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "select pid from pg_stat_activity where application_name = %s and state = 'idle in transaction'"
-                " and datname = current_database()",
-                (APP_NAME,),
-            ).fetchone()
-            if row is not None:
-                conn.execute("select pg_terminate_backend(%s)", (row[0],))
-                return int(row[0])
-            time.sleep(0.005)
-    raise AssertionError("the handler never stalled inside a transaction")
+        rows = conn.execute(
+            "select pid from pg_stat_activity where application_name = %s and state = 'idle in transaction'"
+            " and datname = current_database()",
+            (APP_NAME,),
+        ).fetchall()
+        assert len(rows) == 1, f"one transaction of the handler should be open at the point: {rows}"
+        (pid,) = rows[0]
+        # With a timeout, pg_terminate_backend returns once the backend has exited: the commit
+        # that follows the release cannot reach a backend that is still finishing.
+        ended = conn.execute("select pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS)).fetchone()
+        assert ended == (True,), f"backend {pid} did not exit"
+    (sync / RELEASE).touch()
+    return int(pid)
 
 
 IN_TRANSACTION = [s for s in SCENARIOS if s.in_transaction]
 
 
-@pytest.mark.parametrize("scenario", IN_TRANSACTION, ids=[s.fault for s in IN_TRANSACTION])
+@pytest.mark.parametrize("scenario", IN_TRANSACTION, ids=[_id(s) for s in IN_TRANSACTION])
 def test_a_connection_terminated_mid_transaction_is_answered_503_never_2xx_and_changes_nothing(
-    runtime, functions, make_profile, clock, handlers, scenario
+    runtime, functions, make_profile, clock, handlers, scenario, tmp_path
 ):
     make_profile()
     for round_ in range(scale.TERMINATE_ROUNDS):
         request = scenario.setup(runtime, functions, clock, f"t{round_}")
         before = _digest(runtime)
+        sync = tmp_path / f"{round_}"
+        sync.mkdir()
         handlers.send(
-            request.target, request.body, clock.now(), fault=scenario.fault, action="stall", headers=request.headers
+            request.target,
+            request.body,
+            clock.now(),
+            fault=scenario.fault,
+            action="stall",
+            headers=request.headers,
+            sync=sync,
         )
         try:
-            _terminate_when_idle_in_transaction(runtime.db.url)
+            _terminate_at_the_fault_point(runtime.db.url, handlers, sync)
         finally:
+            (sync / RELEASE).touch()  # (whatever happened, the handler must not wait for its limit)
             outcome = handlers.receive()
         assert outcome.status == 503, outcome
         assert outcome.headers.get("Retry-After") == "5"

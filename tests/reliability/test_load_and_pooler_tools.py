@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -78,3 +79,42 @@ def test_migrations_leave_no_session_lock_and_concurrent_runners_apply_each_file
     finally:
         with psycopg.connect(base, autocommit=True, prepare_threshold=None) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+MANY_CONNECTIONS = """
+import os, psycopg
+for _ in range(1500):  # each one logs two lines: well past a pipe's 64 KiB
+    with psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=30, prepare_threshold=None) as conn:
+        conn.execute("select 1")
+"""
+
+
+def test_the_pooler_keeps_serving_after_pgbouncer_has_logged_more_than_a_pipe_holds(runtime):
+    """pgbouncer also logs to stderr; a pipe nobody read filled up and pgbouncer blocked on it."""
+    cmd = [sys.executable, "-m", "devtools.pooler", "--upstream", runtime.db.url, "--"]
+    done = subprocess.run(
+        [*cmd, sys.executable, "-c", MANY_CONNECTIONS], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pooler_wrapper_shows_why_pgbouncer_failed(runtime, tmp_path: Path):
+    """A pgbouncer that exits at start: its own words reach the caller."""
+    fake = tmp_path / "pgbouncer"
+    fake.write_text("#!/bin/sh\necho 'FATAL cannot load config: a reason only pgbouncer knows' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "devtools.pooler", "--upstream", runtime.db.url, "--", "true"]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode != 0
+    assert "a reason only pgbouncer knows" in done.stderr, done.stderr
+
+
+def test_the_pooler_wrapper_shows_pgbouncers_log_when_the_command_fails(runtime):
+    cmd = [sys.executable, "-m", "devtools.pooler", "--upstream", runtime.db.url, "--"]
+    failing = "import os, psycopg, sys; psycopg.connect(os.environ['DATABASE_URL']).close(); sys.exit(3)"
+    done = subprocess.run(
+        [*cmd, sys.executable, "-c", failing], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3
+    assert "login attempt" in done.stderr, done.stderr  # the tail of pgbouncer's log

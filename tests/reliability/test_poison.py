@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT, Settings
 from shared.store import outbox
+from shared.tasks.delivery import RETRY_HEADER
 from shared.tasks.local import LocalTaskRunner
 from shared.tasks.model import Task
 from tests.integration.support import fetch_all, fetch_one, state_digest
@@ -105,6 +106,46 @@ def test_successful_or_untasked_requests_leave_no_dead_letter(runtime, functions
     assert functions.post("update_policy", POISON)[0] == 400  # not a Cloud Task: nothing to dead-letter
     assert functions.post("update_policy", POISON, _headers(9, "early"))[0] == 400  # retried later
     assert _dead_letters(runtime) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "headers", "field"),
+    [
+        ("update_policy", {"post_id": "{post}", "note\u0000": 1}, {}, "note\u0000"),
+        ("compute_reward", {"post_id": "{post}", "\u0000": 1}, {}, "\u0000"),
+        ("record_snapshot", {"type": "metrics", "post_id": "{post}", "observed_at": "x", "x\u0000": 1}, {}, "x\u0000"),
+        ("update_policy", {"post_id": "{post}"}, {"X-CloudTasks-TaskName": "nul\u0000name"}, None),
+        ("update_policy", {"post_id": "{post}"}, {"X-CloudTasks-QueueName": "q\u0000"}, None),
+    ],
+    ids=["extra-field-update", "extra-field-compute", "extra-field-snapshot", "task-name", "queue-name"],
+)
+def test_a_nul_in_a_rejected_last_attempt_is_answered_4xx_and_dead_lettered(
+    runtime, functions, make_profile, target, body, headers, field
+):
+    """Postgres text and jsonb cannot hold NUL: the dead letter of a body or header with one was a 500."""
+    post = published_post(functions, make_profile(), "pending")  # its reward is pending: update_policy says 409
+    body = {k: (post if v == "{post}" else v) for k, v in body.items()}
+    status, answer = functions.post(target, body, {**_headers(10, "nul-1"), **headers})
+    assert status in (400, 409), (status, answer)
+    if field is not None:
+        assert field in [f["path"] for f in answer["error"]["fields"]], answer
+    (row,) = _dead_letters(runtime)
+    assert row[0] == target and row[3] == status
+
+
+@pytest.mark.parametrize(
+    ("retries", "attempt"),
+    [("99999999999999999999", 10**9), ("3000000000", 10**9), (" 9 ", 10), ("\u00b2", None), ("1\u00b9", None)],
+    ids=["beyond-bigint", "beyond-integer", "spaces", "superscript-two", "superscript-one"],
+)
+def test_odd_attempt_headers_are_read_as_a_bounded_count_or_as_no_task(
+    runtime, functions, make_profile, retries, attempt
+):
+    """str.isdigit takes '²' (int() does not) and a count beyond the column's integer was a 500."""
+    post = published_post(functions, make_profile(), "pending")
+    status, _ = functions.post("update_policy", {"post_id": post}, {**_headers(10), RETRY_HEADER: retries})
+    assert status == 409
+    assert [r[2] for r in _dead_letters(runtime)] == ([] if attempt is None else [attempt])
 
 
 def _ledger(url: str) -> tuple[int, int]:
