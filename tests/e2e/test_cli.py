@@ -150,7 +150,7 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
     assert a == b
 
     bad = tmp_path / "bad.json"
-    bad.write_text(first.read_text().replace('"schema_version": 1', '"schema_version": 7'))
+    bad.write_text(first.read_text().replace('"schema_version": 2', '"schema_version": 7'))
     invalid = learner(database_url, tmp_path, "policy", "import", str(bad))
     assert invalid.returncode != 0 and "schema_version" in invalid.stderr
 
