@@ -134,8 +134,8 @@ def test_a_decision_keeps_to_two_round_trips_with_a_normaliser_active_and_cached
     if not host.startswith("/"):
         pytest.skip("the round-trip proxy needs the embedded server's unix socket")
     bid = make_profile()
-    installed = replace(awkward_state(runtime), normaliser=_fitted(seed=11))
-    install(runtime, installed)
+    fitted = _fitted(seed=11)
+    install(runtime, replace(awkward_state(runtime), normaliser=fitted))
     proxy = RoundTripProxy(Path(host) / ".s.PGSQL.5432")
     db = Database(proxy.url, max_size=1)
     try:
@@ -150,7 +150,7 @@ def test_a_decision_keeps_to_two_round_trips_with_a_normaliser_active_and_cached
                 embedder=None, now=runtime.clock.now(),
             )  # fmt: skip
             trips.append(proxy.trips - before)
-            assert out.decision.normaliser_version == installed.normaliser.normaliser.version
+            assert out.decision.normaliser_version == fitted.normaliser.version
         assert trips[1:] == [3, 2, 2, 2, 2]  # i = 0 also connects
     finally:
         db.close()
@@ -212,8 +212,8 @@ def test_the_update_steps_theta_along_x_prime_and_a_decision_made_before_the_fit
     _, raw = summed_step(_logged(runtime, new, None), runtime.params)
     assert not all(np.allclose(theta[k], raw[k]) for k in raw)  # not the step along the raw x
     got_h = h_rows(runtime)
-    for key, delta in dh.items():
-        assert math.isclose(got_h[key], expected_h.get(key, 0.0) + delta, rel_tol=1e-12, abs_tol=1e-15)
+    for hkey, delta in dh.items():
+        assert math.isclose(got_h[hkey], expected_h.get(hkey, 0.0) + delta, rel_tol=1e-12, abs_tol=1e-15)
     # Idempotent: a redelivery changes nothing.
     status, again = functions.post("update_policy", {"post_id": new[1]})
     assert status == 200 and again["applied"] is False
@@ -340,3 +340,31 @@ def test_reset_keeps_the_normaliser(runtime):
     with runtime.db.transaction() as conn:
         assert lifecycle_store.active_normaliser(conn) is not None
     assert theta_rows(runtime) == {}
+
+
+def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, functions, make_profile, clock):
+    from shared.off_policy import evaluate
+    from shared.services.evaluation import SEED, current_policy_name, evaluate_logged
+    from shared.store import evaluation as evaluation_store
+    from shared.target_policies import SoftmaxPolicy
+    from tests.integration.test_policy_lifecycle import learn
+
+    learn(runtime, functions, clock, make_profile(), 24)
+    version = fit(runtime, hours=30)
+    random_theta(runtime, seed=7)
+    result = evaluate_logged(runtime.db, what_ifs=[], n_boot=50)
+    with runtime.db.transaction() as conn:
+        logged = evaluation_store.load_logged(conn, 5000)
+        current = evaluation_store.load_current_policy(conn)
+    assert current.normaliser is not None and current.normaliser.version == version
+    tau, epsilon = current.tau, current.epsilon
+    assert tau is not None and epsilon is not None
+
+    def estimates(normaliser: ContextNormaliser | None) -> list[float]:
+        name = current_policy_name(current.version)
+        policy = SoftmaxPolicy(name, current.preferences, current.theta, tau, epsilon, normaliser=normaliser)
+        return [e.value for e in evaluate(logged, [policy], np.random.default_rng(SEED), n_boot=50)]
+
+    got = [e.value for e in result.estimates if e.policy.startswith("current policy")]
+    assert got == estimates(stored_normaliser(runtime, version))
+    assert got != estimates(None)
