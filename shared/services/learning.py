@@ -68,6 +68,10 @@ def update_policy(
     (``summed_step``). A later delivery of a task whose update came in an
     earlier group finds its ledger row and changes nothing.
 
+    Each step is along the decision's x' (its x through the normaliser of its
+    own version, ``_logged_updates``); a decision made under another normaliser
+    than the active one moves H only.
+
     A holdback decision is never learned from (its action was not drawn from
     the policy): its reward is marked handled and nothing else changes. With
     ``snapshot_every`` = N, a group that crosses a multiple of N versions
