@@ -324,8 +324,10 @@ def report(
             f"Product defaults: α_H = {params.alpha_h}, α_θ = {params.alpha_theta}, ε = {params.epsilon}, "
             f"τ = {params.tau}, β = {params.beta}. '+ normaliser': x' = whitened x (rank 16), a bias and the "
             f"platform (shared/normaliser.py), fitted on the first {NORMALISER_DAYS} days' contexts (no rewards); "
-            "the decision path does not apply it yet (docs/decisions.md, item 48 says what it must store). "
-            "'Raw x' is what the decision path runs today; 'before tuning' is α_H = 1.0, α_θ = 0.2, ε = 0.05 on "
+            "the decision path applies it once one is fitted: by the sweep after the first "
+            "POLICY_NORMALISER_FIT_AFTER decisions (default 300) or by 'learner policy fit-normaliser' "
+            "(docs/decisions.md, item 48). "
+            "'Raw x' is what the decision path runs until then; 'before tuning' is α_H = 1.0, α_θ = 0.2, ε = 0.05 on "
             "raw x. The baselines see the same information: platform, platform × time bucket and the same "
             "whitened x (benchmarks/learners.py); each was tuned on a small grid (VW: gamma_scale and learning "
             "rate; ε-greedy: ε; Thompson sampling: the posterior scale).",
@@ -342,7 +344,8 @@ def report(
             *paired(stationary, scale.days, PRODUCT),
             "",
             "Early on the product learns more slowly than VW (first four weeks); on raw x, as the decision path "
-            "runs today, it stays at about three quarters of the gap: the normaliser is what lifts it to the "
+            "runs before a normaliser is fitted, it stays at about three quarters of the gap: the normaliser is "
+            "what lifts it to the "
             "baselines' level (docs/decisions.md, items 1 and 48).",
             "",
             "![mean reward](figures/learning_reward.png)",

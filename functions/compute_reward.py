@@ -53,7 +53,18 @@ def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, 
         rt.tasks.dispatch(s.tasks, now)
         return 200, {"post_id": s.post_id, "outcome": s.outcome, "value": s.value}
     job, scheduled_for = _schedule_time()
-    run = run_sweep(rt.db, rt.tasks, now, rt.reward_config, beta, limit=req.limit, job=job, scheduled_for=scheduled_for)
+    run = run_sweep(
+        rt.db,
+        rt.tasks,
+        now,
+        rt.reward_config,
+        beta,
+        limit=req.limit,
+        job=job,
+        scheduled_for=scheduled_for,
+        space=rt.space,
+        normaliser_fit_after=rt.settings.policy_normaliser_fit_after,
+    )
     return 200, asdict(run)
 
 

@@ -6,6 +6,7 @@ policy snapshot   save the current state as a snapshot
 policy snapshots  list snapshots and the lifecycle log
 policy rollback   restore a snapshot (by id or by version), as a new version
 policy reset      back to the initial policy, as a new version
+policy fit-normaliser  fit the context normaliser on the latest decisions and activate it (θ starts afresh)
 holdback          mean reward of the policy vs the holdback arm, with 95% intervals and the lift
 """
 
@@ -48,8 +49,9 @@ def _key_option(p: argparse.ArgumentParser) -> None:
 def add_policy_commands(sub: Any) -> None:
     pol = sub.add_parser(
         "policy",
-        help="policy lifecycle: export, import, snapshot, snapshots, rollback, reset",
-        description="Manage the policy state (H, θ, baselines, version). Every change (import, rollback, reset) "
+        help="policy lifecycle: export, import, snapshot, snapshots, rollback, reset, fit-normaliser",
+        description="Manage the policy state (H, θ, baselines, version, context normaliser). Every change "
+        "(import, rollback, reset, fit-normaliser) "
         "is a new version, saves the state it replaces as a snapshot first, and takes the lock policy updates "
         "take. See docs/lifecycle.md.",
     )
@@ -85,6 +87,16 @@ def add_policy_commands(sub: Any) -> None:
     rs = ps.add_parser("reset", help="back to the initial policy (H = 0, θ = 0, baselines 0), as a new version")
     rs.add_argument("--yes", action="store_true", help="needed: confirms the reset (the old state is saved)")
     _key_option(rs)
+
+    fit = ps.add_parser(
+        "fit-normaliser",
+        help="fit the context normaliser on the latest decisions' contexts and activate it, as a new version "
+        "(θ starts at 0; H and the baselines carry over)",
+    )
+    fit.add_argument(
+        "--last", type=int, default=5000, metavar="N", help="fit on the latest N decisions (default 5000, at most 5000)"
+    )
+    _key_option(fit)
 
     hb = sub.add_parser(
         "holdback",
@@ -147,6 +159,11 @@ def _policy(args: argparse.Namespace, rt: Runtime) -> None:
             rt.db, space=rt.space, key=key, now=now, snapshot_id=args.snapshot, version=args.version
         )
         _print_outcome(out)
+    elif command == "fit-normaliser":
+        fitted = lifecycle.fit_context_normaliser(rt.db, space=rt.space, key=key, now=now, last=args.last)
+        assert fitted is not None
+        _print_outcome(fitted)
+        print(f"normaliser {fitted.detail['normaliser']} fitted on {fitted.detail['fitted_on']} contexts is active")
     else:
         _print_outcome(lifecycle.reset_policy(rt.db, space=rt.space, key=key, now=now))
 

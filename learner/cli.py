@@ -4,7 +4,7 @@ run        the main job: a simulated campaign through the real functions (same a
 generate   choose, log and write one post for a profile and topic, and print what was decided
 report     write the dashboard (one HTML file) from the database, and optionally open it
 evaluate   off-policy evaluation of other policies on the logged decisions (IPS, SNIPS, DR with 95% intervals)
-policy     the policy lifecycle: export | import | snapshot | snapshots | rollback | reset (learner/admin.py)
+policy     the policy lifecycle: export | import | snapshot | snapshots | rollback | reset | fit-normaliser (admin.py)
 holdback   lift of the policy over the holdback arm, with 95% intervals
 """
 

@@ -221,6 +221,8 @@ class SweepReport(Answer):
     missing: Annotated[int, Field(ge=0)]
     waiting: Annotated[int, Field(ge=0)]
     redispatched: Annotated[int, Field(ge=0)]
+    # The context normaliser this run fitted and activated (the first, once enough decisions exist).
+    normaliser: Annotated[str, Field(pattern=r"^n1-[0-9a-f]{12}$")] | None = None
 
 
 ComputeRewardResponse = RewardOutcome | SweepReport

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     policy_holdback_action: str = ""
     # A snapshot of the policy every so many versions, taken by update_policy (0: none).
     policy_snapshot_every: int = Field(default=0, ge=0)
+    # The scheduled sweep fits and activates the context normaliser once there are this many
+    # decisions and none was ever fitted (docs/decisions.md item 48; 0: never, fit by hand).
+    policy_normaliser_fit_after: int = Field(default=300, ge=0)
 
     reward_window_hours: int = Field(default=24, ge=6)
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -82,6 +83,15 @@ class ContextNormaliser:
         out[k] = 1.0
         out[k + 1 + PLATFORMS.index(platform)] = self.platform_weight
         return out
+
+
+@dataclass(frozen=True)
+class FittedNormaliser:
+    """A normaliser as stored: with when and on how many logged contexts it was fitted."""
+
+    normaliser: ContextNormaliser
+    fitted_at: datetime
+    fitted_on: int
 
 
 def fit_normaliser(

@@ -316,13 +316,16 @@ def fold_baseline(baseline: float, reward: float, beta: float) -> float:
 
 @dataclass(frozen=True)
 class LoggedUpdate:
-    """One reward's update as logged: where it was chosen, what, and how it went."""
+    """One reward's update as logged: where it was chosen, what, and how it went.
+    ``x`` is the context θ saw (x' when a normaliser was applied); ``theta`` False:
+    H only (θ was reset since, for another x')."""
 
     platform: str
     time_bucket: str
     choices: tuple[DimensionChoice, ...]
     x: FloatArray  # shape (768,)
     advantage: float
+    theta: bool = True
 
 
 def summed_step(
@@ -341,6 +344,8 @@ def summed_step(
         for d in gradient(u.choices, u.advantage, params):
             key = (u.platform, u.time_bucket, d.dimension, d.value)
             dh[key] = dh.get(key, 0.0) + d.dh
+            if not u.theta:
+                continue
             prev = dtheta.get((d.dimension, d.value))
             step = d.coef * u.x
             dtheta[(d.dimension, d.value)] = step if prev is None else prev + step

@@ -19,9 +19,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from shared.action_space import ActionSpace
 from shared.context import CONTEXT_DIM, FloatArray, Platform, TimeBucket
+from shared.normaliser import LAYOUT, ContextNormaliser, FittedNormaliser
 from shared.policy import PolicyParams
 
-SCHEMA_VERSION = 1
+# 2: the active context normaliser travels with the policy (θ was learned on its x').
+# A file of schema 1 has none: its θ was learned on the raw x.
+SCHEMA_VERSION = 2
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
@@ -38,6 +41,7 @@ class PolicyState:
     preferences: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     theta: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
     baselines: dict[str, tuple[float, int]] = field(default_factory=dict)
+    normaliser: FittedNormaliser | None = None  # the active one; None: θ·x uses the raw x
 
 
 class _Strict(BaseModel):
@@ -77,11 +81,40 @@ class Baseline(_Strict):
     n: Annotated[int, Field(ge=0)]
 
 
+class NormaliserDoc(_Strict):
+    """The context normaliser θ was learned with (shared/normaliser.py): ``basis`` has
+    k rows of ``context_dim`` floats, ``scale`` k; ``version`` is their content hash."""
+
+    version: Annotated[str, Field(pattern=r"^n1-[0-9a-f]{12}$")]
+    layout: Literal["whitened+bias+platform/1"]
+    mean: list[Finite]
+    basis: Annotated[list[list[Finite]], Field(min_length=1)]
+    scale: list[Finite]
+    platform_weight: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    fitted_at: AwareDatetime
+    fitted_on: Annotated[int, Field(ge=2)]
+
+    def normaliser(self) -> ContextNormaliser:
+        """The normaliser, checked: shapes consistent and the version its numbers' hash."""
+        try:
+            n = ContextNormaliser(
+                mean=np.asarray(self.mean, dtype=np.float64),
+                basis=np.asarray(self.basis, dtype=np.float64),
+                scale=np.asarray(self.scale, dtype=np.float64),
+                platform_weight=self.platform_weight,
+            )
+        except ValueError as exc:
+            raise ValueError(f"normaliser: {exc}") from exc
+        if n.version != self.version:
+            raise ValueError(f"normaliser: version {self.version} does not match its numbers ({n.version})")
+        return n
+
+
 class PolicyFile(_Strict):
     """The exported policy. ``preferences[platform][time_bucket][dimension][value]`` = H,
     ``theta[dimension][value]`` = θ (``context_dim`` floats)."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     exported_at: AwareDatetime
     version: Annotated[int, Field(ge=0)]
     steps: Annotated[int, Field(ge=0)]
@@ -91,9 +124,18 @@ class PolicyFile(_Strict):
     baselines: dict[Platform, Baseline]
     preferences: dict[Platform, dict[TimeBucket, dict[str, dict[str, Finite]]]]
     theta: dict[str, dict[str, list[Finite]]]
+    normaliser: NormaliserDoc | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyFile:
+        if self.normaliser is not None:
+            if self.schema_version < 2:
+                raise ValueError("normaliser: schema_version 1 files have none")
+            if len(self.normaliser.mean) != self.context_dim:
+                raise ValueError(
+                    f"normaliser.mean: {len(self.normaliser.mean)} floats, context_dim is {self.context_dim}"
+                )
+            self.normaliser.normaliser()
         dims = [d.name for d in self.action_space.dimensions]
         if len(set(dims)) != len(dims):
             raise ValueError("action_space repeats a dimension")
@@ -160,8 +202,23 @@ def to_file(state: PolicyState, space: ActionSpace, params: PolicyParams, now: d
             "baselines": {p: {"b": b, "n": n} for p, (b, n) in sorted(state.baselines.items())},
             "preferences": prefs,
             "theta": theta,
+            "normaliser": None if state.normaliser is None else _normaliser_doc(state.normaliser),
         }
     )
+
+
+def _normaliser_doc(fitted: FittedNormaliser) -> dict[str, object]:
+    n = fitted.normaliser
+    return {
+        "version": n.version,
+        "layout": LAYOUT,
+        "mean": [float(v) for v in n.mean],
+        "basis": [[float(v) for v in row] for row in n.basis],
+        "scale": [float(v) for v in n.scale],
+        "platform_weight": float(n.platform_weight),
+        "fitted_at": fitted.fitted_at,
+        "fitted_on": fitted.fitted_on,
+    }
 
 
 def dumps(doc: PolicyFile) -> str:
@@ -213,4 +270,11 @@ def state_from_file(doc: PolicyFile, space: ActionSpace) -> PolicyState:
         if (d, v) in known
     }
     baselines: dict[str, tuple[float, int]] = {p: (bl.b, bl.n) for p, bl in doc.baselines.items()}
-    return PolicyState(version=doc.version, steps=doc.steps, preferences=prefs, theta=theta, baselines=baselines)
+    normaliser = (
+        None
+        if doc.normaliser is None
+        else FittedNormaliser(doc.normaliser.normaliser(), doc.normaliser.fitted_at, doc.normaliser.fitted_on)
+    )
+    return PolicyState(
+        version=doc.version, steps=doc.steps, preferences=prefs, theta=theta, baselines=baselines, normaliser=normaliser
+    )

@@ -178,6 +178,15 @@ def run_campaign(
                 topic = audience.topics[int(rng.integers(len(audience.topics)))]
                 events.at(when, partial(post, day, b, platform, when, topic))
 
+    def sweep() -> None:
+        _check(*functions.post("compute_reward", {"sweep": True}), "sweep")
+
+    # The scheduled sweep, daily here (every 15 minutes in production): it catches what a lost
+    # delivery left behind (nothing, here) and fits the context normaliser once enough decisions
+    # exist (POLICY_NORMALISER_FIT_AFTER), as a deployment does.
+    for day in range(1, config.days):
+        events.at(config.start + timedelta(days=day), sweep)
+
     last_day = -1
     while (item := events.pop()) is not None:
         when, action = item

@@ -30,7 +30,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 _TABLES = (
     "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
     " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
-    " policy_snapshot_baselines, policy_snapshots"
+    " policy_snapshot_baselines, policy_snapshots, context_normalisers"
 )
 
 

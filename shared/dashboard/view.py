@@ -170,6 +170,10 @@ def _cell(
     if bucket != ALL:
         # No decision yet in this cell: the policy at x = 0 (its preferences alone).
         x = data.mean_x.get((platform, bucket), np.zeros(CONTEXT_DIM))
+        if data.normaliser is not None:
+            # x' is affine in x, so x' of the mean x is the mean of the decisions' x'; a cell
+            # without decisions takes the normaliser's mean context (components 0).
+            x = data.normaliser.apply(data.mean_x.get((platform, bucket), data.normaliser.mean), platform)
         dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
     decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and mine(b))
     return CellView(

@@ -66,6 +66,8 @@ def evaluate_logged(
                 current.theta,
                 current.tau,
                 current.epsilon,
+                # θ was learned on x' of the active normaliser: the policy is evaluated on the same x'.
+                normaliser=current.normaliser,
             )
         )
     targets += [UniformPolicy(), LoggingPolicy(), *(default_what_ifs() if what_ifs is None else what_ifs)]

@@ -18,6 +18,7 @@ from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
 from shared.services.publishing import publish
+from shared.store import normalisers as normaliser_store
 from shared.store import posts as post_store
 from shared.store.db import Database
 from shared.store.decision_inputs import load_decision_inputs
@@ -112,7 +113,13 @@ def generate_post(
     # The ε actually used (the schedule at the state's learning steps) is what the decision logs.
     params = replace(params, epsilon=epsilon_at(params, view.steps))
     fixed = baseline_action(space, params.holdback_action) if in_holdback(seed, params.holdback_share) else None
-    selection = select(space, view.preferences, view.theta, context.x, params, seed, fixed=fixed)
+    # θ sees x' of the active normaliser (docs/decisions.md item 48); the decision stores the raw x
+    # and the normaliser's version. Its arrays are cached: a miss costs one more round trip, once
+    # per instance and version.
+    x = context.x
+    if view.normaliser_version is not None:
+        x = normaliser_store.get(db, view.normaliser_version).apply(context.x, cmd.platform)
+    selection = select(space, view.preferences, view.theta, x, params, seed, fixed=fixed)
     prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
     caption = offline_caption(profile, cmd.topic, space, selection.action)
 
@@ -132,7 +139,7 @@ def generate_post(
         content_status="pending" if content is not None else "done",
         content_source=content.source if content is not None else "offline",
     )
-    args = (new_post, decision_id, context, selection, params, view.version, space.version)
+    args = (new_post, decision_id, context, selection, params, view.version, space.version, view.normaliser_version)
     tasks: tuple[Task, ...] = ()
     if cmd.auto_publish:
         with db.transaction() as conn:

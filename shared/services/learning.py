@@ -10,9 +10,11 @@ from shared.errors import Conflict, NotFound
 from shared.faults import fault_point
 from shared.policy import LoggedUpdate, PolicyParams, summed_step
 from shared.store import lifecycle as lifecycle_store
+from shared.store import normalisers as normaliser_store
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
-from shared.store.db import Database
+from shared.store.db import Conn, Database
+from shared.store.posts import DecisionRow
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,27 @@ class UpdateOutcome:
 
 # How many pending updates one delivery applies under one version lock.
 GROUP = 32
+
+
+def _logged_updates(conn: Conn, pending: list[tuple[UUID, float, float, DecisionRow]]) -> list[LoggedUpdate]:
+    """Each decision's step along the x' it was chosen with: x mapped through the
+    normaliser of its own version (cached by version; None: the raw x).
+
+    A decision made under another normaliser than the active one (before a
+    fit or activation reset θ for the new x') updates H only: its x' means
+    something else to the current θ. The caller holds the version lock, so
+    the active normaliser cannot change meanwhile.
+    """
+    active = normaliser_store.active_version(conn)
+    versions = {d.normaliser_version for *_, d in pending if d.normaliser_version is not None}
+    normalisers = normaliser_store.fetch(conn, versions) if versions else {}
+    updates = []
+    for _, reward, before, d in pending:
+        n = normalisers.get(d.normaliser_version) if d.normaliser_version is not None else None
+        x = d.x if n is None else n.apply(d.x, d.platform)
+        learn_theta = d.normaliser_version == active
+        updates.append(LoggedUpdate(d.platform, d.time_bucket, d.choices, x, reward - before, theta=learn_theta))
+    return updates
 
 
 def update_policy(
@@ -44,6 +67,10 @@ def update_policy(
     once with the summed steps, which equals applying them one by one
     (``summed_step``). A later delivery of a task whose update came in an
     earlier group finds its ledger row and changes nothing.
+
+    Each step is along the decision's x' (its x through the normaliser of its
+    own version, ``_logged_updates``); a decision made under another normaliser
+    than the active one moves H only.
 
     A holdback decision is never learned from (its action was not drawn from
     the policy): its reward is marked handled and nothing else changes. With
@@ -71,9 +98,7 @@ def update_policy(
             applied = policy_store.applied_version(conn, post_id)
             assert applied is not None
             return UpdateOutcome(post_id, False, applied, None)
-        updates = [
-            LoggedUpdate(d.platform, d.time_bucket, d.choices, d.x, reward - before) for _, reward, before, d in pending
-        ]
+        updates = _logged_updates(conn, pending)
         dh, dtheta = summed_step(updates, params)
         policy_store.record_updates(
             conn, [(p[0], p[1], u.advantage) for p, u in zip(pending, updates, strict=True)], version + 1, now

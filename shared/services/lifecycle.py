@@ -1,4 +1,5 @@
-"""Policy lifecycle (docs/lifecycle.md): export, import, snapshots, rollback, reset.
+"""Policy lifecycle (docs/lifecycle.md): export, import, snapshots, rollback, reset,
+fitting the context normaliser.
 
 Each change runs in one transaction under the version lock, the lock every
 policy update takes, so it serialises with updates. A change is a new
@@ -18,9 +19,11 @@ from typing import Any
 from shared.action_space import ActionSpace
 from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
+from shared.normaliser import fit_normaliser
 from shared.policy import PolicyParams
 from shared.policy_file import PolicyFile, PolicyState, compatibility, state_from_file, to_file
 from shared.store import lifecycle as store
+from shared.store import normalisers as normaliser_store
 from shared.store import policy as policy_store
 from shared.store.db import Conn, Database
 from shared.store.lifecycle import LifecycleEntry, SnapshotInfo
@@ -28,7 +31,7 @@ from shared.store.lifecycle import LifecycleEntry, SnapshotInfo
 
 @dataclass(frozen=True)
 class LifecycleOutcome:
-    kind: str  # rollback | reset | import
+    kind: str  # rollback | reset | import | normaliser
     version: int  # the version this change made
     applied: bool  # False: the key was used before; nothing changed now
     saved_snapshot: int | None  # the state replaced, saved as this snapshot
@@ -221,10 +224,77 @@ def rollback(
 
 
 def reset_policy(db: Database, *, space: ActionSpace, key: str, now: datetime) -> LifecycleOutcome:
-    """Back to the initial policy (H = 0, θ = 0, baselines 0, no learning steps) as a new version."""
+    """Back to the initial policy (H = 0, θ = 0, baselines 0, no learning steps) as a new version.
+    The active context normaliser stays: it is fitted on contexts, not learned from rewards."""
 
     def apply(conn: Conn) -> tuple[int, int | None, int | None, dict[str, Any]]:
-        store.write_state(conn, PolicyState(version=0, steps=0))
+        store.write_state(conn, PolicyState(version=0, steps=0, normaliser=store.active_normaliser(conn)))
         return 0, None, None, {}
 
     return _change(db, kind="reset", key=key, space=space, now=now, apply=apply)
+
+
+class _Skipped(Exception):
+    """Raised inside a change to roll it back: there was nothing to do."""
+
+
+# The key of the automatic fit (run_sweep): one per database, so overlapping sweeps repeat it.
+AUTO_FIT_KEY = "normaliser/auto"
+MAX_FIT_CONTEXTS = 5_000
+
+
+def fit_context_normaliser(
+    db: Database,
+    *,
+    space: ActionSpace,
+    key: str,
+    now: datetime,
+    last: int = MAX_FIT_CONTEXTS,
+    only_first: bool = False,
+) -> LifecycleOutcome | None:
+    """Fit a context normaliser on the raw x of the latest ``last`` decisions and make it
+    the active one, as a new version (docs/decisions.md item 48).
+
+    θ starts afresh at 0 (θ learned on another x' means something else); H, the
+    baselines and the learning steps carry over. The contexts are read and the
+    SVD runs outside any transaction; then, under the version lock, the state
+    is saved as a snapshot, the normaliser stored and activated and the change
+    logged. With ``only_first`` (the sweep's automatic fit) nothing happens,
+    and None is returned, when a normaliser was ever fitted: checked under the
+    lock, so of overlapping sweeps one fits.
+    """
+    _check_key(key)
+    if not 2 <= last <= MAX_FIT_CONTEXTS:
+        raise PermanentError(f"last must be in 2..{MAX_FIT_CONTEXTS}", field="last")
+    with db.statement() as conn:
+        if only_first and normaliser_store.any_fitted(conn):
+            return None
+        xs = normaliser_store.recent_contexts(conn, last)
+    if xs.shape[0] < 2:
+        raise Conflict("a normaliser needs at least 2 logged decisions", field="last")
+    fitted = fit_normaliser(xs, rank=min(16, xs.shape[0] - 1))
+
+    def apply(conn: Conn) -> tuple[int, int | None, int | None, dict[str, Any]]:
+        if only_first and normaliser_store.any_fitted(conn):
+            raise _Skipped
+        previous = normaliser_store.active_version(conn)
+        version = normaliser_store.store(conn, fitted, xs.shape[0], now)
+        normaliser_store.activate(conn, version)
+        store.clear_theta(conn)
+        return store.steps(conn), None, None, {"normaliser": version, "previous": previous, "fitted_on": xs.shape[0]}
+
+    try:
+        return _change(db, kind="normaliser", key=key, space=space, now=now, apply=apply)
+    except _Skipped:
+        return None
+
+
+def fit_when_due(db: Database, *, space: ActionSpace, now: datetime, after: int) -> LifecycleOutcome | None:
+    """The automatic fit: once there are ``after`` decisions (0: never) and no normaliser was
+    ever fitted. Idempotent; overlapping callers fit once (the check is repeated under the lock)."""
+    if after <= 0:
+        return None
+    with db.statement() as conn:
+        if normaliser_store.any_fitted(conn) or not normaliser_store.decisions_at_least(conn, after):
+            return None
+    return fit_context_normaliser(db, space=space, key=AUTO_FIT_KEY, now=now, only_first=True)

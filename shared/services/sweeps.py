@@ -3,11 +3,13 @@ lost delivery could have left behind, caught up in bounded batches."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
+from shared.action_space import ActionSpace
 from shared.reward import RewardConfig
 from shared.services.ingestion import sweep_unprocessed
+from shared.services.lifecycle import fit_when_due
 from shared.services.rewards import sweep as sweep_rewards
 from shared.store import sweeps as sweep_store
 from shared.store.db import Database
@@ -23,6 +25,7 @@ class SweepRun:
     missing: int = 0
     waiting: int = 0
     redispatched: int = 0  # outbox rows whose dispatch after commit never happened
+    normaliser: str | None = None  # the context normaliser fitted and activated by this run
 
 
 def run_sweep(
@@ -35,9 +38,15 @@ def run_sweep(
     limit: int,
     job: str | None = None,
     scheduled_for: datetime | None = None,
+    space: ActionSpace | None = None,
+    normaliser_fit_after: int = 0,
 ) -> SweepRun:
     """Unprocessed snapshots first (they may complete rewards), then due rewards,
-    then stale outbox rows. Overlapping sweeps skip each other's locked rows."""
+    then stale outbox rows. Overlapping sweeps skip each other's locked rows.
+
+    Last, with ``space`` and ``normaliser_fit_after`` = N > 0: once there are N
+    decisions and no context normaliser was ever fitted, fit one and activate it
+    (a lifecycle change, docs/lifecycle.md); overlapping sweeps fit it once."""
     if job is not None and scheduled_for is not None:
         with db.transaction() as conn:
             if not sweep_store.claim_run(conn, job, scheduled_for, now):
@@ -54,6 +63,10 @@ def run_sweep(
         waiting=rewards.waiting,
         redispatched=sink.redispatch_stale(now),
     )
+    if space is not None:
+        fitted = fit_when_due(db, space=space, now=now, after=normaliser_fit_after)
+        if fitted is not None and fitted.applied:
+            run = replace(run, normaliser=str(fitted.detail["normaliser"]))
     if job is not None and scheduled_for is not None:
         with db.transaction() as conn:
             sweep_store.store_report(conn, job, scheduled_for, asdict(run))

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from shared.context import FloatArray
+from shared.normaliser import ContextNormaliser
+from shared.store import normalisers
 from shared.store.db import Conn
 
 # The policy's "typical context" of a cell is the mean x of its latest decisions.
@@ -69,11 +71,13 @@ class DashboardData:
     latest: tuple[LatestPost, ...]
     totals: dict[str, int]
     steps: int = 0  # learning steps behind the state (the ε schedule reads them)
+    normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
 
 
 def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     """Everything the dashboard shows, read in the caller's transaction (one snapshot)."""
     version_row = conn.execute("select version, steps from policy_state").fetchone()
+    active = normalisers.active_version(conn)
     prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
     for platform, bucket, dim, value, h in conn.execute(
         "select platform, time_bucket, dimension, value, h from policy_preferences"
@@ -147,6 +151,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
         exploration=exploration,
         latest=posts,
         totals=totals,
+        normaliser=None if active is None else normalisers.fetch(conn, {active})[active],
     )
 
 

@@ -19,8 +19,10 @@ class DecisionInputs:
 
 
 def load_decision_inputs(conn: Conn, business_id: UUID, post_id: UUID, platform: str) -> DecisionInputs:
-    """Profile, existing post, and the platform's policy; the policy is one
-    statement (one snapshot), the three reads share one network round trip."""
+    """Profile, existing post, and the platform's policy (with the active
+    normaliser's version); the policy is one statement (one snapshot), the
+    three reads share one network round trip. The normaliser's arrays come
+    from the cache (``store.normalisers.get``), not from here."""
     with conn.pipeline():
         profile = conn.execute(*profile_query(business_id))
         existing = conn.execute("select 1 from posts where post_id = %s", (post_id,))

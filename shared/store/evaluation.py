@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.context import FloatArray
+from shared.normaliser import ContextNormaliser
+from shared.store import normalisers
 from shared.store.db import Conn
 from shared.store.posts import _DECISION_COLUMNS_OF_D, decision_from_row
 from shared.target_policies import LoggedDecision
@@ -20,6 +22,7 @@ class CurrentPolicy:
     theta: dict[tuple[str, str], FloatArray]
     tau: float | None  # of the latest decision: what the policy runs with now, ε schedule included (None: none yet)
     epsilon: float | None
+    normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
 
 
 def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
@@ -42,8 +45,8 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
 
 
 def load_current_policy(conn: Conn) -> CurrentPolicy:
-    """H, θ and the version in one snapshot (the caller's transaction), with the
-    τ and ε of the latest decision."""
+    """H, θ, the version and the active normaliser in one snapshot (the caller's
+    transaction), with the τ and ε of the latest decision."""
     version = conn.execute("select version from policy_state").fetchone()
     assert version is not None
     prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
@@ -59,4 +62,6 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
         "select tau, epsilon from decisions where not holdback order by created_at desc limit 1"
     ).fetchone()
     tau, epsilon = (None, None) if latest is None else (float(latest[0]), float(latest[1]))
-    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon)
+    active = normalisers.active_version(conn)
+    normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
+    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon, normaliser)

@@ -15,7 +15,9 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from shared.context import PLATFORMS
+from shared.normaliser import FittedNormaliser
 from shared.policy_file import PolicyState
+from shared.store import normalisers
 from shared.store.db import Conn
 from shared.store.policy import lock_baselines
 
@@ -30,6 +32,7 @@ class SnapshotInfo:
     steps: int
     action_space: str
     created_at: datetime
+    normaliser_version: str | None = None  # the normaliser θ was learned with (None: the raw x)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class LifecycleEntry:
     applied_at: datetime
 
 
-_SNAPSHOT_COLUMNS = "snapshot_id, key, label, reason, version, steps, action_space, created_at"
+_SNAPSHOT_COLUMNS = "snapshot_id, key, label, reason, version, steps, action_space, created_at, normaliser_version"
 _LIFECYCLE_COLUMNS = "version, key, kind, snapshot_id, saved_snapshot, source_version, detail, applied_at"
 
 
@@ -61,12 +64,27 @@ def read_state(conn: Conn) -> PolicyState:
         preferences={(p, tb, d, v): float(h) for p, tb, d, v, h in prefs},
         theta={(d, v): np.asarray(t, dtype=np.float64) for d, v, t in theta},
         baselines={p: (float(b), int(n)) for p, b, n in baselines},
+        normaliser=active_normaliser(conn),
     )
 
 
+def active_normaliser(conn: Conn) -> FittedNormaliser | None:
+    """The active normaliser with when and on how many contexts it was fitted (None: the raw x)."""
+    row = conn.execute("select version, fitted_at, fitted_on from context_normalisers where active").fetchone()
+    if row is None:
+        return None
+    return FittedNormaliser(normalisers.fetch(conn, {row[0]})[row[0]], row[1], int(row[2]))
+
+
 def write_state(conn: Conn, state: PolicyState) -> None:
-    """Replace H, θ and the baselines by ``state``'s (absent platforms: b = 0, n = 0).
-    The version and steps are the caller's (``set_version``)."""
+    """Replace H, θ, the baselines and the active normaliser by ``state``'s (absent
+    platforms: b = 0, n = 0; no normaliser: the raw x). The version and steps are
+    the caller's (``set_version``)."""
+    if state.normaliser is None:
+        normalisers.activate(conn, None)
+    else:
+        fitted = state.normaliser
+        normalisers.activate(conn, normalisers.store(conn, fitted.normaliser, fitted.fitted_on, fitted.fitted_at))
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
     keys = sorted(state.preferences)
@@ -99,6 +117,17 @@ def write_state(conn: Conn, state: PolicyState) -> None:
     )
 
 
+def steps(conn: Conn) -> int:
+    row = conn.execute("select steps from policy_state").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def clear_theta(conn: Conn) -> None:
+    """θ = 0 (absent rows read as 0)."""
+    conn.execute("delete from policy_theta")
+
+
 def set_version(conn: Conn, version: int, steps: int) -> None:
     conn.execute("update policy_state set version = %s, steps = %s", (version, steps))
 
@@ -109,8 +138,10 @@ def save_snapshot(
     """Copy the current state into a new snapshot named ``key``: (snapshot, created).
     A key used before returns that snapshot and copies nothing."""
     row = conn.execute(
-        "insert into policy_snapshots (key, label, reason, version, steps, action_space, created_at)"
-        " select %s, %s, %s, version, steps, %s, %s from policy_state"
+        "insert into policy_snapshots (key, label, reason, version, steps, action_space, created_at,"
+        " normaliser_version)"
+        " select %s, %s, %s, version, steps, %s, %s,"
+        " (select version from context_normalisers where active) from policy_state"
         f" on conflict (key) do nothing returning {_SNAPSHOT_COLUMNS}",
         (key, label, reason, action_space, now),
     ).fetchone()
@@ -139,7 +170,11 @@ def save_snapshot(
 
 
 def restore_snapshot(conn: Conn, snapshot_id: int) -> None:
-    """H, θ and baselines become the snapshot's, copied float8 to float8 (bitwise)."""
+    """H, θ and baselines become the snapshot's, copied float8 to float8 (bitwise), and
+    its normaliser the active one (θ was learned on its x')."""
+    snap = get_snapshot(conn, snapshot_id)
+    assert snap is not None
+    normalisers.activate(conn, snap.normaliser_version)
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
     conn.execute(

@@ -23,6 +23,7 @@ class PolicyView:
     preferences: dict[tuple[str, str], float]
     theta: dict[tuple[str, str], FloatArray]
     steps: int = 0
+    normaliser_version: str | None = None  # θ·x' uses this normaliser's x' (None: the raw x)
 
 
 def lock_version(conn: Conn) -> int:
@@ -73,6 +74,8 @@ def apply_summed(
         ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys], [dh[k] for k in keys]),
     )
     pairs = sorted(dtheta)
+    if not pairs:  # a group of decisions made before the active normaliser: H only
+        return
     dims, values = [p[0] for p in pairs], [p[1] for p in pairs]
     read = conn.cursor(binary=True).execute(
         "select dimension, value, theta from policy_theta"
@@ -138,18 +141,25 @@ class PlatformPolicy:
     preferences: dict[str, dict[tuple[str, str], float]]  # time bucket → (dimension, value) → h
     theta: dict[tuple[str, str], FloatArray]
     steps: int = 0
+    normaliser_version: str | None = None
 
     def view(self, time_bucket: str) -> PolicyView:
-        return PolicyView(self.version, self.preferences.get(time_bucket, {}), self.theta, self.steps)
+        return PolicyView(
+            self.version, self.preferences.get(time_bucket, {}), self.theta, self.steps, self.normaliser_version
+        )
 
 
 def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
-    """One statement, so H, θ and the version come from one snapshot. The time
-    bucket is not known before the profile's time zone is, so all four come."""
+    """One statement, so H, θ, the version and the active normaliser's version come
+    from one snapshot. The time bucket is not known before the profile's time
+    zone is, so all four come. The normaliser's arrays do not: they are cached
+    by version (``store.normalisers``)."""
     return (
         "select 'v', null, null, null, version::float8, null::float8[] from policy_state"
         " union all"
         " select 's', null, null, null, steps::float8, null from policy_state"
+        " union all"
+        " select 'n', version, null, null, null, null from context_normalisers where active"
         " union all"
         " select 'h', time_bucket, dimension, value, h, null from policy_preferences where platform = %s"
         " union all"
@@ -160,6 +170,7 @@ def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
 
 def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
     version = steps = 0
+    normaliser: str | None = None
     prefs: dict[str, dict[tuple[str, str], float]] = {}
     theta: dict[tuple[str, str], FloatArray] = {}
     for kind, bucket, dim, value, scalar, arr in rows:
@@ -167,8 +178,10 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
             version = int(scalar)
         elif kind == "s":
             steps = int(scalar)
+        elif kind == "n":
+            normaliser = bucket
         elif kind == "h":
             prefs.setdefault(bucket, {})[(dim, value)] = float(scalar)
         else:
             theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
-    return PlatformPolicy(version=version, preferences=prefs, theta=theta, steps=steps)
+    return PlatformPolicy(version=version, preferences=prefs, theta=theta, steps=steps, normaliser_version=normaliser)

@@ -55,6 +55,7 @@ class DecisionRow:
     action_space: str
     seed: int
     holdback: bool = False  # the fixed baseline action (π one-hot); never learned from
+    normaliser_version: str | None = None  # the scores used x' of this normaliser (None: the raw x); x is raw
 
     @property
     def action(self) -> dict[str, str]:
@@ -85,7 +86,7 @@ _POST_COLUMNS = (
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
-    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback"
+    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version"
 )
 # The same columns, qualified for queries that join decisions as "d".
 _DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
@@ -129,9 +130,11 @@ def insert_post_with_decision(
     params: PolicyParams,
     policy_version: int,
     action_space: str,
+    normaliser_version: str | None = None,
 ) -> bool:
     """Insert the post and its decision in one statement (one round trip, atomic on
-    its own); False when (business, request) exists already and nothing was written."""
+    its own); False when (business, request) exists already and nothing was written.
+    ``context.x`` is stored raw; ``normaliser_version`` names the x' the scores used."""
     row = conn.execute(
         "with p as ("
         " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
@@ -141,7 +144,7 @@ def insert_post_with_decision(
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
         f" insert into decisions ({_DECISION_COLUMNS}, action)"
-        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
+        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
         " returning decision_id",
         (
             post.post_id,
@@ -171,6 +174,7 @@ def insert_post_with_decision(
             action_space,
             selection.seed,
             selection.holdback,
+            normaliser_version,
             Jsonb(selection.action),
         ),
     ).fetchone()
@@ -185,6 +189,7 @@ def new_rows(
     params: PolicyParams,
     policy_version: int,
     action_space: str,
+    normaliser_version: str | None = None,
 ) -> tuple[PostRow, DecisionRow]:
     """The rows just inserted, as a read would return them (no read needed)."""
     post_row = PostRow(
@@ -222,6 +227,7 @@ def new_rows(
         action_space=action_space,
         seed=selection.seed,
         holdback=selection.holdback,
+        normaliser_version=normaliser_version,
     )
     return post_row, decision
 
@@ -281,6 +287,7 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
         action_space=row[12],
         seed=row[13],
         holdback=row[14],
+        normaliser_version=row[15],
     )
 
 

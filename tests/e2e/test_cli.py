@@ -150,9 +150,28 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
     assert a == b
 
     bad = tmp_path / "bad.json"
-    bad.write_text(first.read_text().replace('"schema_version": 1', '"schema_version": 7'))
+    bad.write_text(first.read_text().replace('"schema_version": 2', '"schema_version": 7'))
     invalid = learner(database_url, tmp_path, "policy", "import", str(bad))
     assert invalid.returncode != 0 and "schema_version" in invalid.stderr
+
+
+def test_policy_fit_normaliser_fits_on_the_latest_decisions_and_activates_it(
+    runtime, database_url, tmp_path, functions, make_profile
+):
+    from tests.integration.support import embedding, fetch_all, fetch_one, generate
+
+    bid = make_profile()
+    for i in range(8):
+        generate(functions, bid, f"c{i}", "x", topic_embedding=embedding(i))
+    version = fetch_one(runtime, "select version from policy_state")[0]
+    done = learner(database_url, tmp_path, "policy", "fit-normaliser", "--last", "6", "--key", "cli-fit")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"normaliser: version {version + 1}" in done.stdout and "fitted on 6 contexts is active" in done.stdout
+    rows = fetch_all(runtime, "select version, active, fitted_on from context_normalisers")
+    assert len(rows) == 1 and rows[0][1:] == (True, 6) and rows[0][0] in done.stdout
+    repeat = learner(database_url, tmp_path, "policy", "fit-normaliser", "--key", "cli-fit")
+    assert repeat.returncode == 0 and "nothing changed" in repeat.stdout
+    assert fetch_one(runtime, "select version from policy_state")[0] == version + 1
 
 
 def test_holdback_prints_both_arms(runtime, database_url, tmp_path):

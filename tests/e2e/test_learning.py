@@ -24,7 +24,13 @@ def test_the_learned_policy_beats_uniform_random_over_the_last_week(runtime, fun
     assert final.posts == 6 * 4 * 7
     # Every published post was settled and learned from exactly once.
     assert all(r.status == "computed" for r in result.posts)
-    assert result.policy_version == len(result.posts)
+    # One version per reward, and one for the context normaliser the daily sweep fitted
+    # once there were POLICY_NORMALISER_FIT_AFTER decisions (a lifecycle change).
+    assert result.policy_version == len(result.posts) + 1
+    with runtime.db.transaction() as conn:
+        assert conn.execute("select kind from policy_lifecycle").fetchall() == [("normaliser",)]
+        fitted_on = conn.execute("select fitted_on from context_normalisers where active").fetchone()
+    assert fitted_on is not None and fitted_on[0] >= runtime.settings.policy_normaliser_fit_after
     # A clear margin: a third of the way from uniform random to the best possible,
     # measured on the expected reward of the actions the policy chose.
     assert final.learned > final.uniform + (final.best - final.uniform) / 3

@@ -48,6 +48,7 @@ ALL_TABLES = (
     "policy_snapshot_theta",
     "policy_snapshot_baselines",
     "policy_lifecycle",
+    "context_normalisers",
 )
 
 

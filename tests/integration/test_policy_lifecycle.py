@@ -94,7 +94,7 @@ def test_export_then_import_gives_back_the_same_bits(runtime):
     state = awkward_state(runtime)
     install(runtime, state)
     text = dumps(lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(0)))
-    assert json.loads(text)["schema_version"] == 1 and json.loads(text)["version"] == 5
+    assert json.loads(text)["schema_version"] == 2 and json.loads(text)["version"] == 5
 
     lifecycle.reset_policy(runtime.db, space=runtime.space, key="wipe", now=at(1))
     assert lifecycle.current_state(runtime.db).theta == {}
@@ -168,7 +168,7 @@ def test_a_file_of_another_context_dimension_is_refused(runtime):
 @pytest.mark.parametrize(
     ("change", "path"),
     [
-        (lambda d: d.update(schema_version=2), "schema_version"),
+        (lambda d: d.update(schema_version=3), "schema_version"),
         (lambda d: d["theta"]["TONE"].update(casual=[0.0] * 767), "theta"),
         (lambda d: d["baselines"]["x"].update(n=-1), "baselines.x.n"),
         (lambda d: d["preferences"].update(myspace={}), "preferences.myspace"),

@@ -54,6 +54,7 @@ SERVICE_ONLY = [
     "policy_snapshot_theta",
     "policy_snapshot_baselines",
     "policy_lifecycle",
+    "context_normalisers",
 ]
 
 

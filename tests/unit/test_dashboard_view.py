@@ -69,6 +69,23 @@ def test_a_cell_without_decisions_shows_the_policy_at_zero_context():
     assert view.cell("x", ALL).dimensions == ()  # preferences are per bucket
 
 
+def test_with_a_normaliser_the_bars_are_the_policy_at_x_prime_of_the_mean_context():
+    from shared.normaliser import fit_normaliser
+
+    rng = np.random.default_rng(2)
+    normaliser = fit_normaliser(rng.normal(size=(50, CONTEXT_DIM)))
+    theta = {("LENGTH", "short"): rng.normal(size=CONTEXT_DIM)}
+    mean_x = rng.normal(size=CONTEXT_DIM)
+    view = build_view(data(theta=theta, mean_x={("x", "morning"): mean_x}, normaliser=normaliser), SPACE, PARAMS)
+    expected = policy_bars(SPACE, {}, theta, normaliser.apply(mean_x, "x"), PARAMS)
+    assert view.cell("x", "morning").dimensions == expected
+    assert expected != policy_bars(SPACE, {}, theta, mean_x, PARAMS)
+    # A cell without decisions: the normaliser's mean context (components 0, the bias and platform).
+    assert view.cell("x", "evening").dimensions == policy_bars(
+        SPACE, {}, theta, normaliser.apply(normaliser.mean, "x"), PARAMS
+    )
+
+
 def test_rewards_are_weighted_by_posts_and_buckets_add_up_in_all():
     day = date(2026, 3, 2)
     rewards = (

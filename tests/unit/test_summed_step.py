@@ -38,3 +38,18 @@ def test_the_summed_step_does_not_depend_on_the_order():
     b_h, b_t = summed_step(list(reversed(updates)), params)
     assert all(abs(a_h[k] - b_h[k]) < 1e-12 for k in a_h)
     assert all(np.allclose(a_t[k], b_t[k]) for k in a_t)
+
+
+def test_an_update_without_theta_moves_h_only():
+    from dataclasses import replace
+
+    params = PolicyParams()
+    updates = _updates(6)
+    h_only = [replace(u, theta=False) if i % 2 else u for i, u in enumerate(updates)]
+    dh, dtheta = summed_step(h_only, params)
+    all_h, _ = summed_step(updates, params)
+    _, theta_of_kept = summed_step(updates[::2], params)
+    assert dh.keys() == all_h.keys() and all(abs(dh[k] - all_h[k]) < 1e-12 for k in dh)
+    assert dtheta.keys() == theta_of_kept.keys()
+    assert all(np.array_equal(dtheta[k], theta_of_kept[k]) for k in dtheta)
+    assert summed_step([replace(u, theta=False) for u in updates], params)[1] == {}
