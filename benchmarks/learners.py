@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks.learning_world import Post
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.normaliser import ContextNormaliser
+from shared.normaliser import ContextNormaliser, fit_normaliser
 from shared.policy import LoggedUpdate, PolicyParams, fold_baseline, select, summed_step
 
 
@@ -55,34 +55,55 @@ class Uniform:
 
 
 class Product:
-    """The product's policy, its math unchanged; ``normaliser`` maps x before it is used."""
+    """The product's policy, its math unchanged. ``normaliser`` maps x before it is
+    used; with ``fit_after`` instead, it runs on raw x until it has made that many
+    decisions, then fits the normaliser on their contexts, sets θ to 0 and keeps H and
+    the baselines, as the product's sweep does (shared/services/lifecycle.py); rewards
+    of decisions made before the fit then move H only."""
 
     def __init__(
-        self, space: ActionSpace, params: PolicyParams, normaliser: ContextNormaliser | None, name: str
+        self,
+        space: ActionSpace,
+        params: PolicyParams,
+        normaliser: ContextNormaliser | None,
+        name: str,
+        *,
+        fit_after: int | None = None,
     ) -> None:
         self.name = name
         self.space = space
         self.params = params
         self.normaliser = normaliser
+        self.fit_after = fit_after
+        self.seen: list[FloatArray] = []  # raw contexts, until the fit
         self.prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         self.theta: dict[tuple[str, str], FloatArray] = {}
         self.baselines = dict.fromkeys(PLATFORMS, 0.0)
 
     def choose(self, post: Post, rng: np.random.Generator) -> Choice:
         cell = (PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket])
+        if self.fit_after is not None and self.normaliser is None:
+            self.seen.append(post.x)
         x = post.x if self.normaliser is None else self.normaliser.apply(post.x, cell[0])
         sel = select(self.space, self.prefs.get(cell, {}), self.theta, x, self.params, int(rng.integers(2**63)))
         action = tuple(c.chosen_index for c in sel.choices)
-        return Choice(action, (sel.choices, x))
+        return Choice(action, (sel.choices, x, self.normaliser))
 
     def learn(self, batch: list[Feedback]) -> None:
+        if self.fit_after is not None and self.normaliser is None and len(self.seen) >= self.fit_after:
+            xs = np.array(self.seen)
+            self.normaliser = fit_normaliser(xs, rank=min(16, xs.shape[0] - 1))
+            self.theta = {}
+            self.seen = []
         updates = []
         for f in batch:  # in the order the rewards were computed, as compute_reward folds them
             platform = PLATFORMS[f.post.platform]
             before = self.baselines[platform]
             self.baselines[platform] = fold_baseline(before, f.reward, self.params.beta)
-            choices, x = f.choice.memo
-            updates.append(LoggedUpdate(platform, TIME_BUCKETS[f.post.time_bucket], choices, x, f.reward - before))
+            choices, x, used = f.choice.memo
+            theta = used is self.normaliser
+            bucket = TIME_BUCKETS[f.post.time_bucket]
+            updates.append(LoggedUpdate(platform, bucket, choices, x, f.reward - before, theta=theta))
         dh, dtheta = summed_step(updates, self.params)
         for (p, tb, d, v), h_step in dh.items():
             cell = self.prefs.setdefault((p, tb), {})

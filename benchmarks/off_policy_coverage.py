@@ -88,7 +88,7 @@ def log_decisions(
         choice = product.choose(post, rng)
         reward = world.reward(post, world.joint_index(choice.action))
         pending.append(Feedback(post, choice, reward))
-        choices, _ = choice.memo
+        choices = choice.memo[0]
         log.append(LoggedDecision(PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket], post.x, choices, reward))
     assert frozen is not None
     return log, product, frozen

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.learners import Product, Uniform
+from benchmarks.learners import Feedback, Product, Uniform
 from benchmarks.learning_runs import recovery_days, run
 from benchmarks.learning_world import WorldConfig, build_world
 from shared.action_space import ActionSpace
@@ -28,6 +28,23 @@ def test_the_product_beats_uniform_random_over_the_last_week_of_a_small_run():
     assert abs(uniform.gap_closed(21, 28)) < 0.1
     # Same posts, same contexts: only the choices differ.
     np.testing.assert_array_equal(product.best, uniform.best)
+
+
+def test_the_product_learner_fits_its_normaliser_on_schedule_and_resets_theta():
+    world = build_world(WorldConfig(seed=6, days=10, businesses=2), SPACE)
+    product = Product(SPACE, PolicyParams(), None, "product", fit_after=40)
+    rng = np.random.default_rng(6)
+    raw = [product.choose(p, rng) for p in world.posts[:40]]
+    assert product.normaliser is None and len(product.seen) == 40
+    product.learn([Feedback(p, c, 0.5) for p, c in zip(world.posts[:20], raw[:20], strict=True)])
+    # Fitted on the 40 raw contexts; the rewards of raw-x decisions moved H, not θ.
+    assert product.normaliser is not None and product.seen == []
+    assert product.theta == {}
+    assert product.prefs
+    after = product.choose(world.posts[40], rng)
+    assert after.memo[2] is product.normaliser
+    product.learn([Feedback(world.posts[40], after, 0.9)])
+    assert product.theta  # a decision made on x' moves θ
 
 
 def test_cumulative_regret_never_decreases_and_rewards_arrive_only_once_due():
@@ -98,7 +115,7 @@ def test_the_quick_benchmark_writes_its_report_and_figures(tmp_path: Path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
     for learner in (
-        "product: defaults + normaliser",
+        "product: defaults (normaliser fitted after 300 decisions)",
         "product: defaults, raw x",
         "uniform random",
         "VW cb_explore_adf squarecb",
