@@ -101,17 +101,7 @@ def _change(
             detail=detail,
             applied_at=now,
         )
-        store.record_lifecycle(
-            conn,
-            version=entry.version,
-            key=key,
-            kind=kind,
-            snapshot_id=snapshot_id,
-            saved_snapshot=saved.snapshot_id,
-            source_version=source_version,
-            detail=detail,
-            now=now,
-        )
+        store.record_lifecycle(conn, entry)
     return _outcome(entry, applied=True)
 
 

@@ -223,21 +223,11 @@ def list_snapshots(conn: Conn, limit: int = 100) -> list[SnapshotInfo]:
     return [SnapshotInfo(*r) for r in rows]
 
 
-def record_lifecycle(
-    conn: Conn,
-    *,
-    version: int,
-    key: str,
-    kind: str,
-    snapshot_id: int | None,
-    saved_snapshot: int | None,
-    source_version: int | None,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
+def record_lifecycle(conn: Conn, entry: LifecycleEntry) -> None:
+    e = entry
     conn.execute(
         f"insert into policy_lifecycle ({_LIFECYCLE_COLUMNS}) values (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (version, key, kind, snapshot_id, saved_snapshot, source_version, Jsonb(detail), now),
+        (e.version, e.key, e.kind, e.snapshot_id, e.saved_snapshot, e.source_version, Jsonb(e.detail), e.applied_at),
     )
 
 
