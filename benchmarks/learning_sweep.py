@@ -1,24 +1,30 @@
 """The tuning sweep behind the product's defaults (docs/decisions.md, items 1
 and 48): the product's policy under several settings on the learning
-benchmark's stationary audience; prints a Markdown table.
+benchmark's stationary audience, as it is deployed (raw x until the sweep fits
+the normaliser after ``fit_after`` decisions), beside the strongest baselines
+on the same audiences; prints Markdown tables.
 
-    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--seeds 1,2,3,4,5] [--days 168]
+Tune on seeds the benchmark does not use (``make bench-learning`` reports
+seeds 1–5), so the benchmark's figures are a held-out check of the choice:
+
+    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--seeds 101-120] [--days 168] [--baselines]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any
 
 import numpy as np
 
-from benchmarks.learners import Product
+from benchmarks.learners import EpsilonGreedyLinear, Features, Learner, Product, VowpalSquareCB
 from benchmarks.learning_runs import FINAL_SHARE, NORMALISER_DAYS, run
-from benchmarks.learning_world import WorldConfig, build_world
+from benchmarks.learning_world import World, WorldConfig, build_world
 from shared.action_space import ActionSpace
+from shared.config import PROJECT_ROOT
 from shared.normaliser import fit_normaliser
 from shared.policy import PolicyParams
 
@@ -27,63 +33,101 @@ from shared.policy import PolicyParams
 class Setting:
     label: str
     params: PolicyParams
-    normaliser: dict[str, Any] | None  # fit_normaliser keyword arguments; None: raw x
+    fit_after: int | None  # decisions on raw x before the normaliser is fitted; None: fitted from day 1
 
 
-def _p(alpha_h: float, alpha_theta: float, epsilon: float, tau: float = 1.0, beta: float = 0.1) -> PolicyParams:
-    return PolicyParams(alpha_h=alpha_h, alpha_theta=alpha_theta, epsilon=epsilon, tau=tau, beta=beta)
+def _p(alpha_h: float = 2.0, alpha_theta: float = 0.25, epsilon: float = 0.02, tau: float = 1.0) -> PolicyParams:
+    return PolicyParams(alpha_h=alpha_h, alpha_theta=alpha_theta, epsilon=epsilon, tau=tau)
 
-
-NORMALISED = {"platform_weight": 0.0}
-WITH_PLATFORM = {"platform_weight": 2.0}
 
 SETTINGS = (
-    Setting("SPEC rates, raw x", _p(0.05, 0.01, 0.05), None),
-    Setting("old defaults, raw x", _p(1.0, 0.2, 0.05), None),
-    Setting("α_H 2, α_θ 0.25, raw x", _p(2.0, 0.25, 0.05), None),
-    Setting("old defaults, τ 0.5, raw x", _p(1.0, 0.2, 0.05, tau=0.5), None),
-    Setting("old defaults, β 0.02, raw x", _p(1.0, 0.2, 0.05, beta=0.02), None),
-    Setting("old defaults, ε 0.02, raw x", _p(1.0, 0.2, 0.02), None),
-    Setting("α_H 2, α_θ 0.25, ε 0.02, raw x", _p(2.0, 0.25, 0.02), None),
-    Setting("α_H 1, α_θ 0.25, whitened + bias", _p(1.0, 0.25, 0.05), NORMALISED),
-    Setting("α_H 1, α_θ 0.25, whitened + bias + platform", _p(1.0, 0.25, 0.05), WITH_PLATFORM),
-    Setting("α_H 1, α_θ 0.25, ε 0.02, whitened + bias + platform", _p(1.0, 0.25, 0.02), WITH_PLATFORM),
-    Setting("α_H 2, α_θ 0.25, ε 0.02, whitened + bias + platform", _p(2.0, 0.25, 0.02), WITH_PLATFORM),
-    Setting("α_H 2, α_θ 0.25, ε 0.02, platform weight 3", _p(2.0, 0.25, 0.02), {"platform_weight": 3.0}),
-    Setting("α_H 2, α_θ 0.125, ε 0.02, whitened + bias + platform", _p(2.0, 0.125, 0.02), WITH_PLATFORM),
-    Setting("α_H 2, α_θ 0.5, ε 0.02, whitened + bias + platform", _p(2.0, 0.5, 0.02), WITH_PLATFORM),
-    Setting("α_H 2, α_θ 0.25, ε 0.02, rank 8", _p(2.0, 0.25, 0.02), {"rank": 8, "platform_weight": 2.0}),
-    Setting("α_H 2, α_θ 0.25, ε 0.02, rank 32", _p(2.0, 0.25, 0.02), {"rank": 32, "platform_weight": 2.0}),
+    Setting("α_H 2, α_θ 0.25, ε 0.02, fit after 300 (defaults before this sweep)", _p(), 300),
+    Setting("same, normaliser from day 1", _p(), None),
+    Setting("fit after 100", _p(), 100),
+    Setting("fit after 150", _p(), 150),
+    Setting("α_θ 0.375, fit after 300", _p(alpha_theta=0.375), 300),
+    Setting("α_θ 0.5, fit after 300", _p(alpha_theta=0.5), 300),
+    Setting("α_θ 0.5, fit after 150", _p(alpha_theta=0.5), 150),
+    Setting("α_H 2.5, fit after 300", _p(alpha_h=2.5), 300),
+    Setting("α_H 1.5, α_θ 0.5, fit after 300", _p(alpha_h=1.5, alpha_theta=0.5), 300),
+    Setting("ε 0.01, fit after 300", _p(epsilon=0.01), 300),
 )
+# Per-seed results of the last run, for a closer look (gitignored).
+RESULTS = PROJECT_ROOT / "out" / "learning_sweep.json"
+BASELINES = ("VW cb_explore_adf squarecb", "ε-greedy linear (ε=0.05)")
 
 
-def _job(args: tuple[int, int]) -> list[float]:
-    seed, days = args
+def _baselines(world: World) -> list[Learner]:
+    xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
+    features = Features(fit_normaliser(xs))
+    return [VowpalSquareCB(world.space, features), EpsilonGreedyLinear(world.space, features, epsilon=0.05)]
+
+
+def _job(args: tuple[int, int, bool]) -> tuple[list[float], list[float], list[float]]:
+    """Per setting the final-period mean reward and share of the gap closed; per baseline its mean reward."""
+    seed, days, with_baselines = args
     world = build_world(WorldConfig(seed=seed, days=days), ActionSpace.load())
     xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
     first = int(days * (1 - FINAL_SHARE))
-    out = []
+    rewards, gaps = [], []
     for s in SETTINGS:
-        normaliser = None if s.normaliser is None else fit_normaliser(xs, **s.normaliser)
-        trace = run(world, Product(world.space, s.params, normaliser, s.label), seed)
-        out.append(trace.gap_closed(first, days))
+        normaliser = fit_normaliser(xs) if s.fit_after is None else None
+        trace = run(world, Product(world.space, s.params, normaliser, s.label, fit_after=s.fit_after), seed)
+        rewards.append(trace.window(first, days)[0])
+        gaps.append(trace.gap_closed(first, days))
+    base = [run(world, b, seed).window(first, days)[0] for b in _baselines(world)] if with_baselines else []
+    return rewards, gaps, base
+
+
+def _seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.learning_sweep", description=__doc__)
-    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated audience seeds")
+    parser.add_argument("--seeds", default="101-120", help="audience seeds, e.g. 101-120 or 1,2,3")
     parser.add_argument("--days", type=int, default=168)
+    parser.add_argument("--baselines", action="store_true", help="also run VW squarecb and ε-greedy linear")
     parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = _seeds(args.seeds)
     with get_context("fork").Pool(args.processes) as pool:
-        results = np.array(pool.map(_job, [(s, args.days) for s in seeds], chunksize=1))
-    print(f"Share of the gap closed over the final period, {len(seeds)} seeds × {args.days} days (median, min–max)\n")
-    print("| setting | gap closed |\n|---|---|")
+        results = pool.map(_job, [(s, args.days, args.baselines) for s in seeds], chunksize=1)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "seeds": seeds,
+                "days": args.days,
+                "settings": [s.label for s in SETTINGS],
+                "baselines": list(BASELINES) if args.baselines else [],
+                "results": results,
+            }
+        )
+    )
+    rewards = np.array([r[0] for r in results])
+    gaps = np.array([r[1] for r in results])
+    print(f"Final period (last {FINAL_SHARE:.0%} of days), {len(seeds)} seeds × {args.days} days: median (min–max)\n")
+    head = "| setting | mean reward | gap closed |"
+    if args.baselines:
+        base = np.array([r[2] for r in results])
+        best = int(np.argmax(np.median(base, axis=0)))
+        head += f" vs {BASELINES[best]}: median difference | ahead on |"
+    print(head + "\n|---|---|---|" + ("---|---|" if args.baselines else ""))
     for i, s in enumerate(SETTINGS):
-        col = results[:, i]
-        print(f"| {s.label} | {np.median(col):.1%} ({col.min():.1%}–{col.max():.1%}) |")
+        r, g = rewards[:, i], gaps[:, i]
+        row = f"| {s.label} | {np.median(r):.4f} | {np.median(g):.1%} ({g.min():.1%}–{g.max():.1%}) |"
+        if args.baselines:
+            d = r - base[:, best]
+            row += f" {np.median(d):+.4f} ({d.min():+.4f}–{d.max():+.4f}) | {int((d > 0).sum())} of {len(d)} |"
+        print(row)
+    if args.baselines:
+        for j, name in enumerate(BASELINES):
+            print(f"| *{name}* | {np.median(base[:, j]):.4f} | |" + (" | |" if args.baselines else ""))
 
 
 if __name__ == "__main__":
