@@ -9,7 +9,7 @@ feature map ``z = [1, platform, platform × time bucket, whitened x]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,7 +18,7 @@ from benchmarks.learning_world import Post
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.normaliser import ContextNormaliser, fit_normaliser
-from shared.policy import LoggedUpdate, PolicyParams, fold_baseline, select, summed_step
+from shared.policy import LoggedUpdate, PolicyParams, epsilon_at, fold_baseline, select, summed_step
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Product:
     used; with ``fit_after`` instead, it runs on raw x until it has made that many
     decisions, then fits the normaliser on their contexts, sets θ to 0 and keeps H and
     the baselines, as the product's sweep does (shared/services/lifecycle.py); rewards
-    of decisions made before the fit then move H only."""
+    of decisions made before the fit then move H only. ε follows the product's
+    schedule (``epsilon_at`` of the rewards learned from so far)."""
 
     def __init__(
         self,
@@ -79,13 +80,15 @@ class Product:
         self.prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         self.theta: dict[tuple[str, str], FloatArray] = {}
         self.baselines = dict.fromkeys(PLATFORMS, 0.0)
+        self.steps = 0
 
     def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        params = replace(self.params, epsilon=epsilon_at(self.params, self.steps))
         cell = (PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket])
         if self.fit_after is not None and self.normaliser is None:
             self.seen.append(post.x)
         x = post.x if self.normaliser is None else self.normaliser.apply(post.x, cell[0])
-        sel = select(self.space, self.prefs.get(cell, {}), self.theta, x, self.params, int(rng.integers(2**63)))
+        sel = select(self.space, self.prefs.get(cell, {}), self.theta, x, params, int(rng.integers(2**63)))
         action = tuple(c.chosen_index for c in sel.choices)
         return Choice(action, (sel.choices, x, self.normaliser))
 
@@ -105,6 +108,7 @@ class Product:
             bucket = TIME_BUCKETS[f.post.time_bucket]
             updates.append(LoggedUpdate(platform, bucket, choices, x, f.reward - before, theta=theta))
         dh, dtheta = summed_step(updates, self.params)
+        self.steps += len(updates)
         for (p, tb, d, v), h_step in dh.items():
             cell = self.prefs.setdefault((p, tb), {})
             cell[(d, v)] = cell.get((d, v), 0.0) + h_step

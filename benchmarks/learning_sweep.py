@@ -7,7 +7,7 @@ on the same audiences; prints Markdown tables.
 Tune on seeds the benchmark does not use (``make bench-learning`` reports
 seeds 1–5), so the benchmark's figures are a held-out check of the choice:
 
-    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--seeds 101-120] [--days 168] [--baselines]
+    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--round b] [--seeds 101-120] [--days 168] [--baselines]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
@@ -36,11 +37,26 @@ class Setting:
     fit_after: int | None  # decisions on raw x before the normaliser is fitted; None: fitted from day 1
 
 
-def _p(alpha_h: float = 2.0, alpha_theta: float = 0.25, epsilon: float = 0.02, tau: float = 1.0) -> PolicyParams:
-    return PolicyParams(alpha_h=alpha_h, alpha_theta=alpha_theta, epsilon=epsilon, tau=tau)
+def _p(
+    alpha_h: float = 2.0,
+    alpha_theta: float = 0.25,
+    epsilon: float = 0.02,
+    tau: float = 1.0,
+    half_life: float = 0.0,
+    epsilon_min: float = 0.01,
+) -> PolicyParams:
+    return PolicyParams(
+        alpha_h=alpha_h,
+        alpha_theta=alpha_theta,
+        epsilon=epsilon,
+        tau=tau,
+        epsilon_half_life=half_life,
+        epsilon_min=epsilon_min,
+    )
 
 
-SETTINGS = (
+# Each round is a table of docs/decisions.md (items 1 and 48).
+ROUND_A = (
     Setting("α_H 2, α_θ 0.25, ε 0.02, fit after 300 (defaults before this sweep)", _p(), 300),
     Setting("same, normaliser from day 1", _p(), None),
     Setting("fit after 100", _p(), 100),
@@ -52,8 +68,20 @@ SETTINGS = (
     Setting("α_H 1.5, α_θ 0.5, fit after 300", _p(alpha_h=1.5, alpha_theta=0.5), 300),
     Setting("ε 0.01, fit after 300", _p(epsilon=0.01), 300),
 )
+ROUND_B = (
+    Setting("ε 0.01, fit after 300", _p(epsilon=0.01), 300),
+    Setting("ε 0.005, fit after 300", _p(epsilon=0.005, epsilon_min=0.005), 300),
+    Setting("ε 0.05 → 0.01, half-life 1,000 rewards", _p(epsilon=0.05, half_life=1000), 300),
+    Setting("ε 0.05 → 0.01, half-life 3,000 rewards", _p(epsilon=0.05, half_life=3000), 300),
+    Setting("ε 0.02 → 0.01, half-life 2,000 rewards", _p(epsilon=0.02, half_life=2000), 300),
+    Setting("ε 0.01, α_θ 0.375", _p(epsilon=0.01, alpha_theta=0.375), 300),
+    Setting("ε 0.01, α_H 2.5", _p(epsilon=0.01, alpha_h=2.5), 300),
+    Setting("ε 0.01, τ 0.8", _p(epsilon=0.01, tau=0.8), 300),
+    Setting("ε 0.01, fit after 100", _p(epsilon=0.01), 100),
+)
+ROUNDS = {"a": ROUND_A, "b": ROUND_B}
 # Per-seed results of the last run, for a closer look (gitignored).
-RESULTS = PROJECT_ROOT / "out" / "learning_sweep.json"
+RESULTS = PROJECT_ROOT / "out" / "learning_sweep_{round}.json"
 BASELINES = ("VW cb_explore_adf squarecb", "ε-greedy linear (ε=0.05)")
 
 
@@ -63,14 +91,14 @@ def _baselines(world: World) -> list[Learner]:
     return [VowpalSquareCB(world.space, features), EpsilonGreedyLinear(world.space, features, epsilon=0.05)]
 
 
-def _job(args: tuple[int, int, bool]) -> tuple[list[float], list[float], list[float]]:
+def _job(args: tuple[int, int, bool, str]) -> tuple[list[float], list[float], list[float]]:
     """Per setting the final-period mean reward and share of the gap closed; per baseline its mean reward."""
-    seed, days, with_baselines = args
+    seed, days, with_baselines, round_ = args
     world = build_world(WorldConfig(seed=seed, days=days), ActionSpace.load())
     xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
     first = int(days * (1 - FINAL_SHARE))
     rewards, gaps = [], []
-    for s in SETTINGS:
+    for s in ROUNDS[round_]:
         normaliser = fit_normaliser(xs) if s.fit_after is None else None
         trace = run(world, Product(world.space, s.params, normaliser, s.label, fit_after=s.fit_after), seed)
         rewards.append(trace.window(first, days)[0])
@@ -92,18 +120,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="101-120", help="audience seeds, e.g. 101-120 or 1,2,3")
     parser.add_argument("--days", type=int, default=168)
     parser.add_argument("--baselines", action="store_true", help="also run VW squarecb and ε-greedy linear")
+    parser.add_argument("--round", choices=sorted(ROUNDS), default=max(ROUNDS), help="which table of settings")
     parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
     seeds = _seeds(args.seeds)
+    settings = ROUNDS[args.round]
     with get_context("fork").Pool(args.processes) as pool:
-        results = pool.map(_job, [(s, args.days, args.baselines) for s in seeds], chunksize=1)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
+        results = pool.map(_job, [(s, args.days, args.baselines, args.round) for s in seeds], chunksize=1)
+    out = Path(str(RESULTS).format(round=args.round))
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "seeds": seeds,
                 "days": args.days,
-                "settings": [s.label for s in SETTINGS],
+                "round": args.round,
+                "settings": [s.label for s in settings],
                 "baselines": list(BASELINES) if args.baselines else [],
                 "results": results,
             }
@@ -118,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         best = int(np.argmax(np.median(base, axis=0)))
         head += f" vs {BASELINES[best]}: median difference | ahead on |"
     print(head + "\n|---|---|---|" + ("---|---|" if args.baselines else ""))
-    for i, s in enumerate(SETTINGS):
+    for i, s in enumerate(settings):
         r, g = rewards[:, i], gaps[:, i]
         row = f"| {s.label} | {np.median(r):.4f} | {np.median(g):.1%} ({g.min():.1%}–{g.max():.1%}) |"
         if args.baselines:
