@@ -41,6 +41,7 @@ from benchmarks.off_policy_coverage import (
     CoverageScale,
     Hit,
     coverage,
+    coverage_reading,
     coverage_summary,
     coverage_table,
 )
@@ -57,6 +58,7 @@ PRODUCT = "product: defaults (normaliser fitted after 300 decisions)"
 RAW = "product: defaults, raw x"
 BEFORE = "product: before tuning"
 PRODUCTS = (PRODUCT, RAW, BEFORE)
+EPSILON = PolicyParams().epsilon
 
 
 @dataclass(frozen=True)
@@ -276,18 +278,7 @@ def coverage_section(scale: CoverageScale, hits: list[Hit]) -> list[str]:
         "",
         *coverage_table(hits),
         "",
-        "Reading it (figures of the run measured here). The logging policy (every weight 1) is covered at the "
-        "nominal rate. What-ifs that fix one dimension on one platform, and the policy of a week ago on the week "
-        "since, keep an effective sample size of a quarter of n or more: there SNIPS and DR cover 88–94%, a few "
-        "points under nominal, and IPS 81–86%; the two what-ifs that fix a dimension on every platform (ESS "
-        "5–10% of n) fare about the same. IPS undercovers most: "
-        "with ε = 0.02 a weight can reach 1/π = 250 in one dimension, and a percentile bootstrap of a mean of "
-        "such heavy-tailed terms comes out too narrow. Far from the log (uniform random once the policy has "
-        "converged: ESS ≈ 4% of n) no estimator is trustworthy (40–64%). So: read SNIPS or DR, and the ESS "
-        "beside them (`learner evaluate` prints it); treat an IPS interval, or any estimate whose ESS is a few "
-        "percent of n, as too optimistic about its precision. The in-sample current policy is biased upwards, "
-        "as docs/decisions.md (item 51) says. The true values use 8,192 Monte Carlo draws per context: with "
-        "the audience's default 256, their shared error alone cost several points of coverage.",
+        coverage_reading(hits, EPSILON),
         "",
     ]
 
@@ -361,7 +352,7 @@ def report(
             *drift_table(drifting, scale.days),
             "",
             "The product does not recover within the 84 days after the drift: a constant-step policy gradient "
-            "has to unlearn preferences it has grown large, and with ε = 0.02 the values it abandoned are tried "
+            f"has to unlearn preferences it has grown large, and with ε = {EPSILON} the values it abandoned are tried "
             "rarely. VW's squarecb keeps exploring in proportion to its estimated gaps and recovers fastest; the "
             "regression baselines, which average over all history, recover worse than the product. A decaying "
             "or resettable policy (the ε schedule, a reset from docs/lifecycle.md) is the lever for drift; it "

@@ -29,7 +29,7 @@ class PolicyParams:
     tau: float = 1.0
     # The SPEC's 0.05 floor and 0.05 / 0.01 rates were tuned on the learning
     # benchmark (make bench-learning): docs/decisions.md, items 1 and 48.
-    epsilon: float = 0.02
+    epsilon: float = 0.01
     alpha_h: float = 2.0
     alpha_theta: float = 0.25
     beta: float = 0.1

@@ -369,7 +369,7 @@ def test_fold_baseline_moves_the_baseline_by_beta_of_the_error():
 def test_default_params_are_the_documented_ones():
     # τ, ε and β as the SPEC says; the learning rates as docs/decisions.md says.
     p = PolicyParams()
-    assert (p.tau, p.epsilon, p.alpha_h, p.alpha_theta, p.beta) == (1.0, 0.02, 2.0, 0.25, 0.1)
+    assert (p.tau, p.epsilon, p.alpha_h, p.alpha_theta, p.beta) == (1.0, 0.01, 2.0, 0.25, 0.1)
 
 
 @pytest.mark.parametrize(
