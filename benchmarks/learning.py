@@ -354,9 +354,10 @@ def report(
             "The product does not recover within the 84 days after the drift: a constant-step policy gradient "
             f"has to unlearn preferences it has grown large, and with ε = {EPSILON} the values it abandoned are tried "
             "rarely. VW's squarecb keeps exploring in proportion to its estimated gaps and recovers fastest; the "
-            "regression baselines, which average over all history, recover worse than the product. A decaying "
-            "or resettable policy (the ε schedule, a reset from docs/lifecycle.md) is the lever for drift; it "
-            "is not tuned here.",
+            "regression baselines, which average over all history, recover worse than the product. The "
+            "lever the product has for a changed audience is a reset (docs/lifecycle.md), which starts the "
+            "preferences afresh and keeps the normaliser; the ε schedule only lowers exploration, so it does not "
+            "help here. Automatic forgetting is not built.",
             "",
             "![drift](figures/learning_drift.png)",
             "",
