@@ -60,7 +60,9 @@ class Product:
     decisions, then fits the normaliser on their contexts, sets θ to 0 and keeps H and
     the baselines, as the product's sweep does (shared/services/lifecycle.py); rewards
     of decisions made before the fit then move H only. ε follows the product's
-    schedule (``epsilon_at`` of the rewards learned from so far)."""
+    schedule (``epsilon_at`` of the rewards learned from so far). ``without_theta``
+    names dimensions whose θ never learns (their scores are H alone), for the
+    tuning sweep's per-dimension comparison."""
 
     def __init__(
         self,
@@ -70,12 +72,14 @@ class Product:
         name: str,
         *,
         fit_after: int | None = None,
+        without_theta: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.space = space
         self.params = params
         self.normaliser = normaliser
         self.fit_after = fit_after
+        self.without_theta = without_theta
         self.seen: list[FloatArray] = []  # raw contexts, until the fit
         self.prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         self.theta: dict[tuple[str, str], FloatArray] = {}
@@ -113,6 +117,8 @@ class Product:
             cell = self.prefs.setdefault((p, tb), {})
             cell[(d, v)] = cell.get((d, v), 0.0) + h_step
         for key, theta_step in dtheta.items():
+            if key[0] in self.without_theta:
+                continue
             prev = self.theta.get(key)
             self.theta[key] = theta_step if prev is None else prev + theta_step
 

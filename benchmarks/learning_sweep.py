@@ -35,6 +35,7 @@ class Setting:
     label: str
     params: PolicyParams
     fit_after: int | None  # decisions on raw x before the normaliser is fitted; None: fitted from day 1
+    without_theta: frozenset[str] = frozenset()  # dimensions scored by H alone
 
 
 def _p(
@@ -79,7 +80,12 @@ ROUND_B = (
     Setting("ε 0.01, τ 0.8", _p(epsilon=0.01, tau=0.8), 300),
     Setting("ε 0.01, fit after 100", _p(epsilon=0.01), 100),
 )
-ROUNDS = {"a": ROUND_A, "b": ROUND_B}
+# Does every dimension gain from θ·x'? The defaults, then each dimension without θ.
+ROUND_C = (
+    Setting("defaults (ε 0.01)", _p(epsilon=0.01), 300),
+    *(Setting(f"no θ for {d.name}", _p(epsilon=0.01), 300, frozenset({d.name})) for d in ActionSpace.load().dimensions),
+)
+ROUNDS = {"a": ROUND_A, "b": ROUND_B, "c": ROUND_C}
 # Per-seed results of the last run, for a closer look (gitignored).
 RESULTS = PROJECT_ROOT / "out" / "learning_sweep_{round}.json"
 BASELINES = ("VW cb_explore_adf squarecb", "ε-greedy linear (ε=0.05)")
@@ -100,11 +106,20 @@ def _job(args: tuple[int, int, bool, str]) -> tuple[list[float], list[float], li
     rewards, gaps = [], []
     for s in ROUNDS[round_]:
         normaliser = fit_normaliser(xs) if s.fit_after is None else None
-        trace = run(world, Product(world.space, s.params, normaliser, s.label, fit_after=s.fit_after), seed)
+        learner = Product(
+            world.space, s.params, normaliser, s.label, fit_after=s.fit_after, without_theta=s.without_theta
+        )
+        trace = run(world, learner, seed)
         rewards.append(trace.window(first, days)[0])
         gaps.append(trace.gap_closed(first, days))
     base = [run(world, b, seed).window(first, days)[0] for b in _baselines(world)] if with_baselines else []
     return rewards, gaps, base
+
+
+def _paired(d: np.ndarray) -> str:
+    """Seed-by-seed differences: "mean ± standard error | ahead on k of n |"."""
+    se = float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return f"{d.mean():+.4f} ± {se:.4f} | {int((d > 0).sum())} of {len(d)} |"
 
 
 def _seeds(text: str) -> list[int]:
@@ -144,22 +159,22 @@ def main(argv: list[str] | None = None) -> None:
     rewards = np.array([r[0] for r in results])
     gaps = np.array([r[1] for r in results])
     print(f"Final period (last {FINAL_SHARE:.0%} of days), {len(seeds)} seeds × {args.days} days: median (min–max)\n")
-    head = "| setting | mean reward | gap closed |"
+    head = "| setting | mean reward | gap closed | − first row, paired | ahead on |"
     if args.baselines:
         base = np.array([r[2] for r in results])
         best = int(np.argmax(np.median(base, axis=0)))
-        head += f" vs {BASELINES[best]}: median difference | ahead on |"
-    print(head + "\n|---|---|---|" + ("---|---|" if args.baselines else ""))
+        head += f" − {BASELINES[best]}, paired | ahead on |"
+    print(head + "\n|---|---|---|---|---|" + ("---|---|" if args.baselines else ""))
     for i, s in enumerate(settings):
         r, g = rewards[:, i], gaps[:, i]
-        row = f"| {s.label} | {np.median(r):.4f} | {np.median(g):.1%} ({g.min():.1%}–{g.max():.1%}) |"
+        spread = f"{np.median(g):.1%} ({g.min():.1%}–{g.max():.1%})"
+        row = f"| {s.label} | {np.median(r):.4f} | {spread} | {_paired(r - rewards[:, 0])}"
         if args.baselines:
-            d = r - base[:, best]
-            row += f" {np.median(d):+.4f} ({d.min():+.4f}–{d.max():+.4f}) | {int((d > 0).sum())} of {len(d)} |"
+            row += f" {_paired(r - base[:, best])}"
         print(row)
     if args.baselines:
         for j, name in enumerate(BASELINES):
-            print(f"| *{name}* | {np.median(base[:, j]):.4f} | |" + (" | |" if args.baselines else ""))
+            print(f"| *{name}* | {np.median(base[:, j]):.4f} | | | | | |")
 
 
 if __name__ == "__main__":
