@@ -10,7 +10,7 @@ import numpy as np
 
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
-from shared.store import normalisers
+from shared.store import normalisers, policy
 from shared.store.db import Conn
 
 # The policy's "typical context" of a cell is the mean x of its latest decisions.
@@ -78,15 +78,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
     """Everything the dashboard shows, read in the caller's transaction (one snapshot)."""
     version_row = conn.execute("select version, steps from policy_state").fetchone()
     active = normalisers.active_version(conn)
-    prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
-    for platform, bucket, dim, value, h in conn.execute(
-        "select platform, time_bucket, dimension, value, h from policy_preferences"
-    ):
-        prefs.setdefault((platform, bucket), {})[(dim, value)] = float(h)
-    theta = {
-        (d, v): np.asarray(t, dtype=np.float64)
-        for d, v, t in conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta")
-    }
+    prefs, theta = policy.read_preferences_and_theta(conn)
     mean_x: dict[tuple[str, str], FloatArray] = {}
     counts: dict[tuple[str, str], int] = {}
     for platform, bucket, n, avg in conn.cursor(binary=True).execute(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
-from shared.store import normalisers
+from shared.store import normalisers, policy
 from shared.store.db import Conn
-from shared.store.posts import _DECISION_COLUMNS_OF_D, decision_from_row
+from shared.store.posts import DECISION_COLUMNS_OF_D, decision_from_row
 from shared.target_policies import LoggedDecision
 
 
@@ -31,7 +29,7 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
     rows = (
         conn.cursor(binary=True)
         .execute(
-            f"select r.value, {_DECISION_COLUMNS_OF_D} from decisions d join rewards r using (post_id)"
+            f"select r.value, {DECISION_COLUMNS_OF_D} from decisions d join rewards r using (post_id)"
             " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit %s",
             (limit,),
         )
@@ -49,15 +47,7 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
     transaction), with the τ and ε of the latest decision."""
     version = conn.execute("select version from policy_state").fetchone()
     assert version is not None
-    prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
-    for platform, bucket, dim, value, h in conn.execute(
-        "select platform, time_bucket, dimension, value, h from policy_preferences"
-    ):
-        prefs.setdefault((platform, bucket), {})[(dim, value)] = float(h)
-    theta = {
-        (d, v): np.asarray(t, dtype=np.float64)
-        for d, v, t in conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta")
-    }
+    prefs, theta = policy.read_preferences_and_theta(conn)
     latest = conn.execute(
         "select tau, epsilon from decisions where not holdback order by created_at desc limit 1"
     ).fetchone()

@@ -19,7 +19,7 @@ from shared.normaliser import FittedNormaliser
 from shared.policy_file import PolicyState
 from shared.store import normalisers
 from shared.store.db import Conn
-from shared.store.policy import lock_baselines
+from shared.store.policy import lock_baselines, read_preferences_and_theta
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,13 @@ def read_state(conn: Conn) -> PolicyState:
     """The current H, θ, baselines, version and steps (hold the version lock for one consistent state)."""
     state = conn.execute("select version, steps from policy_state").fetchone()
     assert state is not None
-    prefs = conn.execute("select platform, time_bucket, dimension, value, h from policy_preferences").fetchall()
-    theta = conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta").fetchall()
+    prefs, theta = read_preferences_and_theta(conn)
     baselines = conn.execute("select platform, b, n from policy_baselines").fetchall()
     return PolicyState(
         version=int(state[0]),
         steps=int(state[1]),
-        preferences={(p, tb, d, v): float(h) for p, tb, d, v, h in prefs},
-        theta={(d, v): np.asarray(t, dtype=np.float64) for d, v, t in theta},
+        preferences={(p, tb, d, v): h for (p, tb), cell in prefs.items() for (d, v), h in cell.items()},
+        theta=theta,
         baselines={p: (float(b), int(n)) for p, b, n in baselines},
         normaliser=active_normaliser(conn),
     )

@@ -26,6 +26,23 @@ class PolicyView:
     normaliser_version: str | None = None  # θ·x' uses this normaliser's x' (None: the raw x)
 
 
+def read_preferences_and_theta(
+    conn: Conn,
+) -> tuple[dict[tuple[str, str], dict[tuple[str, str], float]], dict[tuple[str, str], FloatArray]]:
+    """Every H, by (platform, time bucket) then (dimension, value), and every θ[d, v],
+    in the caller's transaction."""
+    prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+    for platform, bucket, dim, value, h in conn.execute(
+        "select platform, time_bucket, dimension, value, h from policy_preferences"
+    ):
+        prefs.setdefault((platform, bucket), {})[(dim, value)] = float(h)
+    theta = {
+        (d, v): np.asarray(t, dtype=np.float64)
+        for d, v, t in conn.cursor(binary=True).execute("select dimension, value, theta from policy_theta")
+    }
+    return prefs, theta
+
+
 def lock_version(conn: Conn) -> int:
     """Lock the version row: from here until commit this transaction updates the policy alone."""
     row = conn.execute("select version from policy_state for update").fetchone()

@@ -89,7 +89,7 @@ _DECISION_COLUMNS = (
     " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version"
 )
 # The same columns, qualified for queries that join decisions as "d".
-_DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
+DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
 
 
 def _choice_json(c: DimensionChoice) -> dict[str, Any]:
@@ -299,7 +299,7 @@ def update_inputs(
     row = (
         conn.cursor(binary=True)
         .execute(
-            f"select u.version_after, r.value, r.baseline_before, {_DECISION_COLUMNS_OF_D} from rewards r"
+            f"select u.version_after, r.value, r.baseline_before, {DECISION_COLUMNS_OF_D} from rewards r"
             " left join policy_updates u on u.post_id = r.post_id"
             " left join decisions d on d.post_id = r.post_id where r.post_id = %s",
             (post_id,),
@@ -318,7 +318,7 @@ def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, flo
     rows = (
         conn.cursor(binary=True)
         .execute(
-            f"select r.post_id, r.value, r.baseline_before, {_DECISION_COLUMNS_OF_D}"
+            f"select r.post_id, r.value, r.baseline_before, {DECISION_COLUMNS_OF_D}"
             " from rewards r join decisions d using (post_id)"
             " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
             " and not d.holdback"
