@@ -180,14 +180,20 @@ def coverage_summary(hits: list[Hit], ess_threshold: float = 100.0) -> list[str]
     return rows
 
 
+def _by_target(hits: list[Hit]) -> dict[tuple[str, str], list[Hit]]:
+    """The hits of each (target policy, estimator), in the order they first appear."""
+    out: dict[tuple[str, str], list[Hit]] = {}
+    for h in hits:
+        out.setdefault((h.policy, h.estimator), []).append(h)
+    return out
+
+
 def coverage_table(hits: list[Hit]) -> list[str]:
     rows = [
         "| target policy | estimator | coverage of the 95% CI | median ESS (of n) | mean CI width | bias |",
         "|---|---|---|---|---|---|",
     ]
-    keys = list(dict.fromkeys((h.policy, h.estimator) for h in hits))
-    for policy, estimator in keys:
-        hs = [h for h in hits if h.policy == policy and h.estimator == estimator]
+    for (policy, estimator), hs in _by_target(hits).items():
         cov = np.mean([h.covered for h in hs])
         ess = np.median([h.ess for h in hs])
         rows.append(
@@ -205,13 +211,10 @@ def _span(values: Sequence[float]) -> str:
 def coverage_reading(hits: list[Hit], epsilon: float) -> str:
     """The paragraph that reads the coverage table, its figures taken from ``hits``:
     targets grouped by their effective sample size as a share of n."""
-    cells: dict[tuple[str, str], tuple[float, float]] = {}  # (policy, estimator) → (coverage, ESS / n)
-    for policy, estimator in dict.fromkeys((h.policy, h.estimator) for h in hits):
-        hs = [h for h in hits if h.policy == policy and h.estimator == estimator]
-        cells[policy, estimator] = (
-            float(np.mean([h.covered for h in hs])),
-            float(np.median([h.ess / h.n for h in hs])),
-        )
+    cells = {  # (policy, estimator) → (coverage, ESS / n)
+        key: (float(np.mean([h.covered for h in hs])), float(np.median([h.ess / h.n for h in hs])))
+        for key, hs in _by_target(hits).items()
+    }
     logging, uniform = LoggingPolicy().name, UniformPolicy().name
     what_ifs = {k: v for k, v in cells.items() if k[0] not in {CURRENT, logging, uniform}}
     wide = {k: v for k, v in what_ifs.items() if v[1] >= 0.25}
