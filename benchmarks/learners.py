@@ -9,13 +9,15 @@ feature map ``z = [1, platform, platform × time bucket, whitened x]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
 
-from benchmarks.learning_world import Post
+from benchmarks.learning_world import Post, World
 from shared.action_space import ActionSpace
+from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.normaliser import ContextNormaliser, fit_normaliser
 from shared.policy import LoggedUpdate, PolicyParams, epsilon_at, fold_baseline, select, summed_step
@@ -121,6 +123,38 @@ class Product:
                 continue
             prev = self.theta.get(key)
             self.theta[key] = theta_step if prev is None else prev + theta_step
+
+
+class Bandit:
+    """The library learner (shared/bandit.py), as deployed: x contributes nothing until
+    ``fit_after`` decisions have been made, then the normaliser is fitted on their
+    contexts and x' enters as its whitened components (the statistics learned so far
+    stay valid: they saw those components as 0)."""
+
+    def __init__(self, space: ActionSpace, params: BanditParams, name: str, *, fit_after: int = 300) -> None:
+        self.name = name
+        self.space = space
+        self.learner = RidgeIGW(space, params, rank=16)
+        self.fit_after = fit_after
+        self.normaliser: ContextNormaliser | None = None
+        self.seen: list[FloatArray] = []
+
+    def choose(self, post: Post, rng: np.random.Generator) -> Choice:
+        if self.normaliser is None:
+            self.seen.append(post.x)
+        components = np.zeros(0) if self.normaliser is None else self.normaliser.components(post.x)
+        platform, bucket = PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket]
+        business = str(post.business)
+        sel = self.learner.choose(platform, bucket, components, int(rng.integers(2**63)), business=business)
+        action = tuple(c.chosen_index for c in sel.choices)
+        return Choice(action, Decision(platform, bucket, components, action, business))
+
+    def learn(self, batch: list[Feedback]) -> None:
+        if self.normaliser is None and len(self.seen) >= self.fit_after:
+            xs = np.array(self.seen)
+            self.normaliser = fit_normaliser(xs, rank=min(16, xs.shape[0] - 1))
+            self.seen = []
+        self.learner.learn([Outcome(f.choice.memo, f.reward) for f in batch])
 
 
 class Features:
@@ -268,3 +302,30 @@ class VowpalSquareCB:
             lines = list(self.lines)
             lines[k] = f"0:{-f.reward}:{p} {lines[k]}"  # cost = −reward, with the probability it had
             self.vw.learn([shared, *lines])
+
+
+NORMALISER_DAYS = 7  # the baselines' normaliser is fitted on the first week's contexts
+
+
+def vw_available() -> bool:
+    try:
+        import vowpalwabbit  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def baselines(world: World) -> list[tuple[str, Callable[[World], Learner]]]:
+    """The anchors the default must beat, built fresh per run: each sees platform,
+    platform × time bucket and whitened x (a normaliser fitted on the first week's
+    contexts, as it would be on a week of logged decisions) from the first day."""
+    space = world.space
+    xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
+    features = Features(fit_normaliser(xs))
+    made: list[tuple[str, Callable[[World], Learner]]] = [
+        ("ε-greedy linear", lambda w: EpsilonGreedyLinear(space, features, epsilon=0.05)),
+        ("linear Thompson sampling", lambda w: LinearThompson(space, features, scale=0.05)),
+    ]
+    if vw_available():
+        made.append(("VW squarecb", lambda w: VowpalSquareCB(space, features)))
+    return made

@@ -11,8 +11,6 @@ from benchmarks.learners import Feedback, Learner
 from benchmarks.learning_world import BATCH_HOURS, World
 from shared.context import FloatArray
 
-# Contexts of the first week fit the normaliser (no rewards are needed).
-NORMALISER_DAYS = 7
 FINAL_SHARE = 0.25  # the final period is the last quarter of the days
 
 

@@ -1,13 +1,11 @@
-"""The tuning sweep behind the product's defaults (docs/decisions.md, items 1
-and 48): the product's policy under several settings on the learning
-benchmark's stationary audience, as it is deployed (raw x until the sweep fits
-the normaliser after ``fit_after`` decisions), beside the strongest baselines
-on the same audiences; prints Markdown tables.
+"""The tuning sweep behind the learners' defaults (docs/learning.md, "Protocol";
+docs/decisions.md, item 1): settings of the learners on the suite's **tuning**
+worlds and seeds only (``benchmarks/worlds.py``: ``tuning=True`` worlds, seeds
+``TUNING_SEEDS``), beside the baselines on the same audiences; prints Markdown
+tables. ``make bench-learning`` reports the held-out worlds and seeds, which no
+round here touches, so its figures are a check of the choice, not a fit.
 
-Tune on seeds the benchmark does not use (``make bench-learning`` reports
-seeds 1–5), so the benchmark's figures are a held-out check of the choice:
-
-    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep [--round b] [--seeds 101-120] [--days 168] [--baselines]
+    OMP_NUM_THREADS=1 python -m benchmarks.learning_sweep --round bandit [--worlds additive,interacting] [--baselines]
 """
 
 from __future__ import annotations
@@ -15,166 +13,136 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.learners import EpsilonGreedyLinear, Features, Learner, Product, VowpalSquareCB
-from benchmarks.learning_runs import FINAL_SHARE, NORMALISER_DAYS, run
-from benchmarks.learning_world import World, WorldConfig, build_world
-from shared.action_space import ActionSpace
+from benchmarks.learners import Bandit, Learner, Product, baselines
+from benchmarks.learning_runs import FINAL_SHARE, run
+from benchmarks.learning_world import World
+from benchmarks.suite import EARLY_DAYS, SUITE_DAYS, suite_world
+from benchmarks.worlds import SUITE, TUNING_SEEDS
+from shared.bandit import BanditParams
 from shared.config import PROJECT_ROOT
-from shared.normaliser import fit_normaliser
 from shared.policy import PolicyParams
 
 
 @dataclass(frozen=True)
 class Setting:
     label: str
-    params: PolicyParams
-    fit_after: int | None  # decisions on raw x before the normaliser is fitted; None: fitted from day 1
-    without_theta: frozenset[str] = frozenset()  # dimensions scored by H alone
+    make: Callable[[World], Learner]
 
 
-def _p(
-    alpha_h: float = 2.0,
-    alpha_theta: float = 0.25,
-    epsilon: float = 0.02,
-    tau: float = 1.0,
-    half_life: float = 0.0,
-    epsilon_min: float = 0.01,
-) -> PolicyParams:
-    return PolicyParams(
-        alpha_h=alpha_h,
-        alpha_theta=alpha_theta,
-        epsilon=epsilon,
-        tau=tau,
-        epsilon_half_life=half_life,
-        epsilon_min=epsilon_min,
-    )
+def _bandit(label: str, **kw: float | bool) -> Setting:
+    return Setting(label, lambda w: Bandit(w.space, BanditParams(**kw), label))  # type: ignore[arg-type]
 
 
-# Each round is a table of docs/decisions.md (items 1 and 48).
-ROUND_A = (
-    Setting("α_H 2, α_θ 0.25, ε 0.02, fit after 300 (defaults before this sweep)", _p(), 300),
-    Setting("same, normaliser from day 1", _p(), None),
-    Setting("fit after 100", _p(), 100),
-    Setting("fit after 150", _p(), 150),
-    Setting("α_θ 0.375, fit after 300", _p(alpha_theta=0.375), 300),
-    Setting("α_θ 0.5, fit after 300", _p(alpha_theta=0.5), 300),
-    Setting("α_θ 0.5, fit after 150", _p(alpha_theta=0.5), 150),
-    Setting("α_H 2.5, fit after 300", _p(alpha_h=2.5), 300),
-    Setting("α_H 1.5, α_θ 0.5, fit after 300", _p(alpha_h=1.5, alpha_theta=0.5), 300),
-    Setting("ε 0.01, fit after 300", _p(epsilon=0.01), 300),
-)
-ROUND_B = (
-    Setting("ε 0.01, fit after 300", _p(epsilon=0.01), 300),
-    Setting("ε 0.005, fit after 300", _p(epsilon=0.005, epsilon_min=0.005), 300),
-    Setting("ε 0.05 → 0.01, half-life 1,000 rewards", _p(epsilon=0.05, half_life=1000), 300),
-    Setting("ε 0.05 → 0.01, half-life 3,000 rewards", _p(epsilon=0.05, half_life=3000), 300),
-    Setting("ε 0.02 → 0.01, half-life 2,000 rewards", _p(epsilon=0.02, half_life=2000), 300),
-    Setting("ε 0.01, α_θ 0.375", _p(epsilon=0.01, alpha_theta=0.375), 300),
-    Setting("ε 0.01, α_H 2.5", _p(epsilon=0.01, alpha_h=2.5), 300),
-    Setting("ε 0.01, τ 0.8", _p(epsilon=0.01, tau=0.8), 300),
-    Setting("ε 0.01, fit after 100", _p(epsilon=0.01), 100),
-)
-# Does every dimension gain from θ·x'? The defaults, then each dimension without θ.
-ROUND_C = (
-    Setting("defaults (ε 0.01)", _p(epsilon=0.01), 300),
-    *(Setting(f"no θ for {d.name}", _p(epsilon=0.01), 300, frozenset({d.name})) for d in ActionSpace.load().dimensions),
-)
-ROUNDS = {"a": ROUND_A, "b": ROUND_B, "c": ROUND_C}
-# Per-seed results of the last run, for a closer look (gitignored).
+def _gradient(label: str, **kw: float) -> Setting:
+    return Setting(label, lambda w: Product(w.space, PolicyParams(**kw), None, label, fit_after=300))  # type: ignore[arg-type]
+
+
+# Ridges: bias and platform / platform × time bucket / whitened x / pairs / business.
+_R1 = {
+    "gamma_scale": 300.0,
+    "forget": 0.999,
+    "cell_ridge": 10.0,
+    "context_ridge": 10.0,
+    "pair_ridge": 16.0,
+    "business_ridge": 16.0,
+}
+_R3 = {**_R1, "ridge": 3.0, "cell_ridge": 30.0, "context_ridge": 30.0, "pair_ridge": 32.0, "business_ridge": 32.0}
+
+# Each round is a table of docs/decisions.md, item 1.
+ROUNDS: dict[str, tuple[Setting, ...]] = {
+    "bandit": (
+        _bandit("γ₀ 300, ridges 1/10/10/16/16, forget 0.999", **_R1),
+        _bandit("γ₀ 300, ridges 3/30/30/32/32, forget 0.999", **_R3),
+        _bandit("γ₀ 300, ridges 3/30/30/32/32, forget 0.9995", **{**_R3, "forget": 0.9995}),
+        _bandit("γ₀ 300, ridges 3/30/30/32/32, forget 0.998", **{**_R3, "forget": 0.998}),
+        _bandit("γ₀ 1000, ridges 3/30/30/32/32, forget 0.999", **{**_R3, "gamma_scale": 1000.0}),
+    ),
+    "bandit-a": (
+        _bandit("γ₀ 20 (first guess)"),
+        _bandit("γ₀ 100", gamma_scale=100.0),
+        _bandit("γ₀ 300", gamma_scale=300.0),
+        _bandit("γ₀ 1000", gamma_scale=1000.0),
+        _bandit("γ₀ 100, no pairs", gamma_scale=100.0, pairs=False),
+        _bandit("γ₀ 100, no per-business", gamma_scale=100.0, per_business=False),
+    ),
+    "gradient": (
+        _gradient("α_H 2, α_θ 0.25, ε 0.01 (defaults before the suite)"),
+        _gradient("α_H 1, α_θ 0.1", alpha_h=1.0, alpha_theta=0.1),
+        _gradient("α_H 0.5, α_θ 0.1", alpha_h=0.5, alpha_theta=0.1),
+        _gradient("α_H 1, α_θ 0.25, ε 0.02", alpha_h=1.0, alpha_theta=0.25, epsilon=0.02),
+        _gradient("α_H 2, α_θ 0.25, ε 0.03", epsilon=0.03),
+    ),
+}
 RESULTS = PROJECT_ROOT / "out" / "learning_sweep_{round}.json"
-BASELINES = ("VW cb_explore_adf squarecb", "ε-greedy linear (ε=0.05)")
 
 
-def _baselines(world: World) -> list[Learner]:
-    xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
-    features = Features(fit_normaliser(xs))
-    return [VowpalSquareCB(world.space, features), EpsilonGreedyLinear(world.space, features, epsilon=0.05)]
-
-
-def _job(args: tuple[int, int, bool, str]) -> tuple[list[float], list[float], list[float]]:
-    """Per setting the final-period mean reward and share of the gap closed; per baseline its mean reward."""
-    seed, days, with_baselines, round_ = args
-    world = build_world(WorldConfig(seed=seed, days=days), ActionSpace.load())
-    xs = np.array([p.x for p in world.posts if p.day < NORMALISER_DAYS])
+def _job(args: tuple[str, int, int, bool, str]) -> dict[str, list[float]]:
+    """Per setting (then per baseline): final-period mean reward, gap closed at the end and in the first weeks."""
+    world_name, seed, days, with_baselines, round_ = args
+    world = suite_world(world_name, seed, days)
     first = int(days * (1 - FINAL_SHARE))
-    rewards, gaps = [], []
-    for s in ROUNDS[round_]:
-        normaliser = fit_normaliser(xs) if s.fit_after is None else None
-        learner = Product(
-            world.space, s.params, normaliser, s.label, fit_after=s.fit_after, without_theta=s.without_theta
-        )
-        trace = run(world, learner, seed)
-        rewards.append(trace.window(first, days)[0])
-        gaps.append(trace.gap_closed(first, days))
-    base = [run(world, b, seed).window(first, days)[0] for b in _baselines(world)] if with_baselines else []
-    return rewards, gaps, base
+    makers = [(s.label, s.make) for s in ROUNDS[round_]]
+    if with_baselines:
+        makers += [(f"*{name}*", make) for name, make in baselines(world)]
+    out = {}
+    for label, make in makers:
+        trace = run(world, make(world), seed)
+        out[label] = [trace.window(first, days)[0], trace.gap_closed(first, days), trace.gap_closed(0, EARLY_DAYS)]
+    return out
 
 
 def _paired(d: np.ndarray) -> str:
-    """Seed-by-seed differences: "mean ± standard error | ahead on k of n |"."""
+    """Differences per (world, seed): "mean ± standard error | ahead on k of n"."""
     se = float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    return f"{d.mean():+.4f} ± {se:.4f} | {int((d > 0).sum())} of {len(d)} |"
-
-
-def _seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out += list(range(int(lo), int(hi or lo) + 1))
-    return out
+    return f"{d.mean():+.4f} ± {se:.4f} | {int((d > 0).sum())} of {len(d)}"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.learning_sweep", description=__doc__)
-    parser.add_argument("--seeds", default="101-120", help="audience seeds, e.g. 101-120 or 1,2,3")
-    parser.add_argument("--days", type=int, default=168)
-    parser.add_argument("--baselines", action="store_true", help="also run VW squarecb and ε-greedy linear")
-    parser.add_argument("--round", choices=sorted(ROUNDS), default=max(ROUNDS), help="which table of settings")
+    parser.add_argument("--round", choices=sorted(ROUNDS), default="bandit", help="which table of settings")
+    parser.add_argument("--worlds", default=",".join(w.name for w in SUITE if w.tuning), help="tuning worlds")
+    parser.add_argument("--days", type=int, default=SUITE_DAYS)
+    parser.add_argument("--baselines", action="store_true", help="also run the baselines")
     parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args(argv)
-    seeds = _seeds(args.seeds)
-    settings = ROUNDS[args.round]
+    worlds = args.worlds.split(",")
+    held_out = [w.name for w in SUITE if not w.tuning and w.name in worlds]
+    if held_out:
+        parser.error(f"{', '.join(held_out)}: held-out worlds are never tuned on")
+    jobs = [(w, s, args.days, args.baselines, args.round) for w in worlds for s in TUNING_SEEDS]
     with get_context("fork").Pool(args.processes) as pool:
-        results = pool.map(_job, [(s, args.days, args.baselines, args.round) for s in seeds], chunksize=1)
-    out = Path(str(RESULTS).format(round=args.round))
+        results = pool.map(_job, jobs, chunksize=1)
+    out = RESULTS.with_name(RESULTS.name.format(round=args.round))
     out.parent.mkdir(exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "seeds": seeds,
-                "days": args.days,
-                "round": args.round,
-                "settings": [s.label for s in settings],
-                "baselines": list(BASELINES) if args.baselines else [],
-                "results": results,
-            }
-        )
+    out.write_text(json.dumps({"jobs": [j[:3] for j in jobs], "results": results}))
+    labels = list(results[0])
+    table = {label: np.array([r[label] for r in results]) for label in labels}
+    ref = table[labels[0]]
+    print(
+        f"Tuning worlds {', '.join(worlds)} × seeds {TUNING_SEEDS}, {args.days} days; mean over the {len(jobs)} runs\n"
     )
-    rewards = np.array([r[0] for r in results])
-    gaps = np.array([r[1] for r in results])
-    print(f"Final period (last {FINAL_SHARE:.0%} of days), {len(seeds)} seeds × {args.days} days: median (min–max)\n")
-    head = "| setting | mean reward | gap closed | − first row, paired | ahead on |"
-    if args.baselines:
-        base = np.array([r[2] for r in results])
-        best = int(np.argmax(np.median(base, axis=0)))
-        head += f" − {BASELINES[best]}, paired | ahead on |"
-    print(head + "\n|---|---|---|---|---|" + ("---|---|" if args.baselines else ""))
-    for i, s in enumerate(settings):
-        r, g = rewards[:, i], gaps[:, i]
-        spread = f"{np.median(g):.1%} ({g.min():.1%}–{g.max():.1%})"
-        row = f"| {s.label} | {np.median(r):.4f} | {spread} | {_paired(r - rewards[:, 0])}"
-        if args.baselines:
-            row += f" {_paired(r - base[:, best])}"
-        print(row)
-    if args.baselines:
-        for j, name in enumerate(BASELINES):
-            print(f"| *{name}* | {np.median(base[:, j]):.4f} | | | | | |")
+    print(
+        "| setting | final mean reward | gap closed, end | gap closed, first 4 weeks "
+        "| gap closed − first row, paired | ahead on |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label in labels:
+        t = table[label]
+        print(
+            f"| {label} | {t[:, 0].mean():.4f} | {t[:, 1].mean():.1%} | {t[:, 2].mean():.1%} "
+            f"| {_paired(t[:, 1] - ref[:, 1])} |"
+        )
+    print()
+    for w in worlds:
+        idx = [i for i, j in enumerate(jobs) if j[0] == w]
+        cells = " · ".join(f"{label.strip('*')[:24]} {table[label][idx, 1].mean():.0%}" for label in labels)
+        print(f"- {w}: {cells}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ numbers), so differences between learners are not differences of luck.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
 
+from benchmarks.worlds import GRADUAL_WEEKS, WORLDS, SuiteAudience
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, time_bucket_of
 from simulation.audience import Audience, AudienceParams
@@ -28,7 +29,8 @@ class WorldConfig:
     seed: int
     days: int = 168
     businesses: int = 12
-    drift_day: int | None = None  # from this day on the audience's tastes are redrawn
+    drift_day: int | None = None  # from this day on the audience's tastes are redrawn (or start to move)
+    world: str | None = None  # a world of benchmarks/worlds.py; None: the demo's audience
     schedule_seed: int | None = None  # posts, topics and noise; None: the audience's seed
     # Monte Carlo draws behind each exact expectation: the same draws serve every
     # context, so their error is shared; off-policy coverage needs it well below
@@ -67,16 +69,19 @@ class World:
     config: WorldConfig
     space: ActionSpace
     audience: Audience
-    after_drift: Audience | None
+    phases: list[Audience]  # the audience in each phase: [before] or [before, …, after the drift]
     posts: list[Post]
-    cache: dict[tuple[int, int, int, int, bool], FloatArray] = field(default_factory=dict)  # E[r] per context
+    cache: dict[tuple[int, int, int, int, int], FloatArray] = field(default_factory=dict)  # E[r] per context
 
-    def phase(self, post: Post) -> bool:
-        """True once the audience has drifted."""
-        return self.config.drift_day is not None and post.day >= self.config.drift_day
+    def phase(self, post: Post) -> int:
+        """0 before the drift; then 1 (abrupt), or 1, 2, … a week each until the last phase (gradual)."""
+        d = self.config.drift_day
+        if d is None or post.day < d:
+            return 0
+        return min(len(self.phases) - 1, 1 + (post.day - d) // 7)
 
     def _audience(self, post: Post) -> Audience:
-        return self.after_drift if self.phase(post) and self.after_drift is not None else self.audience
+        return self.phases[self.phase(post)]
 
     def expected(self, post: Post) -> FloatArray:
         """E[r | context, a] for every joint action, shape (n_actions,), cached per context."""
@@ -113,20 +118,34 @@ class World:
         return pos
 
 
-ExpectedCache = dict[tuple[int, int, int, int, bool], FloatArray]
+ExpectedCache = dict[tuple[int, int, int, int, int], FloatArray]
 
 
 def build_world(config: WorldConfig, space: ActionSpace, cache: ExpectedCache | None = None) -> World:
     """Each business posts once a day on every platform at a random local hour
     about a random topic (the schedule of ``make demo``). ``cache`` may be shared
     by worlds of the same audience (same seed, businesses and drift)."""
-    audience = Audience(
-        space,
-        config.seed,
-        n_businesses=config.businesses,
-        params=AudienceParams(monte_carlo_draws=config.truth_draws),
-    )
-    drifted = None if config.drift_day is None else audience.drifted(config.seed + 10_000)
+    spec = None if config.world is None else WORLDS[config.world]
+    audience: Audience
+    if spec is None:
+        audience = Audience(
+            space,
+            config.seed,
+            n_businesses=config.businesses,
+            params=AudienceParams(monte_carlo_draws=config.truth_draws),
+        )
+    else:
+        audience = SuiteAudience(
+            space, config.seed, replace(spec, businesses=config.businesses), truth_draws=config.truth_draws
+        )
+    phases = [audience]
+    if config.drift_day is not None:
+        drifted = audience.drifted(config.seed + 10_000)
+        if spec is not None and spec.drift == "gradual":
+            assert isinstance(audience, SuiteAudience) and isinstance(drifted, SuiteAudience)
+            phases += [audience.blended(drifted, w / GRADUAL_WEEKS) for w in range(1, GRADUAL_WEEKS)]
+        phases.append(drifted)
+    share = (1.0,) * len(PLATFORMS) if spec is None else spec.platform_share
     rng = np.random.default_rng([config.seed if config.schedule_seed is None else config.schedule_seed, 1])
     xs = {
         (b.index, t.index): context_vector(b.embedding, t.embedding)[0]
@@ -137,10 +156,15 @@ def build_world(config: WorldConfig, space: ActionSpace, cache: ExpectedCache | 
     for day in range(config.days):
         for b in audience.businesses:
             for p in range(len(PLATFORMS)):
+                if share[p] < 1.0 and rng.random() >= share[p]:
+                    continue
                 hour = int(rng.choice(POST_HOURS))
                 minute = int(rng.integers(60))
                 topic = audience.topics[int(rng.integers(len(audience.topics)))]
-                z = float(rng.standard_t(5) / np.sqrt(5 / 3))
+                if isinstance(audience, SuiteAudience):
+                    z = float(audience.noise(rng, 1)[0])
+                else:
+                    z = float(rng.standard_t(5) / np.sqrt(5 / 3))
                 raw.append((day * 24 + hour + minute / 60, day, b.index, topic.index, p, hour, z, float(rng.random())))
     raw.sort()
     topic_pos = {t.index: i for i, t in enumerate(audience.topics)}
@@ -159,7 +183,7 @@ def build_world(config: WorldConfig, space: ActionSpace, cache: ExpectedCache | 
         )
         for i, (when, day, b, t, p, hour, z, u) in enumerate(raw)
     ]
-    world = World(config=config, space=space, audience=audience, after_drift=drifted, posts=posts)
+    world = World(config=config, space=space, audience=audience, phases=phases, posts=posts)
     if cache is not None:
         world.cache = cache
     return world

@@ -16,8 +16,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from benchmarks.learners import Feedback, Product
-from benchmarks.learning_runs import NORMALISER_DAYS
+from benchmarks.learners import NORMALISER_DAYS, Feedback, Product
 from benchmarks.learning_world import BATCH_HOURS, ExpectedCache, Post, World, WorldConfig, build_world
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray

@@ -115,13 +115,17 @@ def test_the_quick_benchmark_writes_its_report_and_figures(tmp_path: Path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
     for learner in (
-        "product: defaults (normaliser fitted after 300 decisions)",
-        "product: defaults, raw x",
-        "uniform random",
-        "VW cb_explore_adf squarecb",
+        "**reward model + IGW (default)**",
+        "policy gradient (the seed's learner, re-tuned)",
+        "linear Thompson sampling",
+        "VW squarecb",
     ):
         assert f"| {learner} |" in text
-    assert "product ahead on" in text
+    # One table per held-out world of the quick scale, a verdict row each, days to recover where it drifts.
+    for world in ("own-tastes", "drift-own"):
+        assert f"### {world}:" in text
+        assert f"| {world} | " in text
+    assert "days to recover |" in text
+    assert "Per decision the library learner costs" in text
     assert "coverage of the 95% CI" in text
-    for name in ("learning_reward.png", "learning_regret.png", "learning_drift.png"):
-        assert (tmp_path / "figures" / name).read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "figures" / "learning_suite.png").read_bytes().startswith(b"\x89PNG")

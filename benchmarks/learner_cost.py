@@ -1,0 +1,107 @@
+"""What the library learner costs per decision and per update, beside VW squarecb
+on the same contexts and machine, and the size of its state (pure, no I/O but
+the clock). Part of docs/learning.md, written by ``make bench-learning``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.learners import Choice, Features, Feedback, Learner, VowpalSquareCB, vw_available
+from benchmarks.learning_world import World
+from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW
+from shared.context import PLATFORMS, TIME_BUCKETS
+from shared.normaliser import fit_normaliser
+
+RANK = 16
+WARM_UP = 2_000  # rewards learned before timing, so the state is a trained one
+
+
+@dataclass(frozen=True)
+class Cost:
+    learner: str
+    decision_us: float  # p50 of one choice
+    update_us: float  # p50 of learning one reward
+    batch_update_us: float  # p50 of learning 32 rewards at once, per reward
+    state_bytes: int
+
+
+def _p50(fn: Callable[[int], object], n: int) -> float:
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) * 1e6
+
+
+def library_cost(world: World, params: BanditParams) -> Cost:
+    """RidgeIGW at ``world``'s action space, after WARM_UP rewards of the world's first posts."""
+    rng = np.random.default_rng(0)
+    xs = np.array([p.x for p in world.posts[:300]])
+    normaliser = fit_normaliser(xs, rank=RANK)
+    learner = RidgeIGW(world.space, params, rank=RANK)
+    posts = world.posts[: WARM_UP + 400]
+
+    def decision(i: int) -> Decision:
+        p = posts[i]
+        action = tuple(int(rng.integers(len(d.values))) for d in world.space.dimensions)
+        return Decision(
+            PLATFORMS[p.platform], TIME_BUCKETS[p.time_bucket], normaliser.components(p.x), action, str(p.business)
+        )
+
+    warm = [Outcome(decision(i), float(rng.normal(0.5, 0.2))) for i in range(WARM_UP)]
+    for i in range(0, WARM_UP, 32):
+        learner.learn(warm[i : i + 32])
+
+    def choose(i: int) -> None:
+        p = posts[WARM_UP + i % 400]
+        learner.choose(
+            PLATFORMS[p.platform], TIME_BUCKETS[p.time_bucket], normaliser.components(p.x), i, business=str(p.business)
+        )
+
+    more = [Outcome(decision(WARM_UP + i % 400), 0.5) for i in range(400)]
+    single = _p50(lambda i: learner.learn([more[i]]), 50)
+    batch = _p50(lambda i: learner.learn(more[32 * i : 32 * i + 32]), 10) / 32
+    state = sum(a.nbytes for a in learner.state().values())
+    return Cost("reward model + IGW (shared/bandit.py)", _p50(choose, 2_000), single, batch, state)
+
+
+def vw_cost(world: World) -> Cost | None:
+    """VW squarecb over the joint actions, fed the same posts (its own feature text included)."""
+    if not vw_available():
+        return None
+    xs = np.array([p.x for p in world.posts[:300]])
+    learner: Learner = VowpalSquareCB(world.space, Features(fit_normaliser(xs, rank=RANK)))
+    rng = np.random.default_rng(0)
+    posts = world.posts[: WARM_UP + 400]
+    chosen: list[Choice] = []
+    for p in posts[:WARM_UP]:
+        chosen.append(learner.choose(p, rng))
+    learner.learn([Feedback(p, c, 0.5) for p, c in zip(posts, chosen, strict=False)])
+    later = [learner.choose(p, rng) for p in posts[WARM_UP:]]
+    decide = _p50(lambda i: learner.choose(posts[WARM_UP + i % 400], rng), 400)
+    single = _p50(lambda i: learner.learn([Feedback(posts[WARM_UP + i], later[i], 0.5)]), 50)
+    return Cost("VW cb_explore_adf squarecb (joint actions)", decide, single, single, 0)
+
+
+def cost_section(world: World, params: BanditParams) -> list[str]:
+    costs = [library_cost(world, params)]
+    vw = vw_cost(world)
+    if vw is not None:
+        costs.append(vw)
+    rows = [
+        "| learner | decision, p50 | update of one reward, p50 | update of 32 at once, per reward | state |",
+        "|---|---|---|---|---|",
+    ]
+    for c in costs:
+        state = f"{c.state_bytes / 1e6:.1f} MB" if c.state_bytes else "(in VW's process)"
+        rows.append(
+            f"| {c.learner} | {c.decision_us:,.0f} µs | {c.update_us:,.0f} µs | {c.batch_update_us:,.0f} µs | {state} |"
+        )
+    if vw is not None:
+        rows += ["", f"Per decision the library learner costs {costs[0].decision_us / vw.decision_us:.2f}× VW's."]
+    return rows

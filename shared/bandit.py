@@ -1,0 +1,382 @@
+"""The reward-model learner as a library: a ridge regression of the reward on the
+decision's context and action, with pairwise action terms, forgetting and
+per-business residuals; exploration by inverse gap weighting per dimension.
+
+Database-free and pure (numpy and stdlib only). ``RidgeIGW`` is built from an
+action space and ``BanditParams``; ``choose`` takes platform, time bucket, the
+context's whitened components, the business and a seed and returns the action
+with its exact per-dimension propensities; ``learn`` takes a batch of
+``Outcome`` (what was chosen and the reward it earned); ``state`` / ``from_state``
+carry everything it knows as named float arrays, the form Postgres stores.
+docs/learning.md explains the model, its tuning and how it compares.
+
+Model. For context features z (shape (m,)) = [1, platform (4), platform × time
+bucket (16), whitened x (k)] and action a = (a_1 … a_D):
+
+    r̂(z, a) = Σ_d w[d, a_d] · z  +  Σ_{d < e} u[d, e][a_d, a_e]  +  v[business, d, a_d]
+
+w and u are one ridge regression over the sparse feature vector φ(z, a)
+(prior precision ``ridge`` for the main terms, ``pair_ridge`` for the pairs):
+A = Λ + Σ φ φᵀ, b = Σ r φ, θ = A⁻¹ b. Every learned batch first discounts the
+evidence, A ← γⁿ A + (1 − γⁿ) Λ, b ← γⁿ b (γ = ``forget`` per reward), so an
+audience that changes is followed. v is a per-business ridge on the residual
+r − (shared prediction), shrunk to 0 by ``business_ridge`` while the business
+has little data; it never enters another business's choice.
+
+Choice. The greedy action a* maximises r̂ by coordinate ascent (main terms,
+then two sweeps of the pair terms). For each dimension d, ŷ_d(v) = r̂ of a*
+with a*_d replaced by v, gap_d(v) = max ŷ_d − ŷ_d(v), and
+
+    p_d(v) = 1 / (n_d + γ_t · gap_d(v))   for v ≠ argmax,  the rest to the argmax
+    π_d    = (1 − ε) p_d + ε / n_d
+
+with γ_t = ``gamma_scale`` · √(t + 1) after t learned rewards (inverse gap
+weighting, as squarecb does). Dimensions are drawn independently, so π_d(a_d)
+is the exact marginal propensity and the joint propensity is their product.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from shared.action_space import ActionSpace
+from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.policy import DimensionChoice, Selection
+
+STATE_LAYOUT: Final = "ridge-igw/1"
+
+
+@dataclass(frozen=True)
+class BanditParams:
+    """Hyperparameters of ``RidgeIGW`` (docs/learning.md has how they were tuned)."""
+
+    gamma_scale: float = 20.0  # inverse gap weighting: larger explores less
+    epsilon: float = 0.01  # floor on every value's probability (÷ n_d), for off-policy evaluation
+    ridge: float = 1.0  # prior precision of each value's bias and platform terms
+    cell_ridge: float = 1.0  # ... of its platform × time bucket terms
+    context_ridge: float = 1.0  # ... of its terms on whitened x
+    pair_ridge: float = 4.0  # prior precision of the pairwise action terms
+    business_ridge: float = 8.0  # prior precision of a business's own residual terms
+    forget: float = 1.0  # evidence kept per learned reward (1: never forget)
+    pairs: bool = True  # pairwise action terms on
+    per_business: bool = True  # per-business residuals on
+
+    def __post_init__(self) -> None:
+        ridges = ("ridge", "cell_ridge", "context_ridge", "pair_ridge", "business_ridge")
+        for name in ("gamma_scale", "epsilon", *ridges, "forget"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value}")
+        if self.gamma_scale <= 0:
+            raise ValueError(f"gamma_scale must be > 0, got {self.gamma_scale}")
+        if not 0 <= self.epsilon <= 1:
+            raise ValueError(f"epsilon must be in [0, 1], got {self.epsilon}")
+        if min(getattr(self, name) for name in ridges) <= 0:
+            raise ValueError(f"{', '.join(ridges)} must be > 0")
+        if not 0 < self.forget <= 1:
+            raise ValueError(f"forget must be in (0, 1], got {self.forget}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``learn`` needs back about one choice: where it was made and what was chosen."""
+
+    platform: str
+    time_bucket: str
+    components: FloatArray  # (k,) whitened x, as the choice saw it (zeros before a normaliser)
+    action: tuple[int, ...]  # value index per dimension
+    business: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    reward: float
+
+
+def context_features(platform: str, time_bucket: str, components: FloatArray, rank: int) -> FloatArray:
+    """z = [1, one-hot platform (4), one-hot platform × time bucket (16), whitened x (rank)], shape (21 + rank,).
+    ``components`` shorter than ``rank`` (no normaliser yet, or a smaller one) are padded with 0."""
+    if components.ndim != 1 or components.size > rank:
+        raise ValueError(f"components must be 1-D with at most {rank} entries, got shape {components.shape}")
+    p, t = PLATFORMS.index(platform), TIME_BUCKETS.index(time_bucket)
+    z = np.zeros(1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS) + rank)
+    z[0] = 1.0
+    z[1 + p] = 1.0
+    z[1 + len(PLATFORMS) + p * len(TIME_BUCKETS) + t] = 1.0
+    start = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS)
+    z[start : start + components.size] = components
+    return z
+
+
+@dataclass
+class _Business:
+    """A business's residual ridge over one-hot values: precision (n, n) and vector (n,)."""
+
+    a: FloatArray
+    b: FloatArray
+    v: FloatArray
+
+
+@dataclass
+class RidgeIGW:
+    """The learner (see the module docstring). ``rank`` is the number of whitened
+    components x contributes (the normaliser's rank)."""
+
+    space: ActionSpace
+    params: BanditParams = field(default_factory=BanditParams)
+    rank: int = 16
+    steps: int = 0
+    _a: FloatArray = field(init=False, repr=False)
+    _b: FloatArray = field(init=False, repr=False)
+    _theta: FloatArray = field(init=False, repr=False)
+    _pairs: FloatArray = field(init=False, repr=False)
+    _businesses: dict[str, _Business] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rank < 0:
+            raise ValueError("rank must be >= 0")
+        self.sizes = tuple(len(d.values) for d in self.space.dimensions)
+        self.offsets = tuple(int(o) for o in np.cumsum([0, *self.sizes[:-1]]))
+        self.n_values = sum(self.sizes)
+        self.m = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS) + self.rank
+        n_dims = len(self.sizes)
+        self.pair_list = [(d, e) for d in range(n_dims) for e in range(d + 1, n_dims)] if self.params.pairs else []
+        pair_offsets, at = [], self.n_values * self.m
+        for d, e in self.pair_list:
+            pair_offsets.append(at)
+            at += self.sizes[d] * self.sizes[e]
+        self.pair_offsets = tuple(pair_offsets)
+        self.n_features = at
+        per_value = np.full(self.m, self.params.ridge)
+        cells = 1 + len(PLATFORMS)
+        per_value[cells : cells + len(PLATFORMS) * len(TIME_BUCKETS)] = self.params.cell_ridge
+        per_value[cells + len(PLATFORMS) * len(TIME_BUCKETS) :] = self.params.context_ridge
+        self._prior = np.concatenate(
+            [
+                np.tile(per_value, self.n_values),
+                np.full(self.n_features - self.n_values * self.m, self.params.pair_ridge),
+            ]
+        )
+        self._a = np.diag(self._prior)
+        self._b = np.zeros(self.n_features)
+        self._theta = np.zeros(self.n_features)
+        self._pairs = np.zeros((self.n_values, self.n_values))
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def _main(self, z: FloatArray) -> FloatArray:
+        """w[d, v] · z for every value, shape (n_values,)."""
+        w = self._theta[: self.n_values * self.m].reshape(self.n_values, self.m)
+        out: FloatArray = w @ z
+        return out
+
+    def _pair_matrix(self) -> FloatArray:
+        """The pair terms as one symmetric block matrix over all values, shape (n_values, n_values):
+        entry [o_d + v, o_e + w] = u[d, e][v, w]; the diagonal blocks are 0."""
+        out = np.zeros((self.n_values, self.n_values))
+        for i, (d, e) in enumerate(self.pair_list):
+            o = self.pair_offsets[i]
+            u = self._theta[o : o + self.sizes[d] * self.sizes[e]].reshape(self.sizes[d], self.sizes[e])
+            rows = slice(self.offsets[d], self.offsets[d] + self.sizes[d])
+            cols = slice(self.offsets[e], self.offsets[e] + self.sizes[e])
+            out[rows, cols] = u
+            out[cols, rows] = u.T
+        return out
+
+    def _own(self, business: str | None) -> FloatArray:
+        found = self._businesses.get(business) if business is not None and self.params.per_business else None
+        return np.zeros(self.n_values) if found is None else found.v
+
+    def value_scores(self, z: FloatArray, business: str | None) -> tuple[FloatArray, FloatArray]:
+        """(ŷ, own): ŷ[o_d + v] is the predicted reward of the greedy action with dimension d
+        set to v; own[o_d + v] the value's own term (w[d, v] · z plus the business's), shapes (n_values,)."""
+        own = self._main(z) + self._own(business)
+        if not self.pair_list:
+            return own, own
+        blocks = [slice(o, o + n) for o, n in zip(self.offsets, self.sizes, strict=True)]
+        greedy = np.zeros(self.n_values)
+        for b in blocks:
+            greedy[b.start + int(np.argmax(own[b]))] = 1.0
+        for _ in range(2):  # coordinate ascent: each step can only raise r̂ of the greedy action
+            for b in blocks:
+                conditional = own[b] + self._pairs[b] @ greedy
+                greedy[b] = 0.0
+                greedy[b.start + int(np.argmax(conditional))] = 1.0
+        scores: FloatArray = own + self._pairs @ greedy
+        return scores, own
+
+    def gamma(self) -> float:
+        return self.params.gamma_scale * math.sqrt(self.steps + 1)
+
+    def choose(
+        self,
+        platform: str,
+        time_bucket: str,
+        components: FloatArray,
+        seed: int,
+        *,
+        business: str | None = None,
+        fixed: Mapping[str, str] | None = None,
+    ) -> Selection:
+        """One value per dimension, drawn independently from π_d with a generator seeded
+        by ``seed`` (one uniform per dimension, in definition order). With ``fixed`` (the
+        holdback arm) nothing is drawn and π is one-hot. ``scores`` are ŷ_d, ``pi0``
+        the inverse-gap weights before the ε floor; the explanation splits each score
+        into the value's own term and the part from the rest of the greedy recipe."""
+        z = context_features(platform, time_bucket, components, self.rank)
+        all_scores, own = self.value_scores(z, business)
+        gamma = self.gamma()
+        rng = np.random.default_rng(seed)
+        choices = []
+        for d, dim in enumerate(self.space.dimensions):
+            s = all_scores[self.offsets[d] : self.offsets[d] + self.sizes[d]]
+            pi0 = inverse_gap_weights(s, gamma)
+            if fixed is None:
+                pi = (1.0 - self.params.epsilon) * pi0 + self.params.epsilon / s.size
+                k = min(int(np.searchsorted(np.cumsum(pi), rng.random(), side="right")), s.size - 1)
+            else:
+                k = dim.index(fixed[dim.name])
+                pi = np.zeros(s.size)
+                pi[k] = 1.0
+            main = own[self.offsets[d] : self.offsets[d] + s.size]
+            choices.append(
+                DimensionChoice(
+                    dimension=dim.name,
+                    values=dim.values,
+                    scores=tuple(float(v) for v in s),
+                    pi0=tuple(float(v) for v in pi0),
+                    pi=tuple(float(v) for v in pi),
+                    chosen=dim.values[k],
+                    h=tuple(float(v) for v in s - main),
+                    theta_x=tuple(float(v) for v in main),
+                )
+            )
+        return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def _phi(self, z: FloatArray, action: Sequence[int]) -> tuple[np.ndarray, FloatArray]:
+        """φ(z, a) as (indices, values): the sparse non-zeros."""
+        idx, val = [], []
+        for o, a in zip(self.offsets, action, strict=True):
+            start = (o + a) * self.m
+            idx.append(np.arange(start, start + self.m))
+            val.append(z)
+        for i, (d, e) in enumerate(self.pair_list):
+            idx.append(np.array([self.pair_offsets[i] + action[d] * self.sizes[e] + action[e]]))
+            val.append(np.ones(1))
+        return np.concatenate(idx), np.concatenate(val)
+
+    def learn(self, batch: Sequence[Outcome]) -> None:
+        """Fold a batch of rewards in (after discounting the evidence by γⁿ) and refit."""
+        if not batch:
+            return
+        for o in batch:
+            if not math.isfinite(o.reward):
+                raise ValueError(f"reward must be finite, got {o.reward}")
+        keep = self.params.forget ** len(batch)
+        if keep < 1.0:
+            self._a *= keep
+            self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
+            self._b *= keep
+        zs = []
+        for o in batch:
+            d = o.decision
+            z = context_features(d.platform, d.time_bucket, d.components, self.rank)
+            zs.append(z)
+            idx, val = self._phi(z, d.action)
+            self._a[np.ix_(idx, idx)] += np.outer(val, val)
+            self._b[idx] += o.reward * val
+        self._refit()
+        if self.params.per_business:
+            self._learn_businesses(batch, zs)
+        self.steps += len(batch)
+
+    def _refit(self) -> None:
+        self._theta = np.asarray(np.linalg.solve(self._a, self._b), dtype=np.float64)
+        self._pairs = self._pair_matrix()
+
+    def _shared_prediction(self, z: FloatArray, action: Sequence[int]) -> float:
+        idx, val = self._phi(z, action)
+        return float(self._theta[idx] @ val)
+
+    def _learn_businesses(self, batch: Sequence[Outcome], zs: list[FloatArray]) -> None:
+        keep = self.params.forget
+        for o, z in zip(batch, zs, strict=True):
+            name = o.decision.business
+            if name is None:
+                continue
+            own = self._businesses.get(name)
+            if own is None:
+                n = self.n_values
+                own = _Business(np.eye(n) * self.params.business_ridge, np.zeros(n), np.zeros(n))
+                self._businesses[name] = own
+            if keep < 1.0:
+                own.a *= keep
+                own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
+                own.b *= keep
+            onehot = np.zeros(self.n_values)
+            onehot[[o_ + a for o_, a in zip(self.offsets, o.decision.action, strict=True)]] = 1.0
+            residual = o.reward - self._shared_prediction(z, o.decision.action)
+            own.a += np.outer(onehot, onehot)
+            own.b += residual * onehot
+        for name in {o.decision.business for o in batch if o.decision.business is not None}:
+            own = self._businesses[name]
+            own.v = np.asarray(np.linalg.solve(own.a, own.b), dtype=np.float64)
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, FloatArray]:
+        """Everything learned, as named float arrays (precision and vector of the shared
+        ridge, the steps, and per business its precision and vector)."""
+        out = {"a": self._a.copy(), "b": self._b.copy(), "steps": np.array([float(self.steps)])}
+        for name, own in self._businesses.items():
+            out[f"business/{name}/a"] = own.a.copy()
+            out[f"business/{name}/b"] = own.b.copy()
+        return out
+
+    @classmethod
+    def from_state(
+        cls, space: ActionSpace, params: BanditParams, rank: int, state: Mapping[str, FloatArray]
+    ) -> RidgeIGW:
+        """The learner ``state()`` described; shapes are checked against the space and rank."""
+        learner = cls(space, params, rank)
+        n = learner.n_features
+        a, b = np.asarray(state["a"], dtype=np.float64), np.asarray(state["b"], dtype=np.float64)
+        if a.shape != (n, n) or b.shape != (n,):
+            raise ValueError(f"state shapes {a.shape}, {b.shape} do not fit {n} features")
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            raise ValueError("state must be finite")
+        learner._a, learner._b = a.copy(), b.copy()
+        learner.steps = int(state["steps"][0])
+        learner._refit()
+        for key in state:
+            if key.startswith("business/") and key.endswith("/a"):
+                name = key[len("business/") : -len("/a")]
+                ba = np.asarray(state[key], dtype=np.float64)
+                bb = np.asarray(state[f"business/{name}/b"], dtype=np.float64)
+                learner._businesses[name] = _Business(
+                    ba.copy(), bb.copy(), np.asarray(np.linalg.solve(ba, bb), dtype=np.float64)
+                )
+        return learner
+
+
+def inverse_gap_weights(scores: FloatArray, gamma: float) -> FloatArray:
+    """p(v) = 1 / (n + γ (max s − s_v)) for every v but the first argmax, which takes
+    the rest; shape (n,). Each p(v) ≤ 1/n for v ≠ argmax, so the argmax keeps ≥ 1/n."""
+    if scores.ndim != 1 or scores.size == 0 or not np.all(np.isfinite(scores)):
+        raise ValueError("scores must be a finite, non-empty 1-D array")
+    if not (math.isfinite(gamma) and gamma >= 0):
+        raise ValueError(f"gamma must be finite and >= 0, got {gamma}")
+    n = scores.size
+    best = int(np.argmax(scores))
+    p: FloatArray = 1.0 / (n + gamma * (scores[best] - scores))
+    p[best] = 0.0
+    p[best] = 1.0 - p.sum()
+    return p

@@ -1,0 +1,199 @@
+"""The library learner (shared/bandit.py): exact propensities, inverse gap weights,
+state round trips, per-business isolation, parameter checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from shared.action_space import ActionSpace
+from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW, context_features, inverse_gap_weights
+
+SPACE = ActionSpace.load()
+RANK = 4
+
+
+def trained(seed: int = 0, n: int = 400, **params: float | bool) -> RidgeIGW:
+    """A learner fed ``n`` rewards from a fixed linear truth (value 0 of every dimension is good)."""
+    rng = np.random.default_rng(seed)
+    learner = RidgeIGW(SPACE, BanditParams(**params), rank=RANK)  # type: ignore[arg-type]
+    batch = []
+    for i in range(n):
+        action = tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+        comps = rng.normal(size=RANK)
+        reward = 0.1 * sum(a == 0 for a in action) + 0.05 * comps[0] * (action[0] == 1) + 0.05 * rng.normal()
+        batch.append(Outcome(Decision("instagram", "morning", comps, action, f"b{i % 3}"), reward))
+        if len(batch) == 20:
+            learner.learn(batch)
+            batch = []
+    return learner
+
+
+def test_inverse_gap_weights_follow_the_formula_and_sum_to_one() -> None:
+    s = np.array([0.2, 0.5, 0.1, 0.5])
+    p = inverse_gap_weights(s, 10.0)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[0] == pytest.approx(1 / (4 + 10 * 0.3))
+    assert p[2] == pytest.approx(1 / (4 + 10 * 0.4))
+    assert p[3] == pytest.approx(1 / 4)  # a tie with the argmax: gap 0
+    assert p[1] == pytest.approx(1 - p[0] - p[2] - p[3])  # the first argmax takes the rest
+    assert np.allclose(inverse_gap_weights(s, 0.0), 0.25)  # γ = 0: uniform
+
+
+@pytest.mark.parametrize(("scores", "gamma"), [(np.array([]), 1.0), (np.array([1.0, np.nan]), 1.0), (np.ones(2), -1.0)])
+def test_inverse_gap_weights_reject_bad_input(scores: np.ndarray, gamma: float) -> None:
+    with pytest.raises(ValueError):
+        inverse_gap_weights(scores, gamma)
+
+
+def test_logged_propensities_are_the_frequencies_of_the_draws() -> None:
+    learner = trained()
+    comps = np.array([1.0, -0.5, 0.2, 0.0])
+    first = learner.choose("instagram", "morning", comps, 0, business="b1")
+    n = 20_000
+    counts = [np.zeros(len(d.values)) for d in SPACE.dimensions]
+    joint_hits = 0
+    target = first.action
+    for seed in range(n):
+        sel = learner.choose("instagram", "morning", comps, seed, business="b1")
+        for d, c in enumerate(sel.choices):
+            counts[d][c.chosen_index] += 1
+            assert c.pi == first.choices[d].pi  # the state did not change: the same π every time
+        joint_hits += sel.action == target
+    for d, c in enumerate(first.choices):
+        pi = np.array(c.pi)
+        # 5 standard errors of a binomial frequency, per value
+        assert np.all(np.abs(counts[d] / n - pi) <= 5 * np.sqrt(pi * (1 - pi) / n) + 1e-9), c.dimension
+    joint = first.joint_propensity
+    assert abs(joint_hits / n - joint) <= 5 * math.sqrt(joint * (1 - joint) / n)
+
+
+def test_the_learner_prefers_what_earned_more() -> None:
+    learner = trained(n=1000)
+    sel = learner.choose("instagram", "morning", np.zeros(RANK), 1)
+    for c in sel.choices:
+        assert int(np.argmax(c.scores)) == 0, c.dimension
+        assert c.pi[0] > 0.5
+
+
+def test_scores_are_explained_by_their_parts_and_pi_is_floored() -> None:
+    params = BanditParams(epsilon=0.1)
+    learner = trained(epsilon=0.1)
+    sel = learner.choose("x", "night", np.ones(RANK), 7)
+    for c in sel.choices:
+        assert np.allclose(np.array(c.h) + np.array(c.theta_x), c.scores)
+        n = len(c.values)
+        assert np.allclose(c.pi, (1 - params.epsilon) * np.array(c.pi0) + params.epsilon / n)
+        assert min(c.pi) >= params.epsilon / n
+
+
+def test_the_same_seed_and_state_give_the_same_action() -> None:
+    learner = trained()
+    a = learner.choose("linkedin", "evening", np.ones(RANK), 42)
+    b = learner.choose("linkedin", "evening", np.ones(RANK), 42)
+    assert a == b
+
+
+def test_holdback_takes_the_fixed_action_with_propensity_one() -> None:
+    learner = trained()
+    fixed = {d.name: d.values[-1] for d in SPACE.dimensions}
+    sel = learner.choose("facebook", "afternoon", np.zeros(RANK), 3, fixed=fixed)
+    assert sel.action == fixed and sel.holdback
+    assert sel.joint_propensity == 1.0
+
+
+def test_state_round_trips_to_the_same_choices_and_arrays() -> None:
+    learner = trained()
+    state = learner.state()
+    again = RidgeIGW.from_state(SPACE, learner.params, RANK, state)
+    for key, arr in again.state().items():
+        assert np.array_equal(arr, state[key]), key
+    for seed in range(20):
+        comps = np.random.default_rng(seed).normal(size=RANK)
+        assert again.choose("x", "morning", comps, seed, business="b2") == learner.choose(
+            "x", "morning", comps, seed, business="b2"
+        )
+
+
+def test_state_of_the_wrong_shape_is_refused() -> None:
+    state = trained(n=20).state()
+    with pytest.raises(ValueError, match="features"):
+        RidgeIGW.from_state(SPACE, BanditParams(), RANK + 1, state)
+
+
+def test_shared_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
+    rng = np.random.default_rng(5)
+    outcomes = [
+        Outcome(
+            Decision(
+                "x", "night", rng.normal(size=RANK), tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+            ),
+            float(rng.normal()),
+        )
+        for _ in range(60)
+    ]
+    one = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    one.learn(outcomes)
+    many = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    for i in range(0, 60, 7):
+        many.learn(outcomes[i : i + 7])
+    assert np.allclose(one.state()["a"], many.state()["a"])
+    assert np.allclose(one.state()["b"], many.state()["b"])
+    assert one.steps == many.steps == 60
+
+
+def test_forgetting_discounts_old_evidence() -> None:
+    d = Decision("x", "night", np.zeros(RANK), (0, 0, 0, 0, 0, 0))
+    keep, forget = RidgeIGW(SPACE, BanditParams(), rank=RANK), RidgeIGW(SPACE, BanditParams(forget=0.9), rank=RANK)
+    for learner in (keep, forget):
+        learner.learn([Outcome(d, 1.0)] * 10)
+        learner.learn([Outcome(d, -1.0)] * 10)
+    s_keep = keep.choose("x", "night", np.zeros(RANK), 0).choices[0].scores[0]
+    s_forget = forget.choose("x", "night", np.zeros(RANK), 0).choices[0].scores[0]
+    assert s_forget < s_keep  # the recent −1 rewards weigh more
+
+
+def test_a_business_own_terms_move_only_its_own_choices() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    humorous = SPACE.dimension("TONE").index("humorous")
+    rng = np.random.default_rng(9)
+    batch = []
+    for _ in range(300):
+        action = tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+        reward = 1.0 if action[2] == humorous else 0.0
+        batch.append(Outcome(Decision("x", "night", np.zeros(RANK), action, "loud"), reward))
+    learner.learn(batch)
+    loud = learner.choose("x", "night", np.zeros(RANK), 0, business="loud").choices[2]
+    other = learner.choose("x", "night", np.zeros(RANK), 0, business="other").choices[2]
+    stranger = learner.choose("x", "night", np.zeros(RANK), 0).choices[2]
+    assert other == stranger  # no own terms: the shared model alone
+    own = np.array(loud.scores) - np.array(other.scores)
+    assert own[humorous] > 0  # the residual of its own rewards, on top of the shared model
+    assert np.abs(np.delete(own, humorous)).max() < own[humorous]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"gamma_scale": 0.0},
+        {"epsilon": 1.5},
+        {"ridge": 0.0},
+        {"forget": 0.0},
+        {"forget": 1.1},
+        {"pair_ridge": float("inf")},
+    ],
+)
+def test_bad_parameters_are_refused(kw: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        BanditParams(**kw)  # type: ignore[arg-type]
+
+
+def test_context_features_lay_out_platform_bucket_and_components() -> None:
+    z = context_features("linkedin", "evening", np.array([0.5, -1.0]), 3)
+    assert z.shape == (21 + 3,)
+    assert z[0] == 1 and z[1 + 2] == 1 and z[5 + 2 * 4 + 2] == 1
+    assert list(z[21:]) == [0.5, -1.0, 0.0]  # shorter components are padded
+    with pytest.raises(ValueError):
+        context_features("x", "night", np.zeros(4), 3)
