@@ -55,20 +55,25 @@ STATE_LAYOUT: Final = "ridge-igw/1"
 class BanditParams:
     """Hyperparameters of ``RidgeIGW`` (docs/learning.md has how they were tuned)."""
 
-    gamma_scale: float = 20.0  # inverse gap weighting: larger explores less
+    # Tuned on the suite's tuning worlds and seeds (python -m benchmarks.learning_sweep; docs/learning.md).
+    gamma_scale: float = 1000.0  # inverse gap weighting: larger explores less
     epsilon: float = 0.01  # floor on every value's probability (÷ n_d), for off-policy evaluation
-    ridge: float = 1.0  # prior precision of each value's bias and platform terms
-    cell_ridge: float = 1.0  # ... of its platform × time bucket terms
-    context_ridge: float = 1.0  # ... of its terms on whitened x
-    pair_ridge: float = 4.0  # prior precision of the pairwise action terms
-    business_ridge: float = 8.0  # prior precision of a business's own residual terms
-    forget: float = 1.0  # evidence kept per learned reward (1: never forget)
+    ridge: float = 3.0  # prior precision of each value's bias and platform terms
+    cell_ridge: float = 30.0  # ... of its platform × time bucket terms
+    context_ridge: float = 30.0  # ... of its terms on whitened x
+    pair_ridge: float = 32.0  # prior precision of the pairwise action terms
+    business_ridge: float = 32.0  # prior precision of a business's own residual terms
+    forget: float = 0.999  # evidence kept per learned reward (1: never forget)
+    # One business's weight in the shared statistics is at most business_share × everyone
+    # else's plus business_floor rewards; beyond that its rewards teach only its own terms.
+    business_share: float = 1.0
+    business_floor: float = 200.0
     pairs: bool = True  # pairwise action terms on
     per_business: bool = True  # per-business residuals on
 
     def __post_init__(self) -> None:
         ridges = ("ridge", "cell_ridge", "context_ridge", "pair_ridge", "business_ridge")
-        for name in ("gamma_scale", "epsilon", *ridges, "forget"):
+        for name in ("gamma_scale", "epsilon", *ridges, "forget", "business_share", "business_floor"):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value}")
@@ -80,6 +85,8 @@ class BanditParams:
             raise ValueError(f"{', '.join(ridges)} must be > 0")
         if not 0 < self.forget <= 1:
             raise ValueError(f"forget must be in (0, 1], got {self.forget}")
+        if self.business_share <= 0 or self.business_floor < 1:
+            raise ValueError("business_share must be > 0 and business_floor >= 1")
 
 
 @dataclass(frozen=True)
@@ -116,11 +123,13 @@ def context_features(platform: str, time_bucket: str, components: FloatArray, ra
 
 @dataclass
 class _Business:
-    """A business's residual ridge over one-hot values: precision (n, n) and vector (n,)."""
+    """A business's residual ridge over one-hot values: precision (n, n), vector (n,) and
+    solution (n,); ``weight``: its rewards' effective weight in the shared statistics."""
 
     a: FloatArray
     b: FloatArray
     v: FloatArray
+    weight: float = 0.0
 
 
 @dataclass
@@ -132,6 +141,7 @@ class RidgeIGW:
     params: BanditParams = field(default_factory=BanditParams)
     rank: int = 16
     steps: int = 0
+    total_weight: float = 0.0  # effective rewards in the shared statistics (decayed like them)
     _a: FloatArray = field(init=False, repr=False)
     _b: FloatArray = field(init=False, repr=False)
     _theta: FloatArray = field(init=False, repr=False)
@@ -285,18 +295,50 @@ class RidgeIGW:
             self._a *= keep
             self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
             self._b *= keep
+            self.total_weight *= keep
+            for own in self._businesses.values():
+                own.weight *= keep
         zs = []
         for o in batch:
             d = o.decision
             z = context_features(d.platform, d.time_bucket, d.components, self.rank)
             zs.append(z)
+            w = self._shared_weight(d.business)
+            if w <= 0.0:
+                continue
             idx, val = self._phi(z, d.action)
-            self._a[np.ix_(idx, idx)] += np.outer(val, val)
-            self._b[idx] += o.reward * val
+            self._a[np.ix_(idx, idx)] += w * np.outer(val, val)
+            self._b[idx] += w * o.reward * val
         self._refit()
         if self.params.per_business:
             self._learn_businesses(batch, zs)
         self.steps += len(batch)
+
+    def _business(self, name: str) -> _Business:
+        own = self._businesses.get(name)
+        if own is None:
+            n = self.n_values
+            own = _Business(np.eye(n) * self.params.business_ridge, np.zeros(n), np.zeros(n))
+            self._businesses[name] = own
+        return own
+
+    def _shared_weight(self, business: str | None) -> float:
+        """The weight of one more reward of ``business`` in the shared statistics, and count it:
+        1 while the business holds at most business_share × the others' weight + business_floor,
+        the part that fills the allowance up, then 0; 1 while no other business has weight."""
+        if business is None:
+            self.total_weight += 1.0
+            return 1.0
+        own = self._business(business)
+        others = self.total_weight - own.weight
+        if others <= 1e-9:  # alone so far: there is nobody to steer
+            w = 1.0
+        else:
+            allowed = self.params.business_share * others + self.params.business_floor
+            w = min(1.0, max(0.0, allowed - own.weight))
+        own.weight += w
+        self.total_weight += w
+        return w
 
     def _refit(self) -> None:
         self._theta = np.asarray(np.linalg.solve(self._a, self._b), dtype=np.float64)
@@ -312,11 +354,7 @@ class RidgeIGW:
             name = o.decision.business
             if name is None:
                 continue
-            own = self._businesses.get(name)
-            if own is None:
-                n = self.n_values
-                own = _Business(np.eye(n) * self.params.business_ridge, np.zeros(n), np.zeros(n))
-                self._businesses[name] = own
+            own = self._business(name)
             if keep < 1.0:
                 own.a *= keep
                 own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
@@ -335,10 +373,16 @@ class RidgeIGW:
     def state(self) -> dict[str, FloatArray]:
         """Everything learned, as named float arrays (precision and vector of the shared
         ridge, the steps, and per business its precision and vector)."""
-        out = {"a": self._a.copy(), "b": self._b.copy(), "steps": np.array([float(self.steps)])}
+        out = {
+            "a": self._a.copy(),
+            "b": self._b.copy(),
+            "steps": np.array([float(self.steps)]),
+            "weight": np.array([self.total_weight]),
+        }
         for name, own in self._businesses.items():
             out[f"business/{name}/a"] = own.a.copy()
             out[f"business/{name}/b"] = own.b.copy()
+            out[f"business/{name}/weight"] = np.array([own.weight])
         return out
 
     @classmethod
@@ -355,6 +399,7 @@ class RidgeIGW:
             raise ValueError("state must be finite")
         learner._a, learner._b = a.copy(), b.copy()
         learner.steps = int(state["steps"][0])
+        learner.total_weight = float(state["weight"][0])
         learner._refit()
         for key in state:
             if key.startswith("business/") and key.endswith("/a"):
@@ -362,7 +407,10 @@ class RidgeIGW:
                 ba = np.asarray(state[key], dtype=np.float64)
                 bb = np.asarray(state[f"business/{name}/b"], dtype=np.float64)
                 learner._businesses[name] = _Business(
-                    ba.copy(), bb.copy(), np.asarray(np.linalg.solve(ba, bb), dtype=np.float64)
+                    ba.copy(),
+                    bb.copy(),
+                    np.asarray(np.linalg.solve(ba, bb), dtype=np.float64),
+                    float(state[f"business/{name}/weight"][0]),
                 )
         return learner
 

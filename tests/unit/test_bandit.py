@@ -123,7 +123,7 @@ def test_state_of_the_wrong_shape_is_refused() -> None:
         RidgeIGW.from_state(SPACE, BanditParams(), RANK + 1, state)
 
 
-def test_shared_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
+def test_without_forgetting_the_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
     rng = np.random.default_rng(5)
     outcomes = [
         Outcome(
@@ -134,9 +134,9 @@ def test_shared_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
         )
         for _ in range(60)
     ]
-    one = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    one = RidgeIGW(SPACE, BanditParams(forget=1.0), rank=RANK)
     one.learn(outcomes)
-    many = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    many = RidgeIGW(SPACE, BanditParams(forget=1.0), rank=RANK)
     for i in range(0, 60, 7):
         many.learn(outcomes[i : i + 7])
     assert np.allclose(one.state()["a"], many.state()["a"])
@@ -146,7 +146,8 @@ def test_shared_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
 
 def test_forgetting_discounts_old_evidence() -> None:
     d = Decision("x", "night", np.zeros(RANK), (0, 0, 0, 0, 0, 0))
-    keep, forget = RidgeIGW(SPACE, BanditParams(), rank=RANK), RidgeIGW(SPACE, BanditParams(forget=0.9), rank=RANK)
+    keep = RidgeIGW(SPACE, BanditParams(forget=1.0), rank=RANK)
+    forget = RidgeIGW(SPACE, BanditParams(forget=0.9), rank=RANK)
     for learner in (keep, forget):
         learner.learn([Outcome(d, 1.0)] * 10)
         learner.learn([Outcome(d, -1.0)] * 10)
@@ -197,3 +198,53 @@ def test_context_features_lay_out_platform_bucket_and_components() -> None:
     assert list(z[21:]) == [0.5, -1.0, 0.0]  # shorter components are padded
     with pytest.raises(ValueError):
         context_features("x", "night", np.zeros(4), 3)
+
+
+def flood(learner: RidgeIGW, rng: np.random.Generator, business: str, n: int, humorous_pays: bool) -> None:
+    humorous = SPACE.dimension("TONE").index("humorous")
+    batch = []
+    for _ in range(n):
+        action = tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+        reward = float(action[2] == humorous) if humorous_pays else float(rng.normal(0.3, 0.1))
+        batch.append(Outcome(Decision("x", "night", np.zeros(RANK), action, business), reward))
+    for i in range(0, n, 50):
+        learner.learn(batch[i : i + 50])
+
+
+def test_one_business_cannot_outweigh_the_others_in_the_shared_model() -> None:
+    params = BanditParams(forget=1.0, business_share=1.0, business_floor=50.0)
+    capped = RidgeIGW(SPACE, params, rank=RANK)
+    uncapped = RidgeIGW(SPACE, BanditParams(forget=1.0, business_share=1e9), rank=RANK)
+    for learner in (capped, uncapped):
+        rng = np.random.default_rng(11)
+        for name in ("a", "b", "c"):
+            flood(learner, rng, name, 100, humorous_pays=False)
+        flood(learner, rng, "mallory", 3000, humorous_pays=True)  # rewards only when humorous
+    state = capped.state()
+    others = sum(state[f"business/{n}/weight"][0] for n in ("a", "b", "c"))
+    assert others == pytest.approx(300.0)
+    # Bounded: its weight stops at share × the others' + floor.
+    assert state["business/mallory/weight"][0] == pytest.approx(1.0 * others + 50.0)
+    humorous = SPACE.dimension("TONE").index("humorous")
+    p_capped = capped.choose("x", "night", np.zeros(RANK), 0, business="a").choices[2].pi[humorous]
+    p_uncapped = uncapped.choose("x", "night", np.zeros(RANK), 0, business="a").choices[2].pi[humorous]
+    assert p_capped < p_uncapped
+    # Mallory's own terms still learn what pays for her.
+    own = capped.choose("x", "night", np.zeros(RANK), 0, business="mallory").choices[2]
+    assert (
+        own.scores[humorous] > capped.choose("x", "night", np.zeros(RANK), 0, business="a").choices[2].scores[humorous]
+    )
+
+
+def test_a_balanced_audience_is_never_capped() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    rng = np.random.default_rng(12)
+    for _ in range(5):
+        for name in ("a", "b", "c", "d"):
+            flood(learner, rng, name, 200, humorous_pays=False)
+    state = learner.state()
+    weights = [state[f"business/{n}/weight"][0] for n in "abcd"]
+    assert state["weight"][0] == pytest.approx(sum(weights))
+    # Forgetting discounts every weight alike (γ^50 before each batch of 50); nothing was cut.
+    expected = sum(50 * 0.999 ** (50 * k) for k in range(80))
+    assert state["weight"][0] == pytest.approx(expected, rel=1e-9)
