@@ -46,7 +46,7 @@ import numpy as np
 
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.policy import DimensionChoice, Selection
+from shared.policy import Selection, draw
 
 STATE_LAYOUT: Final = "ridge-igw/1"
 
@@ -245,27 +245,12 @@ class RidgeIGW:
         rng = np.random.default_rng(seed)
         choices = []
         for d, dim in enumerate(self.space.dimensions):
-            s = all_scores[self.offsets[d] : self.offsets[d] + self.sizes[d]]
-            pi0 = inverse_gap_weights(s, gamma)
-            if fixed is None:
-                pi = (1.0 - self.params.epsilon) * pi0 + self.params.epsilon / s.size
-                k = min(int(np.searchsorted(np.cumsum(pi), rng.random(), side="right")), s.size - 1)
-            else:
-                k = dim.index(fixed[dim.name])
-                pi = np.zeros(s.size)
-                pi[k] = 1.0
-            main = own[self.offsets[d] : self.offsets[d] + s.size]
+            block = slice(self.offsets[d], self.offsets[d] + self.sizes[d])
+            pi0 = inverse_gap_weights(all_scores[block], gamma)
+            # The explanation: the value's own term, and what the rest of the greedy recipe adds.
+            rest = all_scores[block] - own[block]
             choices.append(
-                DimensionChoice(
-                    dimension=dim.name,
-                    values=dim.values,
-                    scores=tuple(float(v) for v in s),
-                    pi0=tuple(float(v) for v in pi0),
-                    pi=tuple(float(v) for v in pi),
-                    chosen=dim.values[k],
-                    h=tuple(float(v) for v in s - main),
-                    theta_x=tuple(float(v) for v in main),
-                )
+                draw(dim, rest, own[block], pi0, self.params.epsilon, rng, None if fixed is None else fixed[dim.name])
             )
         return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.action_space import ActionSpace
+from shared.action_space import ActionSpace, Dimension
 from shared.context import CONTEXT_DIM, FloatArray
 
 
@@ -230,6 +230,38 @@ def seed_from_id(decision_id: int) -> int:
     return (decision_id >> 64) & ((1 << 63) - 1)
 
 
+def draw(
+    dim: Dimension,
+    h: FloatArray,
+    theta_x: FloatArray,
+    pi0: FloatArray,
+    epsilon: float,
+    rng: np.random.Generator,
+    fixed: str | None,
+) -> DimensionChoice:
+    """One dimension's choice: π = π⁰ floored by ε, sampled by inverse CDF with one
+    uniform draw of ``rng``; or, with ``fixed`` (the holdback arm), that value with
+    π one-hot and nothing drawn. The score of each value is h + theta_x (shapes (n,))."""
+    if fixed is None:
+        pi = floored(pi0, epsilon)
+        # The clip guards the last bucket against cumulative rounding below 1.
+        k = min(int(np.searchsorted(np.cumsum(pi), rng.random(), side="right")), len(dim.values) - 1)
+    else:
+        k = dim.index(fixed)
+        pi = np.zeros(len(dim.values))
+        pi[k] = 1.0
+    return DimensionChoice(
+        dimension=dim.name,
+        values=dim.values,
+        scores=tuple(float(v) for v in h + theta_x),
+        pi0=tuple(float(v) for v in pi0),
+        pi=tuple(float(v) for v in pi),
+        chosen=dim.values[k],
+        h=tuple(float(v) for v in h),
+        theta_x=tuple(float(v) for v in theta_x),
+    )
+
+
 def select(
     space: ActionSpace,
     preferences: Mapping[tuple[str, str], float],
@@ -258,30 +290,8 @@ def select(
     choices = []
     for dim in space.dimensions:
         h, tx = score_parts(dim.values, dim.name, preferences, theta, x)
-        s = h + tx
-        pi0 = softmax(s, params.tau)
-        if fixed is None:
-            pi = floored(pi0, params.epsilon)
-            # Inverse-CDF on one uniform draw per dimension; the clip guards the
-            # last bucket against cumulative rounding below 1.
-            k = int(np.searchsorted(np.cumsum(pi), rng.random(), side="right"))
-            k = min(k, len(dim.values) - 1)
-        else:
-            k = dim.index(fixed[dim.name])
-            pi = np.zeros(len(dim.values))
-            pi[k] = 1.0
-        choices.append(
-            DimensionChoice(
-                dimension=dim.name,
-                values=dim.values,
-                scores=tuple(float(v) for v in s),
-                pi0=tuple(float(v) for v in pi0),
-                pi=tuple(float(v) for v in pi),
-                chosen=dim.values[k],
-                h=tuple(float(v) for v in h),
-                theta_x=tuple(float(v) for v in tx),
-            )
-        )
+        pi0 = softmax(h + tx, params.tau)
+        choices.append(draw(dim, h, tx, pi0, params.epsilon, rng, None if fixed is None else fixed[dim.name]))
     return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
 
 
