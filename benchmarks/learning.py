@@ -308,9 +308,9 @@ def report(
             "production. Values are the audience's exact expected reward of the chosen actions; cells show the "
             f"median over seeds (min–max). The final period is days {first}–{scale.days}; the first four weeks are "
             "days 1–28. Gap closed = (learner − uniform) / (best − uniform). A drift world changes at half time: "
-            "abruptly, or a quarter of the way each week for four weeks; days to recover count from the drift until "
-            "the 7-day mean share of the gap closed is back at 90% of its level in the week before (7 is the least "
-            "possible).",
+            "abruptly, or a quarter of the way each week for four weeks; days to recover count from the day the "
+            "tastes have finished changing until the 7-day mean share of the gap closed is back at 90% of its level "
+            "in the week before the drift began (7 is the least possible).",
             "",
             "The learners:",
             "",

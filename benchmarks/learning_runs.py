@@ -26,6 +26,7 @@ class Trace:
     chosen: FloatArray
     best: FloatArray
     uniform: FloatArray
+    changed_day: int | None = None  # the first day of the last phase: the drift day, or when a gradual one ends
 
     @property
     def regret(self) -> FloatArray:
@@ -76,6 +77,7 @@ def run(world: World, learner: Learner, seed: int) -> Trace:
         chosen=chosen,
         best=np.array([e.max() for e in expected]),
         uniform=np.array([e.mean() for e in expected]),
+        changed_day=world.changed_day(),
     )
 
 
@@ -84,13 +86,15 @@ def run_all(world: World, learners: list[Callable[[World], Learner]]) -> list[Tr
 
 
 def recovery_days(trace: Trace, smooth: int = 7, level: float = 0.9) -> float:
-    """Days after the drift until the ``smooth``-day mean share of the gap closed is
-    back to ``level`` × its value over the ``smooth`` days before the drift; inf if never."""
+    """Days after the tastes finished changing (the drift day, or the end of a gradual
+    drift) until the ``smooth``-day mean share of the gap closed is back to ``level`` ×
+    its value over the ``smooth`` days before the drift began; inf if never."""
     assert trace.drift_day is not None
     daily = trace.daily_gap_closed()
     d = trace.drift_day
+    c = d if trace.changed_day is None else trace.changed_day
     target = level * float(daily[d - smooth : d].mean())
-    for end in range(d + smooth, len(daily) + 1):
+    for end in range(c + smooth, len(daily) + 1):
         if daily[end - smooth : end].mean() >= target:
-            return float(end - d)
+            return float(end - c)
     return float("inf")

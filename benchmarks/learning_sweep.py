@@ -20,7 +20,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from benchmarks.learners import Bandit, Learner, Product, baselines
-from benchmarks.learning_runs import FINAL_SHARE, run
+from benchmarks.learning_runs import FINAL_SHARE, recovery_days, run
 from benchmarks.learning_world import World
 from benchmarks.suite import EARLY_DAYS, SUITE_DAYS, suite_world
 from benchmarks.worlds import SUITE, TUNING_SEEDS
@@ -63,6 +63,22 @@ ROUNDS: dict[str, tuple[Setting, ...]] = {
         _bandit("γ₀ 300, ridges 3/30/30/32/32, forget 0.998", **{**_R3, "forget": 0.998}),
         _bandit("γ₀ 1000, ridges 3/30/30/32/32, forget 0.999", **{**_R3, "gamma_scale": 1000.0}),
     ),
+    "forget": (
+        _bandit("defaults (forget 0.999)"),
+        _bandit("forget 0.998", forget=0.998),
+        _bandit("forget 0.997", forget=0.997),
+        _bandit("forget 0.995", forget=0.995),
+    ),
+    "shift": (
+        _bandit("defaults (no change detection, γ by steps)"),
+        _bandit("γ by evidence", gamma_by_evidence=True),
+        _bandit("γ by evidence, shift at 6 s.e., keep 0.1", gamma_by_evidence=True, shift_threshold=6.0),
+        _bandit("γ by evidence, shift at 8 s.e., keep 0.1", gamma_by_evidence=True, shift_threshold=8.0),
+        _bandit(
+            "γ by evidence, shift at 6 s.e., keep 0.3", gamma_by_evidence=True, shift_threshold=6.0, shift_keep=0.3
+        ),
+        _bandit("γ by steps, shift at 6 s.e., keep 0.1", shift_threshold=6.0),
+    ),
     "bandit-a": (
         _bandit("γ₀ 20 (first guess)"),
         _bandit("γ₀ 100", gamma_scale=100.0),
@@ -93,7 +109,13 @@ def _job(args: tuple[str, int, int, bool, str]) -> dict[str, list[float]]:
     out = {}
     for label, make in makers:
         trace = run(world, make(world), seed)
-        out[label] = [trace.window(first, days)[0], trace.gap_closed(first, days), trace.gap_closed(0, EARLY_DAYS)]
+        recovery = recovery_days(trace) if trace.drift_day is not None else float("nan")
+        out[label] = [
+            trace.window(first, days)[0],
+            trace.gap_closed(first, days),
+            trace.gap_closed(0, EARLY_DAYS),
+            recovery,
+        ]
     return out
 
 
@@ -129,14 +151,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| setting | final mean reward | gap closed, end | gap closed, first 4 weeks "
-        "| gap closed − first row, paired | ahead on |"
+        "| gap closed − first row, paired | ahead on | days to recover (drift worlds, median) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for label in labels:
         t = table[label]
+        drift = t[~np.isnan(t[:, 3]), 3]
+        recover = f"{np.median(drift):.0f} ({', '.join(f'{v:.0f}' for v in drift)})" if drift.size else ""
         print(
             f"| {label} | {t[:, 0].mean():.4f} | {t[:, 1].mean():.1%} | {t[:, 2].mean():.1%} "
-            f"| {_paired(t[:, 1] - ref[:, 1])} |"
+            f"| {_paired(t[:, 1] - ref[:, 1])} | {recover} |"
         )
     print()
     for w in worlds:

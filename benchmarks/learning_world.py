@@ -80,6 +80,11 @@ class World:
             return 0
         return min(len(self.phases) - 1, 1 + (post.day - d) // 7)
 
+    def changed_day(self) -> int | None:
+        """The first day of the last phase (the tastes have finished changing); None without a drift."""
+        d = self.config.drift_day
+        return None if d is None else d + 7 * (len(self.phases) - 2)
+
     def _audience(self, post: Post) -> Audience:
         return self.phases[self.phase(post)]
 

@@ -19,9 +19,14 @@ w and u are one ridge regression over the sparse feature vector φ(z, a)
 (prior precision ``ridge`` for the main terms, ``pair_ridge`` for the pairs):
 A = Λ + Σ φ φᵀ, b = Σ r φ, θ = A⁻¹ b. Every learned batch first discounts the
 evidence, A ← γⁿ A + (1 − γⁿ) Λ, b ← γⁿ b (γ = ``forget`` per reward), so an
-audience that changes is followed. v is a per-business ridge on the residual
+audience that changes is followed; and when the recent mean residual of the
+chosen actions falls ``shift_threshold`` standard errors below 0 (their rewards
+are suddenly worse than predicted: the tastes changed), all learned evidence is
+cut to ``shift_keep`` of itself. v is a per-business ridge on the residual
 r − (shared prediction), shrunk to 0 by ``business_ridge`` while the business
-has little data; it never enters another business's choice.
+has little data; it never enters another business's choice. One business's
+weight in the shared statistics is capped at ``business_share`` × everyone
+else's plus ``business_floor`` rewards; past that its rewards teach only v.
 
 Choice. The greedy action a* maximises r̂ by coordinate ascent (main terms,
 then two sweeps of the pair terms). For each dimension d, ŷ_d(v) = r̂ of a*
@@ -49,6 +54,8 @@ from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.policy import Selection, draw
 
 STATE_LAYOUT: Final = "ridge-igw/1"
+SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards
+SHIFT_WARM_UP: Final = 1_000  # learned rewards before a change can be detected (early residuals shrink fast)
 
 
 @dataclass(frozen=True)
@@ -68,12 +75,18 @@ class BanditParams:
     # else's plus business_floor rewards; beyond that its rewards teach only its own terms.
     business_share: float = 1.0
     business_floor: float = 200.0
+    # Change detection: when the recent mean residual of the chosen actions falls this many
+    # standard errors below 0, the evidence is cut to shift_keep of itself (0: off).
+    shift_threshold: float = 6.0
+    shift_keep: float = 0.1
+    gamma_by_evidence: bool = False  # γ grows with the evidence kept (forgetting, cuts) instead of all steps
     pairs: bool = True  # pairwise action terms on
     per_business: bool = True  # per-business residuals on
 
     def __post_init__(self) -> None:
         ridges = ("ridge", "cell_ridge", "context_ridge", "pair_ridge", "business_ridge")
-        for name in ("gamma_scale", "epsilon", *ridges, "forget", "business_share", "business_floor"):
+        others = ("forget", "business_share", "business_floor", "shift_threshold", "shift_keep")
+        for name in ("gamma_scale", "epsilon", *ridges, *others):
             value = getattr(self, name)
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value}")
@@ -87,6 +100,8 @@ class BanditParams:
             raise ValueError(f"forget must be in (0, 1], got {self.forget}")
         if self.business_share <= 0 or self.business_floor < 1:
             raise ValueError("business_share must be > 0 and business_floor >= 1")
+        if self.shift_threshold < 0 or not 0 < self.shift_keep <= 1:
+            raise ValueError("shift_threshold must be >= 0 and shift_keep in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,9 @@ class RidgeIGW:
     rank: int = 16
     steps: int = 0
     total_weight: float = 0.0  # effective rewards in the shared statistics (decayed like them)
+    residual_mean: float = 0.0  # recent mean of r − r̂ of the chosen actions (rate SHIFT_RATE)
+    residual_var: float = 0.0  # long-run variance of r − r̂ (rate SHIFT_RATE / 20)
+    shifts: int = 0  # how often a change was detected
     _a: FloatArray = field(init=False, repr=False)
     _b: FloatArray = field(init=False, repr=False)
     _theta: FloatArray = field(init=False, repr=False)
@@ -212,17 +230,18 @@ class RidgeIGW:
         blocks = [slice(o, o + n) for o, n in zip(self.offsets, self.sizes, strict=True)]
         greedy = np.zeros(self.n_values)
         for b in blocks:
-            greedy[b.start + int(np.argmax(own[b]))] = 1.0
+            greedy[b.start + int(own[b].argmax())] = 1.0
         for _ in range(2):  # coordinate ascent: each step can only raise r̂ of the greedy action
             for b in blocks:
                 conditional = own[b] + self._pairs[b] @ greedy
                 greedy[b] = 0.0
-                greedy[b.start + int(np.argmax(conditional))] = 1.0
+                greedy[b.start + int(conditional.argmax())] = 1.0
         scores: FloatArray = own + self._pairs @ greedy
         return scores, own
 
     def gamma(self) -> float:
-        return self.params.gamma_scale * math.sqrt(self.steps + 1)
+        t = self.total_weight if self.params.gamma_by_evidence else self.steps
+        return self.params.gamma_scale * math.sqrt(t + 1)
 
     def choose(
         self,
@@ -288,16 +307,51 @@ class RidgeIGW:
             d = o.decision
             z = context_features(d.platform, d.time_bucket, d.components, self.rank)
             zs.append(z)
+            self._track_residual(
+                o.reward
+                - self._shared_prediction(z, d.action)
+                - self._own(d.business)[[off + a for off, a in zip(self.offsets, d.action, strict=True)]].sum()
+            )
             w = self._shared_weight(d.business)
             if w <= 0.0:
                 continue
             idx, val = self._phi(z, d.action)
             self._a[np.ix_(idx, idx)] += w * np.outer(val, val)
             self._b[idx] += w * o.reward * val
+        if self._shifted():
+            self._cut_evidence(self.params.shift_keep)
         self._refit()
         if self.params.per_business:
             self._learn_businesses(batch, zs)
         self.steps += len(batch)
+
+    def _track_residual(self, residual: float) -> None:
+        self.residual_mean += SHIFT_RATE * (residual - self.residual_mean)
+        slow = SHIFT_RATE / 20
+        self.residual_var += slow * (residual * residual - self.residual_var)
+
+    def _shifted(self) -> bool:
+        """True when the recent mean residual is below −threshold × its standard error
+        (an EWMA of rate a of noise with variance σ² has variance σ² a / (2 − a))."""
+        if self.params.shift_threshold <= 0 or self.steps < SHIFT_WARM_UP or self.residual_var <= 0:
+            return False
+        se = math.sqrt(self.residual_var * SHIFT_RATE / (2 - SHIFT_RATE))
+        return self.residual_mean < -self.params.shift_threshold * se
+
+    def _cut_evidence(self, keep: float) -> None:
+        """Keep ``keep`` of all learned evidence (the prior stays whole): after a change of
+        tastes the old rewards describe another audience."""
+        self._a *= keep
+        self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
+        self._b *= keep
+        for own in self._businesses.values():
+            own.a *= keep
+            own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
+            own.b *= keep
+            own.weight *= keep
+        self.total_weight *= keep
+        self.residual_mean = 0.0
+        self.shifts += 1
 
     def _business(self, name: str) -> _Business:
         own = self._businesses.get(name)
@@ -363,6 +417,7 @@ class RidgeIGW:
             "b": self._b.copy(),
             "steps": np.array([float(self.steps)]),
             "weight": np.array([self.total_weight]),
+            "residual": np.array([self.residual_mean, self.residual_var, float(self.shifts)]),
         }
         for name, own in self._businesses.items():
             out[f"business/{name}/a"] = own.a.copy()
@@ -385,6 +440,8 @@ class RidgeIGW:
         learner._a, learner._b = a.copy(), b.copy()
         learner.steps = int(state["steps"][0])
         learner.total_weight = float(state["weight"][0])
+        learner.residual_mean, learner.residual_var, shifts = (float(v) for v in state["residual"])
+        learner.shifts = int(shifts)
         learner._refit()
         for key in state:
             if key.startswith("business/") and key.endswith("/a"):
@@ -403,12 +460,12 @@ class RidgeIGW:
 def inverse_gap_weights(scores: FloatArray, gamma: float) -> FloatArray:
     """p(v) = 1 / (n + γ (max s − s_v)) for every v but the first argmax, which takes
     the rest; shape (n,). Each p(v) ≤ 1/n for v ≠ argmax, so the argmax keeps ≥ 1/n."""
-    if scores.ndim != 1 or scores.size == 0 or not np.all(np.isfinite(scores)):
+    if scores.ndim != 1 or scores.size == 0 or not math.isfinite(float(scores.sum())):
         raise ValueError("scores must be a finite, non-empty 1-D array")
     if not (math.isfinite(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be finite and >= 0, got {gamma}")
     n = scores.size
-    best = int(np.argmax(scores))
+    best = int(scores.argmax())
     p: FloatArray = 1.0 / (n + gamma * (scores[best] - scores))
     p[best] = 0.0
     p[best] = 1.0 - p.sum()

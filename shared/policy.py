@@ -250,15 +250,16 @@ def draw(
         k = dim.index(fixed)
         pi = np.zeros(len(dim.values))
         pi[k] = 1.0
+    # tolist() gives Python floats, as the logged decision stores them.
     return DimensionChoice(
         dimension=dim.name,
         values=dim.values,
-        scores=tuple(float(v) for v in h + theta_x),
-        pi0=tuple(float(v) for v in pi0),
-        pi=tuple(float(v) for v in pi),
+        scores=tuple((h + theta_x).tolist()),
+        pi0=tuple(pi0.tolist()),
+        pi=tuple(pi.tolist()),
         chosen=dim.values[k],
-        h=tuple(float(v) for v in h),
-        theta_x=tuple(float(v) for v in theta_x),
+        h=tuple(h.tolist()),
+        theta_x=tuple(theta_x.tolist()),
     )
 
 

@@ -68,6 +68,8 @@ def test_a_gradual_drift_moves_a_step_a_week_and_an_abrupt_one_at_once() -> None
     gradual = suite_world("gradual-drift", 5, 70)
     abrupt = suite_world("abrupt-drift", 5, 70)
     assert len(gradual.phases) == 5 and len(abrupt.phases) == 2
+    # Recovery counts from when the tastes have finished changing.
+    assert (gradual.changed_day(), abrupt.changed_day()) == (35 + 21, 35)
     day = {p.day: p for p in gradual.posts}
     assert [gradual.phase(day[d]) for d in (34, 35, 41, 42, 49, 56, 69)] == [0, 1, 1, 2, 3, 4, 4]
     post = gradual.posts[0]

@@ -248,3 +248,38 @@ def test_a_balanced_audience_is_never_capped() -> None:
     # Forgetting discounts every weight alike (γ^50 before each batch of 50); nothing was cut.
     expected = sum(50 * 0.999 ** (50 * k) for k in range(80))
     assert state["weight"][0] == pytest.approx(expected, rel=1e-9)
+
+
+def stream(learner: RidgeIGW, rng: np.random.Generator, n: int, good: int) -> None:
+    """n rewards, in batches of 25, from an audience where value ``good`` of the hook pays 0.4 more."""
+    batch = []
+    for _ in range(n):
+        sel = learner.choose("x", "night", np.zeros(RANK), int(rng.integers(2**62)))
+        action = tuple(c.chosen_index for c in sel.choices)
+        reward = 0.2 + 0.4 * (action[0] == good) + float(rng.normal(0, 0.1))
+        batch.append(Outcome(Decision("x", "night", np.zeros(RANK), action), reward))
+        if len(batch) == 25:
+            learner.learn(batch)
+            batch = []
+
+
+def test_a_change_of_tastes_is_detected_and_old_evidence_cut() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(shift_threshold=6.0, gamma_by_evidence=True), rank=RANK)
+    rng = np.random.default_rng(21)
+    stream(learner, rng, 3000, good=0)
+    assert learner.shifts == 0  # a steady audience raises no alarm
+    before = learner.total_weight
+    stream(learner, rng, 200, good=3)  # the hook that paid stops paying
+    assert learner.shifts >= 1
+    assert learner.total_weight < 0.5 * before
+    stream(learner, rng, 1500, good=3)
+    hook = learner.choose("x", "night", np.zeros(RANK), 5).choices[0]
+    assert int(np.argmax(hook.pi)) == 3
+
+
+def test_without_a_threshold_nothing_is_ever_cut() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(shift_threshold=0.0), rank=RANK)
+    rng = np.random.default_rng(22)
+    stream(learner, rng, 1500, good=0)
+    stream(learner, rng, 300, good=3)
+    assert learner.shifts == 0
