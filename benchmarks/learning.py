@@ -200,6 +200,29 @@ def verdict_table(verdicts: dict[str, Verdict]) -> list[str]:
     return rows
 
 
+def aims(verdicts: dict[str, Verdict]) -> str:
+    """The verdict table read against the aims, in words computed from it."""
+    n = len(verdicts)
+    at_least = [w for w, v in verdicts.items() if v.median_diff >= 0]
+    short = [f"{w} ({v.worst_seed_gap:+.1%})" for w, v in verdicts.items() if v.worst_seed_gap < -0.01]
+    faster = [w for w, v in verdicts.items() if v.early_vs_vw is not None and v.early_vs_vw >= 0]
+    drift = {w: v.recovery for w, v in verdicts.items() if v.recovery is not None}
+    slow = [f"{w} ({d:.0f} days)" if math.isfinite(d) else f"{w} (never)" for w, d in drift.items() if d > 21]
+    return " ".join(
+        [
+            f"Against the aims: the default's median is at or above the best baseline's on {len(at_least)} of "
+            f"{n} held-out worlds.",
+            "No seed falls more than 1% of the gap below the best baseline."
+            if not short
+            else f"A seed falls more than 1% of the gap below the best baseline on {', '.join(short)}.",
+            f"It learns at least as fast as VW in the first four weeks on {len(faster)} of {n}.",
+            "It recovers from every drift within 21 days."
+            if not slow
+            else f"Recovery takes longer than 21 days on {', '.join(slow)}.",
+        ]
+    )
+
+
 def figure(results: dict[str, list[Trace]], folder: Path) -> Path:
     import matplotlib
 
@@ -316,8 +339,11 @@ def report(
             "",
             f"- **{DEFAULT}** (shared/bandit.py): a ridge regression of the reward on context × value, with pairwise "
             "action terms and per-business residuals; inverse gap weighting per dimension with exact propensities. "
-            f"Defaults: γ₀ = {params.gamma_scale}, ε = {params.epsilon}, ridge {params.ridge} / pairs "
-            f"{params.pair_ridge} / business {params.business_ridge}, forgetting {params.forget} per reward.",
+            f"Defaults: γ₀ = {params.gamma_scale:g}, ε = {params.epsilon:g}, prior precisions {params.ridge:g} "
+            f"(bias, platform) / {params.cell_ridge:g} (platform × time bucket) / {params.context_ridge:g} "
+            f"(whitened x) / {params.pair_ridge:g} (pairs) / {params.business_ridge:g} (business), forgetting "
+            f"{params.forget:g} per reward, evidence cut to {params.shift_keep:g} when the chosen actions' recent "
+            f"mean residual is {params.shift_threshold:g} standard errors below 0 (docs/learner-library.md).",
             f"- **{GRADIENT}** (shared/policy.py): the softmax policy gradient, α_H = {gradient.alpha_h}, "
             f"α_θ = {gradient.alpha_theta}, ε = {gradient.epsilon}.",
             "- Both run as deployed: x contributes nothing until POLICY_NORMALISER_FIT_AFTER = "
@@ -330,6 +356,8 @@ def report(
             "## Verdict per held-out world",
             "",
             *verdict_table(verdicts),
+            "",
+            aims(verdicts),
             "",
             "'Worst seed' is the default's shortfall against that baseline on its worst seed, as a share of the gap "
             "between uniform and best (the aim: never below −1%). 'First 4 weeks' is the median over seeds of the "
