@@ -15,7 +15,8 @@ def test_the_documented_example_runs_and_learns_the_hook_that_pays() -> None:
     assert len(blocks) == 1
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(blocks[0], "learner-library.md", "exec"), {})  # noqa: S102 - the project's own doc
-    printed = eval(out.getvalue().strip(), {"np": __import__("numpy")})  # noqa: S307 - a dict of floats we printed
+        exec(compile(blocks[0], "learner-library.md", "exec"), {})  # the project's own doc, as a reader runs it
+    # What it printed: the hook's probabilities as a dict literal of numpy floats.
+    printed = eval(out.getvalue().strip(), {"np": __import__("numpy")})
     assert max(printed, key=printed.get) == "question"
     assert printed["question"] > 0.5
