@@ -103,5 +103,5 @@ bench: $(VENV)/.dev-installed ## Performance benchmark (about 10 min): writes do
 	$(BIN)/python -m benchmarks.performance $(ARGS)
 
 # One BLAS thread per process: the benchmark runs one process per core itself.
-bench-learning: $(VENV)/.dev-installed ## Learning benchmark on the held-out worlds vs baselines (VW incl.), OPE coverage, cost (about 30 min): docs/learning.md
+bench-learning: $(VENV)/.dev-installed ## Learning benchmark on the held-out worlds vs baselines (VW incl.), OPE coverage, cost (about 20 min): docs/learning.md
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.learning $(ARGS)

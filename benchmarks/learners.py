@@ -131,8 +131,11 @@ class Bandit:
     contexts and x' enters as its whitened components (the statistics learned so far
     stay valid: they saw those components as 0)."""
 
-    def __init__(self, space: ActionSpace, params: BanditParams, name: str, *, fit_after: int = 300) -> None:
+    def __init__(
+        self, space: ActionSpace, params: BanditParams, name: str, *, fit_after: int = 300, with_business: bool = True
+    ) -> None:
         self.name = name
+        self.with_business = with_business  # False: the learner is not told which business posts
         self.space = space
         self.learner = RidgeIGW(space, params, rank=16)
         self.fit_after = fit_after
@@ -144,7 +147,7 @@ class Bandit:
             self.seen.append(post.x)
         components = np.zeros(0) if self.normaliser is None else self.normaliser.components(post.x)
         platform, bucket = PLATFORMS[post.platform], TIME_BUCKETS[post.time_bucket]
-        business = str(post.business)
+        business = str(post.business) if self.with_business else None
         sel = self.learner.choose(platform, bucket, components, int(rng.integers(2**63)), business=business)
         action = tuple(c.chosen_index for c in sel.choices)
         return Choice(action, Decision(platform, bucket, components, action, business))

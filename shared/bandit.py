@@ -18,11 +18,12 @@ bucket (16), whitened x (k)] and action a = (a_1 … a_D):
 w and u are one ridge regression over the sparse feature vector φ(z, a)
 (prior precision ``ridge`` for the main terms, ``pair_ridge`` for the pairs):
 A = Λ + Σ φ φᵀ, b = Σ r φ, θ = A⁻¹ b. Every learned batch first discounts the
-evidence, A ← γⁿ A + (1 − γⁿ) Λ, b ← γⁿ b (γ = ``forget`` per reward), so an
-audience that changes is followed; and when the recent mean residual of the
-chosen actions falls ``shift_threshold`` standard errors below 0 (their rewards
-are suddenly worse than predicted: the tastes changed), all learned evidence is
-cut to ``shift_keep`` of itself. v is a per-business ridge on the residual
+evidence, A ← γⁿ A + (1 − γⁿ) Λ, b ← γⁿ b (γ = ``forget`` per reward; every
+business's own evidence forgets on the same clock), so an audience that changes
+is followed; and when the recent mean residual of the chosen actions falls
+``shift_threshold`` standard errors below 0 (their rewards are suddenly worse
+than predicted: the tastes changed), all learned evidence is cut to
+``shift_keep`` of itself. v is a per-business ridge on the residual
 r − (shared prediction), shrunk to 0 by ``business_ridge`` while the business
 has little data; it never enters another business's choice. One business's
 weight in the shared statistics is capped at ``business_share`` × everyone
@@ -158,7 +159,7 @@ class RidgeIGW:
     steps: int = 0
     total_weight: float = 0.0  # effective rewards in the shared statistics (decayed like them)
     residual_mean: float = 0.0  # recent mean of r − r̂ of the chosen actions (rate SHIFT_RATE)
-    residual_var: float = 0.0  # long-run variance of r − r̂ (rate SHIFT_RATE / 20)
+    residual_var: float = 0.0  # long-run second moment of r − r̂ (rate SHIFT_RATE / 20), ≥ its variance
     shifts: int = 0  # how often a change was detected
     _a: FloatArray = field(init=False, repr=False)
     _b: FloatArray = field(init=False, repr=False)
@@ -294,6 +295,9 @@ class RidgeIGW:
         for o in batch:
             if not math.isfinite(o.reward):
                 raise ValueError(f"reward must be finite, got {o.reward}")
+            a = o.decision.action
+            if len(a) != len(self.sizes) or not all(0 <= i < n for i, n in zip(a, self.sizes, strict=True)):
+                raise ValueError(f"action {a} does not fit the action space {self.sizes}")
         keep = self.params.forget ** len(batch)
         if keep < 1.0:
             self._a *= keep
@@ -301,7 +305,7 @@ class RidgeIGW:
             self._b *= keep
             self.total_weight *= keep
             for own in self._businesses.values():
-                own.weight *= keep
+                _discount(own, keep, self.params.business_ridge)
         zs = []
         for o in batch:
             d = o.decision
@@ -345,10 +349,8 @@ class RidgeIGW:
         self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
         self._b *= keep
         for own in self._businesses.values():
-            own.a *= keep
-            own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
-            own.b *= keep
-            own.weight *= keep
+            _discount(own, keep, self.params.business_ridge)
+            own.v = np.asarray(np.linalg.solve(own.a, own.b), dtype=np.float64)
         self.total_weight *= keep
         self.residual_mean = 0.0
         self.shifts += 1
@@ -365,7 +367,7 @@ class RidgeIGW:
         """The weight of one more reward of ``business`` in the shared statistics, and count it:
         1 while the business holds at most business_share × the others' weight + business_floor,
         the part that fills the allowance up, then 0; 1 while no other business has weight."""
-        if business is None:
+        if business is None or not self.params.per_business:  # no own terms to teach instead
             self.total_weight += 1.0
             return 1.0
         own = self._business(business)
@@ -388,23 +390,18 @@ class RidgeIGW:
         return float(self._theta[idx] @ val)
 
     def _learn_businesses(self, batch: Sequence[Outcome], zs: list[FloatArray]) -> None:
-        keep = self.params.forget
         for o, z in zip(batch, zs, strict=True):
             name = o.decision.business
             if name is None:
                 continue
             own = self._business(name)
-            if keep < 1.0:
-                own.a *= keep
-                own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
-                own.b *= keep
             onehot = np.zeros(self.n_values)
             onehot[[o_ + a for o_, a in zip(self.offsets, o.decision.action, strict=True)]] = 1.0
             residual = o.reward - self._shared_prediction(z, o.decision.action)
             own.a += np.outer(onehot, onehot)
             own.b += residual * onehot
-        for name in {o.decision.business for o in batch if o.decision.business is not None}:
-            own = self._businesses[name]
+        # Every business's v: forgetting (and a cut) moved all of them, not only this batch's.
+        for own in self._businesses.values():
             own.v = np.asarray(np.linalg.solve(own.a, own.b), dtype=np.float64)
 
     # -- state -------------------------------------------------------------------------------
@@ -455,6 +452,14 @@ class RidgeIGW:
                     float(state[f"business/{name}/weight"][0]),
                 )
         return learner
+
+
+def _discount(own: _Business, keep: float, ridge: float) -> None:
+    """Keep ``keep`` of a business's evidence (its prior stays whole) and of its shared weight."""
+    own.a *= keep
+    own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * ridge
+    own.b *= keep
+    own.weight *= keep
 
 
 def inverse_gap_weights(scores: FloatArray, gamma: float) -> FloatArray:

@@ -123,7 +123,8 @@ def test_state_of_the_wrong_shape_is_refused() -> None:
         RidgeIGW.from_state(SPACE, BanditParams(), RANK + 1, state)
 
 
-def test_without_forgetting_the_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
+def test_without_forgetting_or_businesses_the_statistics_do_not_depend_on_how_rewards_are_batched() -> None:
+    # With businesses, each residual is taken against the θ of its batch's start, so batching matters there.
     rng = np.random.default_rng(5)
     outcomes = [
         Outcome(
@@ -283,3 +284,37 @@ def test_without_a_threshold_nothing_is_ever_cut() -> None:
     stream(learner, rng, 1500, good=0)
     stream(learner, rng, 300, good=3)
     assert learner.shifts == 0
+
+
+def test_state_round_trips_after_a_cut_that_spared_no_business() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(shift_threshold=6.0), rank=RANK)
+    rng = np.random.default_rng(23)
+    for name in ("a", "b", "c"):
+        flood(learner, rng, name, 400, humorous_pays=False)
+    learner._cut_evidence(0.1)  # as a detected change does, between batches
+    flood(learner, rng, "b", 50, humorous_pays=False)  # a batch of one business only
+    again = RidgeIGW.from_state(SPACE, learner.params, RANK, learner.state())
+    for name in ("a", "b", "c"):
+        for seed in range(5):
+            assert again.choose("x", "night", np.zeros(RANK), seed, business=name) == learner.choose(
+                "x", "night", np.zeros(RANK), seed, business=name
+            )
+
+
+def test_a_business_own_evidence_forgets_while_others_post() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(forget=0.99), rank=RANK)
+    rng = np.random.default_rng(24)
+    flood(learner, rng, "quiet", 100, humorous_pays=True)
+    own_before = learner.state()["business/quiet/b"].copy()
+    flood(learner, rng, "busy", 100, humorous_pays=False)
+    own_after = learner.state()["business/quiet/b"]
+    assert np.allclose(own_after, own_before * 0.99**100)
+
+
+def test_an_action_outside_the_space_is_refused() -> None:
+    learner = RidgeIGW(SPACE, BanditParams(), rank=RANK)
+    too_big = tuple(len(d.values) for d in SPACE.dimensions)
+    for action in (too_big, (0, 0, 0), (-1, 0, 0, 0, 0, 0)):
+        with pytest.raises(ValueError, match="does not fit"):
+            learner.learn([Outcome(Decision("x", "night", np.zeros(RANK), action), 0.5)])
+    assert learner.steps == 0
