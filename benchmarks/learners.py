@@ -2,9 +2,11 @@
 
 ``Product`` is the product's policy: the selection and the summed update of
 ``shared.policy`` (the same functions the decision path and update_policy
-call), the baseline folded per platform as compute_reward folds it. The
-baselines get the same information (platform, time bucket, x) through one
-feature map ``z = [1, platform, platform × time bucket, whitened x]``.
+call), the baseline folded per platform as compute_reward folds it; ``Bandit``
+is the library learner (shared/bandit.py). The baselines see platform, time
+bucket and x through one feature map ``z = [1, platform, platform × time
+bucket, whitened x]``; only ``Bandit`` is also told which business posts
+(``with_business=False`` withholds it).
 """
 
 from __future__ import annotations
@@ -62,9 +64,7 @@ class Product:
     decisions, then fits the normaliser on their contexts, sets θ to 0 and keeps H and
     the baselines, as the product's sweep does (shared/services/lifecycle.py); rewards
     of decisions made before the fit then move H only. ε follows the product's
-    schedule (``epsilon_at`` of the rewards learned from so far). ``without_theta``
-    names dimensions whose θ never learns (their scores are H alone), for the
-    tuning sweep's per-dimension comparison."""
+    schedule (``epsilon_at`` of the rewards learned from so far)."""
 
     def __init__(
         self,
@@ -74,14 +74,12 @@ class Product:
         name: str,
         *,
         fit_after: int | None = None,
-        without_theta: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.space = space
         self.params = params
         self.normaliser = normaliser
         self.fit_after = fit_after
-        self.without_theta = without_theta
         self.seen: list[FloatArray] = []  # raw contexts, until the fit
         self.prefs: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
         self.theta: dict[tuple[str, str], FloatArray] = {}
@@ -119,8 +117,6 @@ class Product:
             cell = self.prefs.setdefault((p, tb), {})
             cell[(d, v)] = cell.get((d, v), 0.0) + h_step
         for key, theta_step in dtheta.items():
-            if key[0] in self.without_theta:
-                continue
             prev = self.theta.get(key)
             self.theta[key] = theta_step if prev is None else prev + theta_step
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,10 +78,6 @@ def run(world: World, learner: Learner, seed: int) -> Trace:
         uniform=np.array([e.mean() for e in expected]),
         changed_day=world.changed_day(),
     )
-
-
-def run_all(world: World, learners: list[Callable[[World], Learner]]) -> list[Trace]:
-    return [run(world, make(world), world.config.seed) for make in learners]
 
 
 def recovery_days(trace: Trace, smooth: int = 7, level: float = 0.9) -> float:

@@ -54,7 +54,6 @@ from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.policy import Selection, draw
 
-STATE_LAYOUT: Final = "ridge-igw/1"
 SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards
 SHIFT_WARM_UP: Final = 1_000  # learned rewards before a change can be detected (early residuals shrink fast)
 
@@ -300,12 +299,7 @@ class RidgeIGW:
                 raise ValueError(f"action {a} does not fit the action space {self.sizes}")
         keep = self.params.forget ** len(batch)
         if keep < 1.0:
-            self._a *= keep
-            self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
-            self._b *= keep
-            self.total_weight *= keep
-            for own in self._businesses.values():
-                _discount(own, keep, self.params.business_ridge)
+            self._keep(keep)
         zs = []
         for o in batch:
             d = o.decision
@@ -342,16 +336,23 @@ class RidgeIGW:
         se = math.sqrt(self.residual_var * SHIFT_RATE / (2 - SHIFT_RATE))
         return self.residual_mean < -self.params.shift_threshold * se
 
-    def _cut_evidence(self, keep: float) -> None:
-        """Keep ``keep`` of all learned evidence (the prior stays whole): after a change of
-        tastes the old rewards describe another audience."""
+    def _keep(self, keep: float) -> None:
+        """Keep ``keep`` of all learned evidence, shared and per business, and of the weights
+        counted for the cap; the priors stay whole. Forgetting and a detected change both
+        come here; the solutions are refitted by the caller (``learn``)."""
         self._a *= keep
         self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
         self._b *= keep
-        for own in self._businesses.values():
-            _discount(own, keep, self.params.business_ridge)
-            own.v = np.asarray(np.linalg.solve(own.a, own.b), dtype=np.float64)
         self.total_weight *= keep
+        for own in self._businesses.values():
+            own.a *= keep
+            own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
+            own.b *= keep
+            own.weight *= keep
+
+    def _cut_evidence(self, keep: float) -> None:
+        """After a change of tastes the old rewards describe another audience: keep only ``keep`` of them."""
+        self._keep(keep)
         self.residual_mean = 0.0
         self.shifts += 1
 
@@ -452,14 +453,6 @@ class RidgeIGW:
                     float(state[f"business/{name}/weight"][0]),
                 )
         return learner
-
-
-def _discount(own: _Business, keep: float, ridge: float) -> None:
-    """Keep ``keep`` of a business's evidence (its prior stays whole) and of its shared weight."""
-    own.a *= keep
-    own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * ridge
-    own.b *= keep
-    own.weight *= keep
 
 
 def inverse_gap_weights(scores: FloatArray, gamma: float) -> FloatArray:
