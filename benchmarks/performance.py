@@ -256,7 +256,7 @@ class Bench:
 
         def work(chunk: list[uuid.UUID]) -> None:
             for pid in chunk:
-                update_policy(self.rt.db, pid, NOW, self.rt.params)
+                update_policy(self.rt.db, pid, NOW, self.rt.params, space=self.rt.space)
 
         threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
         t = time.perf_counter()
@@ -577,7 +577,7 @@ def large_space(bench: Bench) -> None:
     )
     t = time.perf_counter()
     for pid in ids:
-        update_policy(bench.rt.db, pid, NOW, bench.rt.params)
+        update_policy(bench.rt.db, pid, NOW, bench.rt.params, space=bench.rt.space)
     per_update = (time.perf_counter() - t) / len(ids)
     out(
         f"{scaled_space().size:,} joint actions, 80 values: decision p50 **{ms(pct(lat, 50))}** "

@@ -35,6 +35,7 @@ def _view(g: GeneratedPost) -> dict[str, Any]:
         "policy_version": d.policy_version,
         "context_fallback": d.context_fallback,
         "seed": d.seed,
+        "learner": d.learner,
         "tau": d.tau,
         "epsilon": d.epsilon,
         "holdback": d.holdback,

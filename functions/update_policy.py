@@ -21,7 +21,7 @@ def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         rt.clock.now(),
         rt.params,
         snapshot_every=rt.settings.policy_snapshot_every,
-        action_space=rt.space.version,
+        space=rt.space,
     )
     return 200, {"post_id": out.post_id, "applied": out.applied, "version": out.version, "advantage": out.advantage}
 

@@ -179,6 +179,7 @@ def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
         "action": d.action,
         "probabilities": {c.dimension: dict(zip(c.values, c.pi, strict=True)) for c in d.choices},
         "joint_propensity": d.joint_propensity,
+        "learner": d.learner,
         "tau": d.tau,
         "epsilon": d.epsilon,
         "holdback": d.holdback,
@@ -199,15 +200,23 @@ def as_text(s: dict[str, Any]) -> str:
         body = textwrap.indent("\n".join(textwrap.fill(line, 96) for line in (text or "-").splitlines()), "  ")
         return [f"{title}:", body, ""]
 
+    bandit = s["learner"] == "bandit"
+    # The two parts of each score: the gradient's preference and context term; the bandit's
+    # part from the rest of the greedy recipe and the value's own term.
+    first, second = ("recipe", "own") if bandit else ("H", "θ·x")
+    how = (
+        "score = predicted reward of the best recipe with this value = recipe + own; π⁰ = inverse gap weights"
+        if bandit
+        else "score = H + θ·x, the preference and the context's part; π⁰ = softmax(score / τ)"
+    )
     lines = [
         f"Post {s['post_id']} for {s['business']} on {s['platform']} ({s['time_bucket']}), "
         f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
         "",
         "Action and probabilities (* = chosen):",
-        "  (the % is π, with the ε floor; score = H + θ·x, the preference and the context's part; "
-        "π⁰ = softmax(score / τ))"
+        f"  (the % is π, with the ε floor; {how})"
         if not s["holdback"]
-        else "  holdback: the fixed baseline action (π one-hot); H, θ·x and π⁰ are what the policy had",
+        else f"  holdback: the fixed baseline action (π one-hot); {first}, {second} and π⁰ are what the policy had",
     ]
     explained = s["explanation"] or {}
     for dim, probs in s["probabilities"].items():
@@ -217,13 +226,15 @@ def as_text(s: dict[str, Any]) -> str:
             bar = "█" * round(p * 30)
             parts = explained.get(dim, {}).get(value)
             why = (
-                f"  H {parts['h']:+.3f}  θ·x {parts['theta_x']:+.3f}  π⁰ {parts['pi0']:6.1%}"
+                f"  {first} {parts['h']:+.3f}  {second} {parts['theta_x']:+.3f}  π⁰ {parts['pi0']:6.1%}"
                 if parts is not None
                 else ""
             )
             lines.append(f"   {mark} {s['labels'][dim][value]:<22} {p:6.1%} {bar:<30}{why}")
     lines += [
-        f"  joint propensity {s['joint_propensity']:.3e}  (τ = {s['tau']:g}, ε = {s['epsilon']:g})",
+        f"  joint propensity {s['joint_propensity']:.3e}  ("
+        + ("reward-model learner" if bandit else f"τ = {s['tau']:g}")
+        + f", ε = {s['epsilon']:g})",
         "",
     ]
     lines += block("Generator prompt", s["generator_prompt"])
@@ -305,7 +316,7 @@ def evaluate(args: argparse.Namespace) -> None:
             sys.exit(f"invalid what-if file {args.what_ifs}: {exc}")
     runtime = build_runtime()
     try:
-        result = evaluate_logged(runtime.db, what_ifs=what_ifs, limit=args.limit)
+        result = evaluate_logged(runtime.db, runtime.space, what_ifs=what_ifs, limit=args.limit)
     finally:
         runtime.close()
     if args.json:

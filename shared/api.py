@@ -158,11 +158,14 @@ class ErrorResponse(Answer):
 
 
 class ValueExplanation(Answer):
-    """Why one value had its probability: score = h + theta_x, π⁰ = softmax(scores / τ),
-    π = (1 − ε) π⁰ + ε / n (one-hot in the holdback arm)."""
+    """Why one value had its probability: score = h + theta_x; π = (1 − ε) π⁰ + ε / n
+    (one-hot in the holdback arm). Gradient: π⁰ = softmax(scores / τ). Bandit: score is the
+    predicted reward of the greedy recipe with this value, π⁰ its inverse gap weights."""
 
-    h: float  # the preference H[platform, time bucket, dimension, value]
-    theta_x: float  # θ[dimension, value] · x, the context's part
+    # gradient: the preference H[platform, time bucket, dimension, value]; bandit: the rest of the recipe's part
+    h: float
+    # gradient: θ[dimension, value] · x; bandit: the value's own term (context and business)
+    theta_x: float
     score: float
     pi0: float
     pi: float
@@ -183,7 +186,8 @@ class GeneratePostResponse(Answer):
     policy_version: Annotated[int, Field(ge=0)]
     context_fallback: bool
     seed: Annotated[int, Field(ge=0)]
-    tau: float  # the softmax temperature of this decision
+    learner: Literal["bandit", "gradient"]  # which learner chose (docs/learning.md)
+    tau: float | None  # the softmax temperature of this decision (null: the bandit has none)
     epsilon: float  # the exploration floor this decision used (after the ε schedule)
     holdback: bool  # True: the fixed baseline action (π one-hot), not the policy's draw
     # dimension → value → the parts of its score and its probabilities; null for

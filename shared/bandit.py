@@ -52,8 +52,9 @@ import numpy as np
 
 from shared.action_space import ActionSpace
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.policy import Selection, draw
+from shared.policy import PolicyParams, Selection, draw, floored
 
+DEFAULT_RANK: Final = 16  # whitened components of x the deployed learner takes (the normaliser's rank at most)
 SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards
 SHIFT_WARM_UP: Final = 1_000  # learned rewards before a change can be detected (early residuals shrink fast)
 
@@ -165,6 +166,7 @@ class RidgeIGW:
     _theta: FloatArray = field(init=False, repr=False)
     _pairs: FloatArray = field(init=False, repr=False)
     _businesses: dict[str, _Business] = field(init=False, repr=False, default_factory=dict)
+    choose_only: bool = field(init=False, default=False)  # loaded from a solution without statistics
 
     def __post_init__(self) -> None:
         if self.rank < 0:
@@ -191,8 +193,10 @@ class RidgeIGW:
                 np.full(self.n_features - self.n_values * self.m, self.params.pair_ridge),
             ]
         )
-        self._a = np.diag(self._prior)
-        self._b = np.zeros(self.n_features)
+        # The statistics (n_features², 5 MB at the default space) are made on first use: a
+        # learner loaded to choose (``from_state`` without them) never needs them.
+        self._a = np.zeros((0, 0))
+        self._b = np.zeros(0)
         self._theta = np.zeros(self.n_features)
         self._pairs = np.zeros((self.n_values, self.n_values))
 
@@ -258,8 +262,7 @@ class RidgeIGW:
         holdback arm) nothing is drawn and π is one-hot. ``scores`` are ŷ_d, ``pi0``
         the inverse-gap weights before the ε floor; the explanation splits each score
         into the value's own term and the part from the rest of the greedy recipe."""
-        z = context_features(platform, time_bucket, components, self.rank)
-        all_scores, own = self.value_scores(z, business)
+        all_scores, own = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
         gamma = self.gamma()
         rng = np.random.default_rng(seed)
         choices = []
@@ -272,6 +275,17 @@ class RidgeIGW:
                 draw(dim, rest, own[block], pi0, self.params.epsilon, rng, None if fixed is None else fixed[dim.name])
             )
         return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
+
+    def probabilities(
+        self, platform: str, time_bucket: str, components: FloatArray, business: str | None = None
+    ) -> list[FloatArray]:
+        """π_d of every dimension, as ``choose`` would draw from them (shapes (n_d,))."""
+        scores, _ = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
+        gamma = self.gamma()
+        return [
+            floored(inverse_gap_weights(scores[o : o + n], gamma), self.params.epsilon)
+            for o, n in zip(self.offsets, self.sizes, strict=True)
+        ]
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -297,6 +311,7 @@ class RidgeIGW:
             a = o.decision.action
             if len(a) != len(self.sizes) or not all(0 <= i < n for i, n in zip(a, self.sizes, strict=True)):
                 raise ValueError(f"action {a} does not fit the action space {self.sizes}")
+        self._statistics()
         keep = self.params.forget ** len(batch)
         if keep < 1.0:
             self._keep(keep)
@@ -336,6 +351,14 @@ class RidgeIGW:
         se = math.sqrt(self.residual_var * SHIFT_RATE / (2 - SHIFT_RATE))
         return self.residual_mean < -self.params.shift_threshold * se
 
+    def _statistics(self) -> None:
+        """Make the shared statistics (the prior) on first use; refuse on a learner loaded to choose."""
+        if self.choose_only:
+            raise ValueError("this learner was loaded from a solution only (no statistics): it can choose, not learn")
+        if self._a.size == 0:
+            self._a = np.diag(self._prior)
+            self._b = np.zeros(self.n_features)
+
     def _keep(self, keep: float) -> None:
         """Keep ``keep`` of all learned evidence, shared and per business, and of the weights
         counted for the cap; the priors stay whole. Forgetting and a detected change both
@@ -349,6 +372,21 @@ class RidgeIGW:
             own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
             own.b *= keep
             own.weight *= keep
+
+    def forget_context(self) -> None:
+        """Drop what was learned about the whitened x, as if every past reward had seen
+        components 0 (exactly what a reward before the first normaliser saw): for when
+        a new normaliser gives x' a new meaning. The rest of the evidence stays."""
+        self._statistics()
+        start = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS)
+        rows = np.concatenate([np.arange(v * self.m + start, (v + 1) * self.m) for v in range(self.n_values)])
+        if rows.size == 0:
+            return
+        self._a[rows, :] = 0.0
+        self._a[:, rows] = 0.0
+        self._a[rows, rows] = self._prior[rows]
+        self._b[rows] = 0.0
+        self._refit()
 
     def _cut_evidence(self, keep: float) -> None:
         """After a change of tastes the old rewards describe another audience: keep only ``keep`` of them."""
@@ -408,51 +446,105 @@ class RidgeIGW:
     # -- state -------------------------------------------------------------------------------
 
     def state(self) -> dict[str, FloatArray]:
-        """Everything learned, as named float arrays (precision and vector of the shared
-        ridge, the steps, and per business its precision and vector)."""
+        """Everything learned, as named float arrays. The statistics: "a" (the shared
+        ridge's precision, (n, n)), "b", and per business "business/<id>/a", "/b", "/weight";
+        the solution a choice needs: "theta" (n,), "meta" = [steps, weight, recent residual,
+        residual second moment, detected changes] and per business "business/<id>/v".
+        ``solution_names`` lists what choosing for one business reads."""
+        self._statistics()
         out = {
             "a": self._a.copy(),
             "b": self._b.copy(),
-            "steps": np.array([float(self.steps)]),
-            "weight": np.array([self.total_weight]),
-            "residual": np.array([self.residual_mean, self.residual_var, float(self.shifts)]),
+            "theta": self._theta.copy(),
+            "meta": np.array(
+                [float(self.steps), self.total_weight, self.residual_mean, self.residual_var, float(self.shifts)]
+            ),
         }
         for name, own in self._businesses.items():
             out[f"business/{name}/a"] = own.a.copy()
             out[f"business/{name}/b"] = own.b.copy()
+            out[f"business/{name}/v"] = own.v.copy()
             out[f"business/{name}/weight"] = np.array([own.weight])
         return out
+
+    def fits(self, state: Mapping[str, FloatArray]) -> bool:
+        """Whether ``state`` was learned for this learner's layout (action space and rank):
+        its arrays have this learner's sizes. An empty state fits (it is the prior)."""
+        n, nv = self.n_features, self.n_values
+        sizes = {"a": n * n, "b": n, "theta": n, "meta": 5}
+        for key, arr in state.items():
+            want = sizes.get(key)
+            if want is None and key.startswith("business/"):
+                want = {"a": nv * nv, "b": nv, "v": nv, "weight": 1}.get(key.rsplit("/", 1)[-1])
+            if want is not None and np.size(arr) != want:
+                return False
+        return True
+
+    @classmethod
+    def restore(
+        cls, space: ActionSpace, params: BanditParams, rank: int, state: Mapping[str, FloatArray]
+    ) -> tuple[RidgeIGW, bool]:
+        """(the learner ``state`` describes, True); or, when the state was learned for another
+        action space or rank (``fits``), (a new learner, False): the state's layout is by
+        index, so it cannot be read for another space."""
+        fresh = cls(space, params, rank)
+        if not fresh.fits(state):
+            return fresh, False
+        return cls.from_state(space, params, rank, state), True
+
+    @staticmethod
+    def solution_names(business: str | None) -> tuple[str, ...]:
+        """The arrays ``from_state`` needs to choose (for ``business``): a few kB, not the statistics."""
+        return ("theta", "meta") if business is None else ("theta", "meta", f"business/{business}/v")
 
     @classmethod
     def from_state(
         cls, space: ActionSpace, params: BanditParams, rank: int, state: Mapping[str, FloatArray]
     ) -> RidgeIGW:
-        """The learner ``state()`` described; shapes are checked against the space and rank."""
+        """The learner ``state()`` described; arrays may come flat (as Postgres keeps them)
+        and are checked against the space and rank. Without "a" and "b" (only the solution,
+        ``solution_names``) it can choose but not learn. An empty state is a new learner."""
         learner = cls(space, params, rank)
-        n = learner.n_features
-        a, b = np.asarray(state["a"], dtype=np.float64), np.asarray(state["b"], dtype=np.float64)
-        if a.shape != (n, n) or b.shape != (n,):
-            raise ValueError(f"state shapes {a.shape}, {b.shape} do not fit {n} features")
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-            raise ValueError("state must be finite")
-        learner._a, learner._b = a.copy(), b.copy()
-        learner.steps = int(state["steps"][0])
-        learner.total_weight = float(state["weight"][0])
-        learner.residual_mean, learner.residual_var, shifts = (float(v) for v in state["residual"])
-        learner.shifts = int(shifts)
-        learner._refit()
+        if not state:
+            return learner
+        n, nv = learner.n_features, learner.n_values
+
+        def array(key: str, shape: tuple[int, ...]) -> FloatArray:
+            arr = np.asarray(state[key], dtype=np.float64)
+            if arr.size != math.prod(shape):
+                raise ValueError(f"state {key!r} has {arr.size} entries, not {math.prod(shape)} ({shape})")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"state {key!r} must be finite")
+            return arr.reshape(shape).copy()
+
+        meta = array("meta", (5,))
+        learner.steps, learner.total_weight = int(meta[0]), float(meta[1])
+        learner.residual_mean, learner.residual_var, learner.shifts = float(meta[2]), float(meta[3]), int(meta[4])
+        learner._theta = array("theta", (n,))
+        learner._pairs = learner._pair_matrix()
+        learner.choose_only = "a" not in state
+        if not learner.choose_only:
+            learner._a, learner._b = array("a", (n, n)), array("b", (n,))
         for key in state:
-            if key.startswith("business/") and key.endswith("/a"):
-                name = key[len("business/") : -len("/a")]
-                ba = np.asarray(state[key], dtype=np.float64)
-                bb = np.asarray(state[f"business/{name}/b"], dtype=np.float64)
+            if not (key.startswith("business/") and key.endswith("/v")):
+                continue
+            name = key[len("business/") : -len("/v")]
+            v = array(key, (nv,))
+            if learner.choose_only:
+                learner._businesses[name] = _Business(np.zeros((0, 0)), np.zeros(0), v)
+            else:
                 learner._businesses[name] = _Business(
-                    ba.copy(),
-                    bb.copy(),
-                    np.asarray(np.linalg.solve(ba, bb), dtype=np.float64),
-                    float(state[f"business/{name}/weight"][0]),
+                    array(f"business/{name}/a", (nv, nv)),
+                    array(f"business/{name}/b", (nv,)),
+                    v,
+                    float(array(f"business/{name}/weight", (1,))[0]),
                 )
         return learner
+
+
+def bandit_params(params: PolicyParams) -> BanditParams:
+    """The deployed learner's parameters: the tuned defaults, with the deployment's ε floor."""
+    return BanditParams(epsilon=params.epsilon)
 
 
 def inverse_gap_weights(scores: FloatArray, gamma: float) -> FloatArray:

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthConfig
 from shared.llm.retry import RetryPolicy
-from shared.policy import PolicyParams
+from shared.policy import Learner, PolicyParams
 from shared.reward import RewardConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     action_space_path: Path | None = None
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Which learner chooses and learns (docs/learning.md): "bandit" (the reward model, the
+    # default chosen on the held-out worlds) or "gradient" (the seed's softmax policy gradient).
+    policy_learner: Learner = "bandit"
     policy_tau: float = Field(default=PolicyParams.tau, gt=0, allow_inf_nan=False)
     policy_epsilon: float = Field(default=PolicyParams.epsilon, ge=0, le=1)
     policy_alpha_h: float = Field(default=PolicyParams.alpha_h, ge=0, allow_inf_nan=False)
@@ -160,6 +163,7 @@ class Settings(BaseSettings):
             epsilon_min=self.policy_epsilon_min,
             holdback_share=self.policy_holdback_share,
             holdback_action=parse_action(self.policy_holdback_action),
+            learner=self.policy_learner,
         )
 
     def reward_config(self) -> RewardConfig:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from shared.action_space import ActionSpace, Dimension
 from shared.context import CONTEXT_DIM, FloatArray
+
+Learner = Literal["bandit", "gradient"]
+LEARNERS: tuple[str, ...] = get_args(Learner)
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,14 @@ class PolicyParams:
     epsilon_min: float = 0.01
     holdback_share: float = 0.0
     holdback_action: tuple[tuple[str, str], ...] = ()  # (dimension, value) overrides
+    # Which learner chooses and learns: 'bandit' (the reward model of shared.bandit, chosen
+    # by the held-out results in docs/learning.md) or 'gradient' (this module's softmax).
+    # τ, α_H, α_θ and the ε schedule are the gradient's; ε, β and the holdback serve both.
+    learner: Learner = "bandit"
 
     def __post_init__(self) -> None:
+        if self.learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {', '.join(LEARNERS)}, got {self.learner!r}")
         for name in ("tau", "epsilon", "alpha_h", "alpha_theta", "beta", "epsilon_half_life", "epsilon_min"):
             value = getattr(self, name)
             if not math.isfinite(value):
@@ -103,6 +113,17 @@ class Selection:
     @property
     def joint_propensity(self) -> float:
         return math.prod(c.propensity for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """How a decision's π was made, as its log records it: the learner ('gradient':
+    the softmax policy gradient, 'bandit': the reward model of ``shared.bandit``), the
+    softmax temperature (None for the bandit, which has none) and the ε floor used."""
+
+    learner: Learner
+    tau: float | None
+    epsilon: float
 
 
 def explain(choices: tuple[DimensionChoice, ...]) -> dict[str, dict[str, dict[str, float]]] | None:

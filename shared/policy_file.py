@@ -20,13 +20,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shared.action_space import ActionSpace
 from shared.context import CONTEXT_DIM, FloatArray, Platform, TimeBucket
 from shared.normaliser import LAYOUT, ContextNormaliser, FittedNormaliser
-from shared.policy import PolicyParams
+from shared.policy import Learner, PolicyParams
 
 # 2: the active context normaliser travels with the policy (θ was learned on its x').
 # A file of schema 1 has none: its θ was learned on the raw x.
-SCHEMA_VERSION = 2
+# 3: the reward-model learner's arrays travel too (``learner_arrays``; empty for the gradient).
+SCHEMA_VERSION = 3
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+ArrayName = Annotated[str, Field(pattern=r"^(a|b|theta|meta|business/[0-9a-f-]{36}/(a|b|v|weight))$")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -42,6 +44,7 @@ class PolicyState:
     theta: dict[tuple[str, str], FloatArray] = field(default_factory=dict)
     baselines: dict[str, tuple[float, int]] = field(default_factory=dict)
     normaliser: FittedNormaliser | None = None  # the active one; None: θ·x uses the raw x
+    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's (RidgeIGW.state())
 
 
 class _Strict(BaseModel):
@@ -74,6 +77,7 @@ class Hyperparameters(_Strict):
     epsilon_min: Finite
     holdback_share: Finite
     holdback_action: dict[str, str]
+    learner: Learner = "gradient"  # files before schema 3 came from the gradient
 
 
 class Baseline(_Strict):
@@ -114,7 +118,7 @@ class PolicyFile(_Strict):
     """The exported policy. ``preferences[platform][time_bucket][dimension][value]`` = H,
     ``theta[dimension][value]`` = θ (``context_dim`` floats)."""
 
-    schema_version: Literal[1, 2]
+    schema_version: Literal[1, 2, 3]
     exported_at: AwareDatetime
     version: Annotated[int, Field(ge=0)]
     steps: Annotated[int, Field(ge=0)]
@@ -125,9 +129,13 @@ class PolicyFile(_Strict):
     preferences: dict[Platform, dict[TimeBucket, dict[str, dict[str, Finite]]]]
     theta: dict[str, dict[str, list[Finite]]]
     normaliser: NormaliserDoc | None = None
+    # The reward-model learner's state by name, flat (shapes follow from the action space).
+    learner_arrays: dict[ArrayName, list[Finite]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyFile:
+        if self.learner_arrays and self.schema_version < 3:
+            raise ValueError("learner_arrays: files before schema_version 3 have none")
         if self.normaliser is not None:
             if self.schema_version < 2:
                 raise ValueError("normaliser: schema_version 1 files have none")
@@ -169,6 +177,7 @@ def hyperparameters(params: PolicyParams) -> Hyperparameters:
         epsilon_min=params.epsilon_min,
         holdback_share=params.holdback_share,
         holdback_action=dict(params.holdback_action),
+        learner=params.learner,
     )
 
 
@@ -203,6 +212,7 @@ def to_file(state: PolicyState, space: ActionSpace, params: PolicyParams, now: d
             "preferences": prefs,
             "theta": theta,
             "normaliser": None if state.normaliser is None else _normaliser_doc(state.normaliser),
+            "learner_arrays": {name: np.ravel(state.arrays[name]).tolist() for name in sorted(state.arrays)},
         }
     )
 
@@ -251,7 +261,9 @@ def compatibility(doc: PolicyFile, space: ActionSpace) -> Compatibility:
 
 def state_from_file(doc: PolicyFile, space: ActionSpace) -> PolicyState:
     """The state a file holds, restricted to ``space`` (rows of other values are dropped;
-    values the file lacks start at 0). The caller decides whether a mismatch is allowed."""
+    values the file lacks start at 0). The caller decides whether a mismatch is allowed.
+    The learner's arrays are laid out by the file's action space: they come only when it
+    matches ``space`` (else that learner starts afresh); their shapes are checked on use."""
     if doc.context_dim != CONTEXT_DIM:
         raise ValueError(f"context_dim {doc.context_dim} cannot be imported: the context has {CONTEXT_DIM}")
     known = set(space.pairs())
@@ -275,6 +287,17 @@ def state_from_file(doc: PolicyFile, space: ActionSpace) -> PolicyState:
         if doc.normaliser is None
         else FittedNormaliser(doc.normaliser.normaliser(), doc.normaliser.fitted_at, doc.normaliser.fitted_on)
     )
+    arrays = (
+        {name: np.asarray(data, dtype=np.float64) for name, data in doc.learner_arrays.items()}
+        if compatibility(doc, space).matches
+        else {}
+    )
     return PolicyState(
-        version=doc.version, steps=doc.steps, preferences=prefs, theta=theta, baselines=baselines, normaliser=normaliser
+        version=doc.version,
+        steps=doc.steps,
+        preferences=prefs,
+        theta=theta,
+        baselines=baselines,
+        normaliser=normaliser,
+        arrays=arrays,
     )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from shared.bandit import RidgeIGW
 from shared.context import PLATFORMS, FloatArray
 from shared.normaliser import ContextNormaliser
 from shared.policy import DimensionChoice, floored, scores_for, softmax
@@ -80,6 +81,21 @@ class SoftmaxPolicy:
             floored(softmax(scores_for(c.values, c.dimension, prefs, self.theta, x), self.tau), self.epsilon)
             for c in d.choices
         ]
+
+
+@dataclass(frozen=True)
+class BanditPolicy:
+    """The reward-model learner with a given state (``shared.bandit``): its π on the
+    decision's platform, time bucket and x's whitened components under ``normaliser``
+    (none: components 0, as the learner saw them before one was fitted)."""
+
+    name: str
+    learner: RidgeIGW
+    normaliser: ContextNormaliser | None = None
+
+    def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
+        components = np.zeros(0) if self.normaliser is None else self.normaliser.components(d.x)
+        return self.learner.probabilities(d.platform, d.time_bucket, components)
 
 
 @dataclass(frozen=True)

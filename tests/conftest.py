@@ -7,6 +7,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 _TABLES = (
     "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
     " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
-    " policy_snapshot_baselines, policy_snapshots, context_normalisers"
+    " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays"
 )
 
 
@@ -91,9 +92,18 @@ def runtime(session_runtime: Runtime) -> Iterator[Runtime]:
     """The session's runtime on an empty database and a fresh manual clock at START."""
     reset_state(session_runtime)
     session_runtime.clock = ManualClock(START)
+    session_runtime.params = session_runtime.settings.policy_params()
     use_runtime(session_runtime)
     yield session_runtime
     use_runtime(None)
+
+
+@pytest.fixture
+def gradient(runtime: Runtime) -> Runtime:
+    """The runtime with the seed's softmax policy gradient as its learner (tests of H and θ);
+    ``runtime`` gives the next test the configured default back."""
+    runtime.params = replace(runtime.params, learner="gradient")
+    return runtime
 
 
 @pytest.fixture

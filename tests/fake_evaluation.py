@@ -16,5 +16,5 @@ class Row:
     n: int
 
 
-def what_if_rows(db: Any) -> list[Row]:
+def what_if_rows(db: Any, space: Any) -> list[Row]:
     return [Row("greedy", "SNIPS", 0.412, 0.38, 0.44, 120), Row("uniform", "IPS", 0.301, 0.25, 0.35, 120)]

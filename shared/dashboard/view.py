@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from shared.action_space import ActionSpace
+from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
@@ -111,17 +112,25 @@ def policy_bars(
     x: FloatArray,
     params: PolicyParams,
 ) -> tuple[DimensionView, ...]:
-    """π_d for every dimension at context ``x`` (shape (768,)), exactly as ``select`` computes it."""
+    """The gradient's π_d for every dimension at context ``x`` (shape (768,)), exactly as ``select`` computes it."""
     if x.shape != (CONTEXT_DIM,):
         raise ValueError(f"x must have shape ({CONTEXT_DIM},), got {x.shape}")
+    pis = [
+        floored(softmax(scores_for(dim.values, dim.name, preferences, theta, x), params.tau), params.epsilon)
+        for dim in space.dimensions
+    ]
+    return bars(space, pis)
+
+
+def bars(space: ActionSpace, pis: Sequence[FloatArray]) -> tuple[DimensionView, ...]:
+    """One bar per value of each dimension, π_d as given (shapes (n_d,)), the most likely marked."""
     views = []
-    for dim in space.dimensions:
-        pi = floored(softmax(scores_for(dim.values, dim.name, preferences, theta, x), params.tau), params.epsilon)
+    for dim, pi in zip(space.dimensions, pis, strict=True):
         best = int(np.argmax(pi))
-        bars = tuple(
+        row = tuple(
             Bar(v, dim.label(v), float(p), i == best) for i, (v, p) in enumerate(zip(dim.values, pi, strict=True))
         )
-        views.append(DimensionView(dim.name, bars))
+        views.append(DimensionView(dim.name, row))
     return tuple(views)
 
 
@@ -132,7 +141,8 @@ def build_view(
     what_if: Sequence[WhatIfRow] | None = None,
 ) -> DashboardView:
     # π as the next decision draws it: with the ε the schedule gives at the current learning steps.
-    params = replace(params, epsilon=epsilon_at(params, data.steps))
+    if params.learner == "gradient":
+        params = replace(params, epsilon=epsilon_at(params, data.steps))
     days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
     weekly = bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
     cells = []
@@ -174,7 +184,18 @@ def _cell(
             # x' is affine in x, so x' of the mean x is the mean of the decisions' x'; a cell
             # without decisions takes the normaliser's mean context (components 0).
             x = data.normaliser.apply(data.mean_x.get((platform, bucket), data.normaliser.mean), platform)
-        dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
+        if params.learner == "bandit":
+            # The shared model (no business's own terms: this view is every business's).
+            learner, _ = RidgeIGW.restore(space, bandit_params(params), DEFAULT_RANK, data.arrays)
+            mean = data.mean_x.get((platform, bucket))
+            components = (
+                np.zeros(0)
+                if data.normaliser is None
+                else data.normaliser.components(data.normaliser.mean if mean is None else mean)
+            )
+            dims = bars(space, learner.probabilities(platform, bucket, components))
+        else:
+            dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
     decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and mine(b))
     return CellView(
         platform=platform,

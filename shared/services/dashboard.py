@@ -17,13 +17,13 @@ from shared.store.db import Database
 
 # Hook for the off-policy evaluation module: when the module exists and has
 # this function, its rows fill the "what if" table; otherwise the page says the
-# table is not available. Contract: ``what_if_rows(db)`` → iterable of objects
+# table is not available. Contract: ``what_if_rows(db, space)`` → iterable of objects
 # with policy, estimator, value, ci_low, ci_high, n.
 WHAT_IF_MODULE = "shared.services.evaluation"
 WHAT_IF_FUNCTION = "what_if_rows"
 
 
-def load_what_if(db: Database, module: str = WHAT_IF_MODULE) -> Sequence[WhatIfRow] | None:
+def load_what_if(db: Database, space: ActionSpace, module: str = WHAT_IF_MODULE) -> Sequence[WhatIfRow] | None:
     try:
         evaluation: Any = importlib.import_module(module)
     except ModuleNotFoundError as exc:
@@ -35,7 +35,7 @@ def load_what_if(db: Database, module: str = WHAT_IF_MODULE) -> Sequence[WhatIfR
         return None
     return [
         WhatIfRow(str(r.policy), str(r.estimator), float(r.value), float(r.ci_low), float(r.ci_high), int(r.n))
-        for r in provide(db)
+        for r in provide(db, space)
     ]
 
 
@@ -50,5 +50,5 @@ def dashboard_html(
 ) -> str:
     with db.transaction() as conn:
         data = load_dashboard(conn, latest=latest)
-    view = build_view(data, space, params, load_what_if(db, what_if_module))
+    view = build_view(data, space, params, load_what_if(db, space, what_if_module))
     return render(view, now, holdback=holdback_report(db), holdback_share=params.holdback_share)

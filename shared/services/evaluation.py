@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.action_space import ActionSpace
+from shared.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
 from shared.off_policy import Estimate, evaluate
 from shared.store import evaluation as store
 from shared.store.db import Database
 from shared.target_policies import (
+    BanditPolicy,
     LoggingPolicy,
     SoftmaxPolicy,
     TargetPolicy,
@@ -43,6 +46,7 @@ def current_policy_name(version: int) -> str:
 
 def evaluate_logged(
     db: Database,
+    space: ActionSpace,
     *,
     what_ifs: Sequence[WhatIf] | None = None,
     limit: int = LIMIT,
@@ -58,7 +62,11 @@ def evaluate_logged(
     if len(logged) < MINIMUM:
         return Evaluation(current.version, len(logged), ())
     targets: list[TargetPolicy] = []
-    if current.tau is not None and current.epsilon is not None:
+    if current.learner == "bandit" and current.epsilon is not None:
+        # The shared model: the log's rows carry no business, so the businesses' own terms are left out.
+        learner, _ = RidgeIGW.restore(space, BanditParams(epsilon=current.epsilon), DEFAULT_RANK, current.arrays)
+        targets.append(BanditPolicy(current_policy_name(current.version), learner, current.normaliser))
+    elif current.tau is not None and current.epsilon is not None:
         targets.append(
             SoftmaxPolicy(
                 current_policy_name(current.version),
@@ -75,6 +83,6 @@ def evaluate_logged(
     return Evaluation(current.version, len(logged), tuple(estimates))
 
 
-def what_if_rows(db: Database) -> list[Estimate]:
+def what_if_rows(db: Database, space: ActionSpace) -> list[Estimate]:
     """The dashboard's hook: rows with policy, estimator, value, ci_low, ci_high, n."""
-    return list(evaluate_logged(db).estimates)
+    return list(evaluate_logged(db, space).estimates)

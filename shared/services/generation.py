@@ -7,13 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
+import numpy as np
+
 from shared.action_space import ActionSpace
+from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
 from shared.errors import NotFound, PermanentError
 from shared.faults import fault_point
-from shared.policy import PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
+from shared.logs import log
+from shared.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
 from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
@@ -89,7 +93,9 @@ def generate_post(
         raise PermanentError("auto_publish needs scheduled_for not in the future", field="scheduled_for")
 
     with db.statement() as conn:
-        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform)
+        # The bandit's decision reads only its solution: θ, the step count and this business's terms.
+        arrays = RidgeIGW.solution_names(str(cmd.business_id)) if params.learner == "bandit" else ()
+        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform, arrays)
     profile = inputs.profile
     if profile is None:
         raise NotFound("no profile for this business", field="business_id")
@@ -110,16 +116,26 @@ def generate_post(
     view = inputs.policy.view(context.time_bucket)
     decision_id = decision_id_for(post_id)
     seed = seed_from_id(decision_id.int)
-    # The ε actually used (the schedule at the state's learning steps) is what the decision logs.
-    params = replace(params, epsilon=epsilon_at(params, view.steps))
     fixed = baseline_action(space, params.holdback_action) if in_holdback(seed, params.holdback_share) else None
-    # θ sees x' of the active normaliser (docs/decisions.md item 48); the decision stores the raw x
-    # and the normaliser's version. Its arrays are cached: a miss costs one more round trip, once
-    # per instance and version.
-    x = context.x
-    if view.normaliser_version is not None:
-        x = normaliser_store.get(db, view.normaliser_version).apply(context.x, cmd.platform)
-    selection = select(space, view.preferences, view.theta, x, params, seed, fixed=fixed)
+    # The decision stores the raw x and the active normaliser's version; the learner sees x
+    # through that normaliser (docs/decisions.md item 48). Its arrays are cached: a miss costs
+    # one more round trip, once per instance and version.
+    normaliser = None if view.normaliser_version is None else normaliser_store.get(db, view.normaliser_version)
+    if params.learner == "bandit":
+        learner, fitted = RidgeIGW.restore(space, bandit_params(params), DEFAULT_RANK, inputs.policy.arrays)
+        if not fitted:  # learned under another action space: the next update starts afresh (docs/decisions.md 54)
+            log("WARNING", "the learner's state is for another action space: choosing as a new learner")
+        components = np.zeros(0) if normaliser is None else normaliser.components(context.x)
+        selection = learner.choose(
+            context.platform, context.time_bucket, components, seed, business=str(cmd.business_id), fixed=fixed
+        )
+        drawn = Drawn("bandit", None, params.epsilon)
+    else:
+        # The ε actually used (the schedule at the state's learning steps) is what the decision logs.
+        params = replace(params, epsilon=epsilon_at(params, view.steps))
+        x = context.x if normaliser is None else normaliser.apply(context.x, cmd.platform)
+        selection = select(space, view.preferences, view.theta, x, params, seed, fixed=fixed)
+        drawn = Drawn("gradient", params.tau, params.epsilon)
     prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
     caption = offline_caption(profile, cmd.topic, space, selection.action)
 
@@ -139,7 +155,7 @@ def generate_post(
         content_status="pending" if content is not None else "done",
         content_source=content.source if content is not None else "offline",
     )
-    args = (new_post, decision_id, context, selection, params, view.version, space.version, view.normaliser_version)
+    args = (new_post, decision_id, context, selection, drawn, view.version, space.version, view.normaliser_version)
     tasks: tuple[Task, ...] = ()
     if cmd.auto_publish:
         with db.transaction() as conn:

@@ -1,4 +1,4 @@
-"""update_policy: apply one reward's softmax policy-gradient step, exactly once."""
+"""update_policy: learn from one reward (with any others pending), exactly once."""
 
 from __future__ import annotations
 
@@ -6,15 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import numpy as np
+
+from shared.action_space import ActionSpace
+from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.errors import Conflict, NotFound
 from shared.faults import fault_point
+from shared.logs import log
 from shared.policy import LoggedUpdate, PolicyParams, summed_step
+from shared.store import learner as learner_store
 from shared.store import lifecycle as lifecycle_store
 from shared.store import normalisers as normaliser_store
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
 from shared.store.db import Conn, Database
-from shared.store.posts import DecisionRow
+from shared.store.posts import PendingUpdate
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class UpdateOutcome:
 GROUP = 32
 
 
-def _logged_updates(conn: Conn, pending: list[tuple[UUID, float, float, DecisionRow]]) -> list[LoggedUpdate]:
+def _logged_updates(conn: Conn, pending: list[PendingUpdate]) -> list[LoggedUpdate]:
     """Each decision's step along the x' it was chosen with: x mapped through the
     normaliser of its own version (cached by version; None: the raw x).
 
@@ -39,15 +45,41 @@ def _logged_updates(conn: Conn, pending: list[tuple[UUID, float, float, Decision
     the active normaliser cannot change meanwhile.
     """
     active = normaliser_store.active_version(conn)
-    versions = {d.normaliser_version for *_, d in pending if d.normaliser_version is not None}
+    versions = {p.decision.normaliser_version for p in pending if p.decision.normaliser_version is not None}
     normalisers = normaliser_store.fetch(conn, versions) if versions else {}
     updates = []
-    for _, reward, before, d in pending:
+    for p in pending:
+        d = p.decision
         n = normalisers.get(d.normaliser_version) if d.normaliser_version is not None else None
         x = d.x if n is None else n.apply(d.x, d.platform)
         learn_theta = d.normaliser_version == active
-        updates.append(LoggedUpdate(d.platform, d.time_bucket, d.choices, x, reward - before, theta=learn_theta))
+        updates.append(
+            LoggedUpdate(d.platform, d.time_bucket, d.choices, x, p.reward - p.baseline_before, theta=learn_theta)
+        )
     return updates
+
+
+def _outcomes(conn: Conn, pending: list[PendingUpdate], space: ActionSpace) -> list[Outcome]:
+    """What the reward-model learner learns from each decision: its platform, time bucket,
+    action (as indices of the current space), business, and x's whitened components under
+    the normaliser it was chosen with. A decision made under another normaliser than the
+    active one (the learner forgot the old x' when the new one came, ``forget_context``)
+    teaches with components 0, as one made before any normaliser. A decision whose values
+    are no longer all in the space (another action space) teaches nothing."""
+    active = normaliser_store.active_version(conn)
+    normaliser = normaliser_store.fetch(conn, {active})[active] if active is not None else None
+    out = []
+    for p in pending:
+        d = p.decision
+        chosen = d.action
+        if any(chosen.get(dim.name) not in dim.values for dim in space.dimensions):
+            continue
+        action = tuple(dim.index(chosen[dim.name]) for dim in space.dimensions)
+        seen = normaliser is not None and d.normaliser_version == active
+        components = normaliser.components(d.x) if seen and normaliser is not None else np.zeros(0)
+        decision = Decision(d.platform, d.time_bucket, components, action, str(p.business_id))
+        out.append(Outcome(decision, p.reward))
+    return out
 
 
 def update_policy(
@@ -57,20 +89,23 @@ def update_policy(
     params: PolicyParams,
     *,
     group: int = GROUP,
+    space: ActionSpace,
     snapshot_every: int = 0,
-    action_space: str = "",
 ) -> UpdateOutcome:
     """Apply the reward of ``post_id`` once, with any other pending ones (up to ``group``).
 
     Under the version lock, the final rewards not yet learned from are applied
-    together: one ledger row and one version per reward, and H and θ written
-    once with the summed steps, which equals applying them one by one
-    (``summed_step``). A later delivery of a task whose update came in an
-    earlier group finds its ledger row and changes nothing.
+    together: one ledger row and one version per reward. With the reward-model
+    learner (``params.learner`` 'bandit') its state is read, the batch learned
+    (``RidgeIGW.learn``, the same call the library's users make) and the state
+    written back; with the gradient, H and θ are written once with the summed
+    steps, which equals applying them one by one (``summed_step``). A later
+    delivery of a task whose update came in an earlier group finds its ledger
+    row and changes nothing.
 
-    Each step is along the decision's x' (its x through the normaliser of its
-    own version, ``_logged_updates``); a decision made under another normaliser
-    than the active one moves H only.
+    Each reward is learned along the decision's x' (its x through the normaliser
+    of its own version, ``_outcomes`` and ``_logged_updates``); a decision made
+    under another normaliser than the active one teaches nothing about x'.
 
     A holdback decision is never learned from (its action was not drawn from
     the policy): its reward is marked handled and nothing else changes. With
@@ -93,21 +128,33 @@ def update_policy(
     with db.transaction() as conn:
         version = policy_store.lock_version(conn)
         pending = post_store.pending_updates(conn, post_id, group)
-        if not pending or pending[0][0] != post_id:
+        if not pending or pending[0].post_id != post_id:
             # Applied by another delivery's group while this one waited for the lock.
             applied = policy_store.applied_version(conn, post_id)
             assert applied is not None
             return UpdateOutcome(post_id, False, applied, None)
-        updates = _logged_updates(conn, pending)
-        dh, dtheta = summed_step(updates, params)
+        advantages = [p.reward - p.baseline_before for p in pending]
         policy_store.record_updates(
-            conn, [(p[0], p[1], u.advantage) for p, u in zip(pending, updates, strict=True)], version + 1, now
+            conn, [(p.post_id, p.reward, a) for p, a in zip(pending, advantages, strict=True)], version + 1, now
         )
         fault_point("update_policy.after_claim")
-        policy_store.apply_summed(conn, dh, dtheta)
+        if params.learner == "bandit":
+            stored = learner_store.read_arrays(conn)
+            learner, fitted = RidgeIGW.restore(space, bandit_params(params), DEFAULT_RANK, stored)
+            if not fitted:
+                # Learned under another action space (its layout is by index): keep it as a
+                # snapshot, then start afresh (docs/decisions.md item 54).
+                key = f"before-space-change-v{version}"
+                lifecycle_store.save_snapshot(conn, key, "", "before_space_change", space.version, now)
+                learner_store.clear_arrays(conn)
+                log("WARNING", "the learner's state is for another action space: saved and started afresh", key=key)
+            learner.learn(_outcomes(conn, pending, space))
+            learner_store.write_arrays(conn, learner.state())
+        else:
+            policy_store.apply_summed(conn, *summed_step(_logged_updates(conn, pending), params))
         fault_point("update_policy.after_apply")
-        last = version + len(updates)
+        last = version + len(pending)
         if snapshot_every > 0 and last // snapshot_every > version // snapshot_every:
-            lifecycle_store.save_snapshot(conn, f"periodic-v{last}", "", "periodic", action_space, now)
+            lifecycle_store.save_snapshot(conn, f"periodic-v{last}", "", "periodic", space.version, now)
     fault_point("update_policy.after_commit")
-    return UpdateOutcome(post_id, True, version + 1, updates[0].advantage)
+    return UpdateOutcome(post_id, True, version + 1, advantages[0])

@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from shared.action_space import ActionSpace
+from shared.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
 from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
 from shared.normaliser import fit_normaliser
 from shared.policy import PolicyParams
 from shared.policy_file import PolicyFile, PolicyState, compatibility, state_from_file, to_file
+from shared.store import learner as learner_store
 from shared.store import lifecycle as store
 from shared.store import normalisers as normaliser_store
 from shared.store import policy as policy_store
@@ -139,6 +141,10 @@ def import_policy(
         state = state_from_file(doc, space)
     except ValueError as exc:
         raise PermanentError(str(exc), field="context_dim") from exc
+    try:
+        RidgeIGW.from_state(space, BanditParams(), DEFAULT_RANK, state.arrays)
+    except (KeyError, ValueError) as exc:
+        raise PermanentError(f"learner_arrays do not fit the action space: {exc}", field="learner_arrays") from exc
     compat = compatibility(doc, space)
     if not compat.matches and not allow_mismatch:
         raise Conflict(
@@ -151,6 +157,8 @@ def import_policy(
         "action_space": doc.action_space.version,
         "dropped": [f"{d}.{v}" for d, v in compat.extra],
         "zeroed": [f"{d}.{v}" for d, v in compat.missing],
+        # The reward-model learner's arrays are laid out by the action space: they cannot be mapped.
+        "learner_arrays": "imported" if state.arrays else ("dropped" if doc.learner_arrays else "none"),
     }
 
     def apply(conn: Conn) -> tuple[int, int | None, int | None, dict[str, Any]]:
@@ -233,6 +241,20 @@ AUTO_FIT_KEY = "normaliser/auto"
 MAX_FIT_CONTEXTS = 5_000
 
 
+def _forget_context(conn: Conn, space: ActionSpace) -> None:
+    """The reward-model learner forgets what it learned about x' (the new normaliser gives
+    x' another meaning): as if every past reward had seen components 0. Nothing to do
+    when it has learned nothing."""
+    arrays = learner_store.read_arrays(conn)
+    if not arrays:
+        return
+    learner, fitted = RidgeIGW.restore(space, BanditParams(), DEFAULT_RANK, arrays)
+    if not fitted:  # learned under another action space: the next update starts afresh anyway
+        return
+    learner.forget_context()
+    learner_store.write_arrays(conn, learner.state())
+
+
 def fit_context_normaliser(
     db: Database,
     *,
@@ -245,8 +267,9 @@ def fit_context_normaliser(
     """Fit a context normaliser on the raw x of the latest ``last`` decisions and make it
     the active one, as a new version (docs/decisions.md item 48).
 
-    θ starts afresh at 0 (θ learned on another x' means something else); H, the
-    baselines and the learning steps carry over. The contexts are read and the
+    θ starts afresh at 0 (θ learned on another x' means something else) and the
+    reward-model learner forgets its terms on x' (``RidgeIGW.forget_context``); H,
+    the rest of its evidence, the baselines and the learning steps carry over. The contexts are read and the
     SVD runs outside any transaction; then, under the version lock, the state
     is saved as a snapshot, the normaliser stored and activated and the change
     logged. With ``only_first`` (the sweep's automatic fit) nothing happens,
@@ -262,7 +285,7 @@ def fit_context_normaliser(
         xs = normaliser_store.recent_contexts(conn, last)
     if xs.shape[0] < 2:
         raise Conflict("a normaliser needs at least 2 logged decisions", field="last")
-    fitted = fit_normaliser(xs, rank=min(16, xs.shape[0] - 1))
+    fitted = fit_normaliser(xs, rank=min(DEFAULT_RANK, xs.shape[0] - 1))
 
     def apply(conn: Conn) -> tuple[int, int | None, int | None, dict[str, Any]]:
         if only_first and normaliser_store.any_fitted(conn):
@@ -271,6 +294,7 @@ def fit_context_normaliser(
         version = normaliser_store.store(conn, fitted, xs.shape[0], now)
         normaliser_store.activate(conn, version)
         store.clear_theta(conn)
+        _forget_context(conn, space)
         return store.steps(conn), None, None, {"normaliser": version, "previous": previous, "fitted_on": xs.shape[0]}
 
     try:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
+from shared.bandit import RidgeIGW
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
 from shared.store import normalisers, policy
 from shared.store.db import Conn
+from shared.store.learner import read_arrays
 
 # The policy's "typical context" of a cell is the mean x of its latest decisions.
 RECENT_DECISIONS = 200
@@ -72,6 +74,7 @@ class DashboardData:
     totals: dict[str, int]
     steps: int = 0  # learning steps behind the state (the ε schedule reads them)
     normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
+    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
 
 
 def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
@@ -137,6 +140,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
         steps=int(version_row[1]),
         preferences=prefs,
         theta=theta,
+        arrays=read_arrays(conn, RidgeIGW.solution_names(None)),
         mean_x=mean_x,
         decisions=counts,
         rewards=rewards,

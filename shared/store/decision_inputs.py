@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,15 +19,17 @@ class DecisionInputs:
     policy: PlatformPolicy
 
 
-def load_decision_inputs(conn: Conn, business_id: UUID, post_id: UUID, platform: str) -> DecisionInputs:
+def load_decision_inputs(
+    conn: Conn, business_id: UUID, post_id: UUID, platform: str, arrays: Sequence[str] = ()
+) -> DecisionInputs:
     """Profile, existing post, and the platform's policy (with the active
-    normaliser's version); the policy is one statement (one snapshot), the
+    normaliser's version and the learner's ``arrays``); the policy is one statement (one snapshot), the
     three reads share one network round trip. The normaliser's arrays come
     from the cache (``store.normalisers.get``), not from here."""
     with conn.pipeline():
         profile = conn.execute(*profile_query(business_id))
         existing = conn.execute("select 1 from posts where post_id = %s", (post_id,))
-        policy = conn.cursor(binary=True).execute(*platform_policy_query(platform))
+        policy = conn.cursor(binary=True).execute(*platform_policy_query(platform, arrays))
     row = profile.fetchone()
     return DecisionInputs(
         profile=None if row is None else profile_from_row(row),

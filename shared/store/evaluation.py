@@ -3,12 +3,14 @@ and the current policy (SQL only)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from shared.bandit import RidgeIGW
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
 from shared.store import normalisers, policy
 from shared.store.db import Conn
+from shared.store.learner import read_arrays
 from shared.store.posts import DECISION_COLUMNS_OF_D, decision_from_row
 from shared.target_policies import LoggedDecision
 
@@ -21,6 +23,8 @@ class CurrentPolicy:
     tau: float | None  # of the latest decision: what the policy runs with now, ε schedule included (None: none yet)
     epsilon: float | None
     normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
+    learner: str | None = None  # of the latest decision (None: none yet)
+    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
 
 
 def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
@@ -43,15 +47,17 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
 
 
 def load_current_policy(conn: Conn) -> CurrentPolicy:
-    """H, θ, the version and the active normaliser in one snapshot (the caller's
-    transaction), with the τ and ε of the latest decision."""
+    """H, θ, the reward-model learner's shared solution, the version and the active
+    normaliser in one snapshot (the caller's transaction), with the learner, τ and ε
+    of the latest decision."""
     version = conn.execute("select version from policy_state").fetchone()
     assert version is not None
     prefs, theta = policy.read_preferences_and_theta(conn)
     latest = conn.execute(
-        "select tau, epsilon from decisions where not holdback order by created_at desc limit 1"
+        "select tau, epsilon, learner from decisions where not holdback order by created_at desc limit 1"
     ).fetchone()
-    tau, epsilon = (None, None) if latest is None else (float(latest[0]), float(latest[1]))
+    tau, epsilon, learner = (None, None, None) if latest is None else latest
     active = normalisers.active_version(conn)
     normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
-    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon, normaliser)
+    arrays = read_arrays(conn, RidgeIGW.solution_names(None))
+    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon, normaliser, learner, arrays)

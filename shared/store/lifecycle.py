@@ -19,6 +19,7 @@ from shared.normaliser import FittedNormaliser
 from shared.policy_file import PolicyState
 from shared.store import normalisers
 from shared.store.db import Conn
+from shared.store.learner import clear_arrays, read_arrays, write_arrays
 from shared.store.policy import lock_baselines, read_preferences_and_theta
 
 
@@ -52,7 +53,8 @@ _LIFECYCLE_COLUMNS = "version, key, kind, snapshot_id, saved_snapshot, source_ve
 
 
 def read_state(conn: Conn) -> PolicyState:
-    """The current H, θ, baselines, version and steps (hold the version lock for one consistent state)."""
+    """The current H, θ, the learner's arrays, baselines, version and steps (hold the
+    version lock for one consistent state)."""
     state = conn.execute("select version, steps from policy_state").fetchone()
     assert state is not None
     prefs, theta = read_preferences_and_theta(conn)
@@ -64,6 +66,7 @@ def read_state(conn: Conn) -> PolicyState:
         theta=theta,
         baselines={p: (float(b), int(n)) for p, b, n in baselines},
         normaliser=active_normaliser(conn),
+        arrays=read_arrays(conn),
     )
 
 
@@ -76,7 +79,7 @@ def active_normaliser(conn: Conn) -> FittedNormaliser | None:
 
 
 def write_state(conn: Conn, state: PolicyState) -> None:
-    """Replace H, θ, the baselines and the active normaliser by ``state``'s (absent
+    """Replace H, θ, the learner's arrays, the baselines and the active normaliser by ``state``'s (absent
     platforms: b = 0, n = 0; no normaliser: the raw x). The version and steps are
     the caller's (``set_version``)."""
     if state.normaliser is None:
@@ -86,6 +89,8 @@ def write_state(conn: Conn, state: PolicyState) -> None:
         normalisers.activate(conn, normalisers.store(conn, fitted.normaliser, fitted.fitted_on, fitted.fitted_at))
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
+    clear_arrays(conn)
+    write_arrays(conn, state.arrays)
     keys = sorted(state.preferences)
     if keys:
         conn.execute(
@@ -161,6 +166,10 @@ def save_snapshot(
         (sid,),
     )
     conn.execute(
+        "insert into policy_snapshot_arrays (snapshot_id, name, data) select %s, name, data from learner_arrays",
+        (sid,),
+    )
+    conn.execute(
         "insert into policy_snapshot_baselines (snapshot_id, platform, b, n)"
         " select %s, platform, b, n from policy_baselines",
         (sid,),
@@ -169,13 +178,18 @@ def save_snapshot(
 
 
 def restore_snapshot(conn: Conn, snapshot_id: int) -> None:
-    """H, θ and baselines become the snapshot's, copied float8 to float8 (bitwise), and
+    """H, θ, the learner's arrays and baselines become the snapshot's, copied float8 to float8 (bitwise), and
     its normaliser the active one (θ was learned on its x')."""
     snap = get_snapshot(conn, snapshot_id)
     assert snap is not None
     normalisers.activate(conn, snap.normaliser_version)
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
+    clear_arrays(conn)
+    conn.execute(
+        "insert into learner_arrays (name, data) select name, data from policy_snapshot_arrays where snapshot_id = %s",
+        (snapshot_id,),
+    )
     conn.execute(
         "insert into policy_preferences (platform, time_bucket, dimension, value, h)"
         " select platform, time_bucket, dimension, value, h from policy_snapshot_preferences where snapshot_id = %s",

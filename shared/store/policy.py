@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -51,15 +51,16 @@ def lock_version(conn: Conn) -> int:
 
 
 def record_updates(conn: Conn, rows: list[tuple[UUID, float, float]], first_version: int, now: datetime) -> None:
-    """Ledger rows (post_id, reward, advantage) with versions first_version, +1, …; the
-    rewards marked applied and the version moved past them. Caller holds the version lock."""
+    """Ledger rows (post_id, reward, advantage) with versions first_version, +1, … and
+    their group named by first_version; the rewards marked applied and the version moved
+    past them. Caller holds the version lock."""
     n = len(rows)
     ids = [r[0] for r in rows]
     conn.execute(
-        "insert into policy_updates (post_id, reward, advantage, version_after, applied_at)"
-        " select p, r, a, %s + i - 1, %s from unnest(%s::uuid[], %s::float8[], %s::float8[])"
+        "insert into policy_updates (post_id, reward, advantage, version_after, applied_at, group_version)"
+        " select p, r, a, %s + i - 1, %s, %s from unnest(%s::uuid[], %s::float8[], %s::float8[])"
         " with ordinality as t(p, r, a, i)",
-        (first_version, now, ids, [r[1] for r in rows], [r[2] for r in rows]),
+        (first_version, now, first_version, ids, [r[1] for r in rows], [r[2] for r in rows]),
     )
     conn.execute("update rewards set policy_applied = true where post_id = any(%s)", (ids,))
     conn.execute("update policy_state set version = %s, steps = steps + %s", (first_version + n - 1, n))
@@ -159,6 +160,7 @@ class PlatformPolicy:
     theta: dict[tuple[str, str], FloatArray]
     steps: int = 0
     normaliser_version: str | None = None
+    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the bandit's solution arrays asked for
 
     def view(self, time_bucket: str) -> PolicyView:
         return PolicyView(
@@ -166,11 +168,12 @@ class PlatformPolicy:
         )
 
 
-def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
-    """One statement, so H, θ, the version and the active normaliser's version come
-    from one snapshot. The time bucket is not known before the profile's time
-    zone is, so all four come. The normaliser's arrays do not: they are cached
-    by version (``store.normalisers``)."""
+def platform_policy_query(platform: str, arrays: Sequence[str] = ()) -> tuple[str, tuple[str, list[str]]]:
+    """One statement, so H, θ, the learner's ``arrays`` (by name: the reward-model
+    learner's solution), the version and the active normaliser's version come from
+    one snapshot. The time bucket is not known before the profile's time zone is,
+    so all buckets come. The normaliser's arrays do not: they are cached by version
+    (``store.normalisers``)."""
     return (
         "select 'v', null, null, null, version::float8, null::float8[] from policy_state"
         " union all"
@@ -180,8 +183,10 @@ def platform_policy_query(platform: str) -> tuple[str, tuple[str]]:
         " union all"
         " select 'h', time_bucket, dimension, value, h, null from policy_preferences where platform = %s"
         " union all"
-        " select 't', null, dimension, value, null, theta from policy_theta",
-        (platform,),
+        " select 't', null, dimension, value, null, theta from policy_theta"
+        " union all"
+        " select 'a', name, null, null, null, data from learner_arrays where name = any(%s)",
+        (platform, list(arrays)),
     )
 
 
@@ -190,6 +195,7 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
     normaliser: str | None = None
     prefs: dict[str, dict[tuple[str, str], float]] = {}
     theta: dict[tuple[str, str], FloatArray] = {}
+    arrays: dict[str, FloatArray] = {}
     for kind, bucket, dim, value, scalar, arr in rows:
         if kind == "v":
             version = int(scalar)
@@ -199,6 +205,10 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
             normaliser = bucket
         elif kind == "h":
             prefs.setdefault(bucket, {})[(dim, value)] = float(scalar)
+        elif kind == "a":
+            arrays[bucket] = np.asarray(arr, dtype=np.float64)
         else:
             theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
-    return PlatformPolicy(version=version, preferences=prefs, theta=theta, steps=steps, normaliser_version=normaliser)
+    return PlatformPolicy(
+        version=version, preferences=prefs, theta=theta, steps=steps, normaliser_version=normaliser, arrays=arrays
+    )

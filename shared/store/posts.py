@@ -11,7 +11,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from shared.context import Context, FloatArray
-from shared.policy import DimensionChoice, PolicyParams, Selection
+from shared.policy import DimensionChoice, Drawn, Selection
 from shared.store.db import Conn
 
 
@@ -49,13 +49,14 @@ class DecisionRow:
     context_fallback: bool
     choices: tuple[DimensionChoice, ...]
     joint_propensity: float
-    tau: float
+    tau: float | None  # the softmax temperature (None: the reward-model learner has none)
     epsilon: float
     policy_version: int
     action_space: str
     seed: int
     holdback: bool = False  # the fixed baseline action (π one-hot); never learned from
     normaliser_version: str | None = None  # the scores used x' of this normaliser (None: the raw x); x is raw
+    learner: str = "gradient"  # which learner chose: 'gradient' or 'bandit' (docs/learning.md)
 
     @property
     def action(self) -> dict[str, str]:
@@ -86,7 +87,7 @@ _POST_COLUMNS = (
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
-    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version"
+    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version, learner"
 )
 # The same columns, qualified for queries that join decisions as "d".
 DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
@@ -127,7 +128,7 @@ def insert_post_with_decision(
     decision_id: UUID,
     context: Context,
     selection: Selection,
-    params: PolicyParams,
+    drawn: Drawn,
     policy_version: int,
     action_space: str,
     normaliser_version: str | None = None,
@@ -144,7 +145,7 @@ def insert_post_with_decision(
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
         f" insert into decisions ({_DECISION_COLUMNS}, action)"
-        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
+        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
         " returning decision_id",
         (
             post.post_id,
@@ -168,13 +169,14 @@ def insert_post_with_decision(
             context.fallback,
             Jsonb([_choice_json(c) for c in selection.choices]),
             selection.joint_propensity,
-            params.tau,
-            params.epsilon,
+            drawn.tau,
+            drawn.epsilon,
             policy_version,
             action_space,
             selection.seed,
             selection.holdback,
             normaliser_version,
+            drawn.learner,
             Jsonb(selection.action),
         ),
     ).fetchone()
@@ -186,7 +188,7 @@ def new_rows(
     decision_id: UUID,
     context: Context,
     selection: Selection,
-    params: PolicyParams,
+    drawn: Drawn,
     policy_version: int,
     action_space: str,
     normaliser_version: str | None = None,
@@ -221,13 +223,14 @@ def new_rows(
         context_fallback=context.fallback,
         choices=selection.choices,
         joint_propensity=selection.joint_propensity,
-        tau=params.tau,
-        epsilon=params.epsilon,
+        tau=drawn.tau,
+        epsilon=drawn.epsilon,
         policy_version=policy_version,
         action_space=action_space,
         seed=selection.seed,
         holdback=selection.holdback,
         normaliser_version=normaliser_version,
+        learner=drawn.learner,
     )
     return post_row, decision
 
@@ -288,6 +291,7 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
         seed=row[13],
         holdback=row[14],
         normaliser_version=row[15],
+        learner=row[16],
     )
 
 
@@ -312,14 +316,25 @@ def update_inputs(
     return row[0], row[1], row[2], decision
 
 
-def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, float, float, DecisionRow]]:
-    """Final rewards whose policy update is not applied yet, ``first`` first:
-    (post_id, reward, baseline before, decision). Holdback decisions are never learned from."""
+@dataclass(frozen=True)
+class PendingUpdate:
+    """A final reward whose policy update is not applied yet, with the decision it rewards."""
+
+    post_id: UUID
+    reward: float
+    baseline_before: float
+    decision: DecisionRow
+    business_id: UUID
+
+
+def pending_updates(conn: Conn, first: UUID, limit: int) -> list[PendingUpdate]:
+    """Final rewards whose policy update is not applied yet, ``first`` first.
+    Holdback decisions are never learned from."""
     rows = (
         conn.cursor(binary=True)
         .execute(
-            f"select r.post_id, r.value, r.baseline_before, {DECISION_COLUMNS_OF_D}"
-            " from rewards r join decisions d using (post_id)"
+            f"select r.post_id, r.value, r.baseline_before, p.business_id, {DECISION_COLUMNS_OF_D}"
+            " from rewards r join decisions d using (post_id) join posts p using (post_id)"
             " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
             " and not d.holdback"
             " order by (r.post_id = %s) desc, r.computed_at, r.post_id limit %s",
@@ -327,4 +342,4 @@ def pending_updates(conn: Conn, first: UUID, limit: int) -> list[tuple[UUID, flo
         )
         .fetchall()
     )
-    return [(r[0], r[1], r[2], decision_from_row(r[3:])) for r in rows]
+    return [PendingUpdate(r[0], r[1], r[2], decision_from_row(r[4:]), r[3]) for r in rows]

@@ -107,7 +107,8 @@ def test_generate_json_carries_the_explanation_of_every_value(runtime, database_
     done = learner(database_url, tmp_path, "generate", "--topic", "our spring menu", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
-    assert shown["holdback"] is False and shown["epsilon"] == PolicyParams().epsilon and shown["tau"] == 1.0
+    assert shown["holdback"] is False and shown["epsilon"] == PolicyParams().epsilon
+    assert (shown["learner"], shown["tau"]) == ("bandit", None)  # the default learner has no temperature
     for dim, probs in shown["probabilities"].items():
         parts = shown["explanation"][dim]
         assert list(parts) == list(probs)
@@ -150,7 +151,7 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
     assert a == b
 
     bad = tmp_path / "bad.json"
-    bad.write_text(first.read_text().replace('"schema_version": 2', '"schema_version": 7'))
+    bad.write_text(first.read_text().replace('"schema_version": 3', '"schema_version": 7'))
     invalid = learner(database_url, tmp_path, "policy", "import", str(bad))
     assert invalid.returncode != 0 and "schema_version" in invalid.stderr
 

@@ -30,7 +30,7 @@ def rewards(runtime) -> list[float]:
 @pytest.mark.slow
 def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime, campaign, database_url, tmp_path):
     values = rewards(runtime)
-    result = evaluate_logged(runtime.db)
+    result = evaluate_logged(runtime.db, runtime.space)
     assert result.n == len(values) >= MINIMUM
     assert result.version == campaign.policy_version
     policies = list(dict.fromkeys(e.policy for e in result.estimates))
@@ -49,7 +49,7 @@ def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime
             assert -1.0 <= e.ci_low <= e.value <= e.ci_high <= 1.0
 
     # The dashboard's hook gives the same rows; the CLI prints them.
-    assert [(r.policy, r.estimator, r.value) for r in what_if_rows(runtime.db)] == [
+    assert [(r.policy, r.estimator, r.value) for r in what_if_rows(runtime.db, runtime.space)] == [
         (e.policy, e.estimator, e.value) for e in result.estimates
     ]
     done = learner(database_url, tmp_path, "evaluate", "--json")
@@ -66,9 +66,9 @@ def test_a_log_too_short_to_evaluate_gives_no_rows(runtime, functions, make_prof
         "generate_post", {"business_id": str(business), "request_id": "r1", "platform": "x", "topic": "tea"}
     )
     assert status == 201
-    result = evaluate_logged(runtime.db)
+    result = evaluate_logged(runtime.db, runtime.space)
     assert result.n == 0 and result.estimates == ()
-    assert what_if_rows(runtime.db) == []
+    assert what_if_rows(runtime.db, runtime.space) == []
 
 
 def test_a_bad_what_if_file_is_refused_by_the_cli(database_url, tmp_path):
@@ -88,7 +88,7 @@ def test_holdback_decisions_are_left_out_of_the_evaluation(runtime, functions, m
             " from rewards r join decisions d using (post_id) where r.value is not null"
         ).fetchone()
     assert held > 0 and drawn >= MINIMUM
-    result = evaluate_logged(runtime.db)
+    result = evaluate_logged(runtime.db, runtime.space)
     assert result.n == drawn
     logging = next(e for e in result.estimates if e.policy == "logging policy (as run)" and e.estimator == "IPS")
     assert logging.ess == pytest.approx(drawn)

@@ -83,7 +83,9 @@ def fit(rt, key: str = "fit", hours: float = 1, **kw: Any) -> str:
     return str(out.detail["normaliser"])
 
 
-def test_a_decision_scores_x_prime_of_the_active_normaliser_and_stores_the_raw_x(runtime, functions, make_profile):
+def test_a_decision_scores_x_prime_of_the_active_normaliser_and_stores_the_raw_x(
+    runtime, gradient, functions, make_profile
+):
     bid = make_profile()
     before = decide(functions, bid, "w", 20)
     assert fetch_one(runtime, "select normaliser_version from decisions where post_id = %s", UUID(before[0])) == (None,)
@@ -176,7 +178,7 @@ def _logged(rt, post_ids: list[str], normaliser: ContextNormaliser | None) -> li
 
 
 def test_the_update_steps_theta_along_x_prime_and_a_decision_made_before_the_fit_only_h(
-    runtime, functions, make_profile, clock
+    runtime, gradient, functions, make_profile, clock
 ):
     bid = make_profile()
     t0 = clock.now()
@@ -299,13 +301,13 @@ def test_a_rollback_brings_back_the_normaliser_of_its_snapshot(runtime, function
     assert fetch_all(runtime, "select version from context_normalisers where active") == [(version,)]
 
 
-def test_export_then_import_gives_back_the_normaliser_bit_for_bit(runtime):
+def test_export_then_import_gives_back_the_normaliser_bit_for_bit(runtime, gradient):
     fitted = _fitted(seed=4)
     state = replace(awkward_state(runtime), normaliser=fitted)
     install(runtime, state)
     text = dumps(lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(0)))
     doc = json.loads(text)
-    assert doc["schema_version"] == 2 and doc["normaliser"]["version"] == fitted.normaliser.version
+    assert doc["schema_version"] == 3 and doc["normaliser"]["version"] == fitted.normaliser.version
 
     # A schema 1 file has no normaliser: importing it makes θ·x use the raw x again.
     v1 = {k: v for k, v in doc.items() if k != "normaliser"} | {"schema_version": 1}
@@ -342,7 +344,7 @@ def test_reset_keeps_the_normaliser(runtime):
     assert theta_rows(runtime) == {}
 
 
-def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, functions, make_profile, clock):
+def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, gradient, functions, make_profile, clock):
     from shared.off_policy import evaluate
     from shared.services.evaluation import SEED, current_policy_name, evaluate_logged
     from shared.store import evaluation as evaluation_store
@@ -352,7 +354,7 @@ def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, fun
     learn(runtime, functions, clock, make_profile(), 24)
     version = fit(runtime, hours=30)
     random_theta(runtime, seed=7)
-    result = evaluate_logged(runtime.db, what_ifs=[], n_boot=50)
+    result = evaluate_logged(runtime.db, runtime.space, what_ifs=[], n_boot=50)
     with runtime.db.transaction() as conn:
         logged = evaluation_store.load_logged(conn, 5000)
         current = evaluation_store.load_current_policy(conn)

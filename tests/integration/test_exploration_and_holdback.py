@@ -49,7 +49,9 @@ def _softmax(scores: list[float], tau: float) -> list[float]:
     return [v / total for v in e]
 
 
-def test_explanations_add_up_to_the_scores_that_produced_the_logged_pi0(runtime, functions, clock, make_profile):
+def test_explanations_add_up_to_the_scores_that_produced_the_logged_pi0(
+    runtime, gradient, functions, clock, make_profile
+):
     bid = make_profile()
     _learn(functions, clock, bid, 6)
     answer = generate(functions, bid, "explain-me", "linkedin", topic_embedding=embedding(42))
@@ -76,7 +78,7 @@ def test_explanations_add_up_to_the_scores_that_produced_the_logged_pi0(runtime,
     assert (answer["tau"], answer["epsilon"], answer["holdback"]) == (1.0, runtime.params.epsilon, False)
 
 
-def test_the_decision_logs_the_scheduled_epsilon(runtime, functions, clock, make_profile, monkeypatch):
+def test_the_decision_logs_the_scheduled_epsilon(runtime, gradient, functions, clock, make_profile, monkeypatch):
     monkeypatch.setattr(runtime, "params", replace(runtime.params, epsilon=0.2, epsilon_half_life=3, epsilon_min=0.01))
     bid = make_profile()
     first = generate(functions, bid, "e0", "linkedin", topic_embedding=embedding(1))
@@ -206,7 +208,9 @@ def test_the_dashboard_shows_the_lift_once_holdback_rewards_exist(runtime, funct
     assert page.count("holdback (fixed action)") == held > 0  # marked in the latest posts
 
 
-def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(runtime, database_url, make_profile):
+def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
+    runtime, gradient, database_url, make_profile
+):
     """Counted on the wire (benchmarks/rtcount.py): one pipelined read, one insert."""
     from pathlib import Path
     from urllib.parse import parse_qs, urlparse

@@ -233,7 +233,7 @@ def test_compute_reward_from_seven_threads_and_a_sweep_at_once_folds_once(runtim
     assert [r[1] for r in outbox_rows(runtime)].count("update_policy") == 1
 
 
-def test_update_policy_twice_applies_one_step(runtime, functions, settled):
+def test_update_policy_twice_applies_one_step(runtime, gradient, functions, settled):
     dh, dtheta = expected_step(runtime, settled)
     status, first = functions.post("update_policy", {"post_id": settled})
     assert (status, first["applied"], first["version"]) == (200, True, 1)
@@ -251,7 +251,7 @@ def test_update_policy_twice_applies_one_step(runtime, functions, settled):
     assert all(np.allclose(theta[k], dtheta[k]) for k in dtheta)
 
 
-def test_update_policy_from_eight_threads_applies_one_step(runtime, functions, settled):
+def test_update_policy_from_eight_threads_applies_one_step(runtime, gradient, functions, settled):
     dh, _ = expected_step(runtime, settled)
     results = _concurrently(lambda: functions.post("update_policy", {"post_id": settled}))
     assert [s for s, _ in results] == [200] * THREADS
@@ -263,7 +263,7 @@ def test_update_policy_from_eight_threads_applies_one_step(runtime, functions, s
     assert np.allclose([h[k] for k in dh], [dh[k] for k in dh])
 
 
-def test_concurrent_updates_of_different_posts_lose_no_update(runtime, functions, settled_many):
+def test_concurrent_updates_of_different_posts_lose_no_update(runtime, gradient, functions, settled_many):
     posts = settled_many(count=THREADS)
     steps = [expected_step(runtime, p) for p in posts]
     it = iter(posts)

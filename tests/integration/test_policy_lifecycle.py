@@ -90,11 +90,11 @@ def install(rt, state: PolicyState, version: int = 5) -> None:
         store.set_version(conn, version, state.steps)
 
 
-def test_export_then_import_gives_back_the_same_bits(runtime):
+def test_export_then_import_gives_back_the_same_bits(runtime, gradient):
     state = awkward_state(runtime)
     install(runtime, state)
     text = dumps(lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(0)))
-    assert json.loads(text)["schema_version"] == 2 and json.loads(text)["version"] == 5
+    assert json.loads(text)["schema_version"] == 3 and json.loads(text)["version"] == 5
 
     lifecycle.reset_policy(runtime.db, space=runtime.space, key="wipe", now=at(1))
     assert lifecycle.current_state(runtime.db).theta == {}
@@ -168,7 +168,7 @@ def test_a_file_of_another_context_dimension_is_refused(runtime):
 @pytest.mark.parametrize(
     ("change", "path"),
     [
-        (lambda d: d.update(schema_version=3), "schema_version"),
+        (lambda d: d.update(schema_version=4), "schema_version"),
         (lambda d: d["theta"]["TONE"].update(casual=[0.0] * 767), "theta"),
         (lambda d: d["baselines"]["x"].update(n=-1), "baselines.x.n"),
         (lambda d: d["preferences"].update(myspace={}), "preferences.myspace"),
@@ -244,7 +244,9 @@ def test_learning_continues_after_a_rollback_and_every_version_is_used_once(runt
     assert versions == [0, 0, 2, 4, 4]
 
 
-def test_a_decision_records_the_version_whose_state_produced_its_scores(runtime, functions, clock, make_profile):
+def test_a_decision_records_the_version_whose_state_produced_its_scores(
+    runtime, gradient, functions, clock, make_profile
+):
     bid = make_profile()
     learn(runtime, functions, clock, bid, 3)
     lifecycle.take_snapshot(runtime.db, key="v3", label="", space=runtime.space, now=at(30))
@@ -332,7 +334,7 @@ def test_update_policy_saves_a_periodic_snapshot_every_n_versions(runtime, funct
     for post in posts:
         metrics(functions, post, at(24.5), likes=30, replies=2, follower_count=2000)
     for post in posts:
-        update_policy(runtime.db, UUID(post), at(26), runtime.params, group=1, snapshot_every=2, action_space="v")
+        update_policy(runtime.db, UUID(post), at(26), runtime.params, group=1, snapshot_every=2, space=runtime.space)
     rows = fetch_all(runtime, "select key, version, reason from policy_snapshots order by version")
     assert rows == [("periodic-v2", 2, "periodic")]
 

@@ -228,7 +228,9 @@ def test_a_generated_post_that_is_never_published_is_never_rewarded(runtime, fun
     assert fetch_all(runtime, "select status from posts") == [("generated",)]
 
 
-def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(runtime, functions, make_profile, clock):
+def test_the_update_uses_the_decisions_stored_x_and_logged_probabilities(
+    runtime, gradient, functions, make_profile, clock
+):
     business = np.random.default_rng(11).normal(size=384)
     bid = make_profile(embedding=business, time_zone="America/New_York")
     topic = embedding(12)

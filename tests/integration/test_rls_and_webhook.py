@@ -53,6 +53,8 @@ SERVICE_ONLY = [
     "policy_snapshot_preferences",
     "policy_snapshot_theta",
     "policy_snapshot_baselines",
+    "policy_snapshot_arrays",
+    "learner_arrays",
     "policy_lifecycle",
     "context_normalisers",
 ]

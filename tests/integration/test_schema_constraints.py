@@ -8,9 +8,13 @@ CHECK violation and leave every row as it was.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from uuid import UUID
+
 import psycopg
 import pytest
 
+from shared.services.learning import update_policy
 from tests.integration.support import at, compute, embedding, generate, metrics, state_digest
 
 CASES = [
@@ -33,6 +37,12 @@ CASES = [
     ("theta with NaN", "update policy_theta set theta[5] = 'NaN'"),
     ("theta of 767 values", "update policy_theta set theta = theta[1:767]"),
     ("preference NaN", "update policy_preferences set h = 'NaN'"),
+    ("learner array with NaN", "update learner_arrays set data[1] = 'NaN'"),
+    ("learner array with a null", "update learner_arrays set data[1] = null"),
+    ("learner array two-dimensional", "update learner_arrays set data = array[data, data]"),
+    ("bandit decision with a tau", "update decisions set tau = 1 where learner = 'bandit'"),
+    ("gradient decision without a tau", "update decisions set tau = null where learner = 'gradient'"),
+    ("unknown learner", "update decisions set learner = 'vw'"),
     ("baseline Infinity", "update policy_baselines set b = 'Infinity'"),
     ("negative baseline count", "update policy_baselines set n = -1"),
     ("ledger advantage NaN", "update policy_updates set advantage = 'NaN'"),
@@ -44,15 +54,22 @@ CASES = [
 
 @pytest.fixture
 def learned(runtime, functions, make_profile, clock):
-    """One post through the whole loop: decision, snapshot, computed reward, applied update."""
+    """Two posts through the whole loop (decision, snapshot, computed reward, applied update),
+    one with each learner, so H, θ and the bandit's arrays all have rows."""
     bid = make_profile()
-    post = generate(functions, bid, "p", "linkedin", topic_embedding=embedding(4), auto_publish=True)["post_id"]
+    posts = []
+    for i, learner in enumerate(("gradient", "bandit")):
+        runtime.params = replace(runtime.params, learner=learner)
+        posts.append(generate(functions, bid, f"p{i}", "linkedin", topic_embedding=embedding(4), auto_publish=True))
     clock.set(at(24))
-    metrics(functions, post, at(24), likes=50, comments=5, follower_count=8000)
-    assert compute(functions, {"post_id": post})["outcome"] == "final"
-    status, answer = functions.post("update_policy", {"post_id": post})
-    assert (status, answer["applied"]) == (200, True)
-    return post
+    for i, learner in enumerate(("gradient", "bandit")):
+        post = posts[i]["post_id"]
+        metrics(functions, post, at(24), likes=50, comments=5, follower_count=8000)
+        assert compute(functions, {"post_id": post})["outcome"] == "final"
+        runtime.params = replace(runtime.params, learner=learner)
+        outcome = update_policy(runtime.db, UUID(post), at(24), runtime.params, space=runtime.space, group=1)
+        assert outcome.applied
+    return [p["post_id"] for p in posts]
 
 
 @pytest.mark.parametrize(("case", "sql"), CASES, ids=[c[0] for c in CASES])

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
+from shared.store import normalisers
 from tests.integration.support import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
 
 
@@ -118,8 +120,67 @@ def expected_policy(rt: Any) -> tuple[dict[tuple[str, str, str, str], float], di
     return dict(h), theta
 
 
+def expected_bandit_state(rt: Any) -> dict[str, np.ndarray]:
+    """The library learner's state after learning the ledger's groups in version order: each
+    decision's action (by the current space), business and final reward, with x's components
+    under the normaliser active when it was learned if the decision was made under it (else
+    0); a normaliser fit in between forgets x' (``forget_context``). Only normaliser fits
+    are replayed: rollback, reset and import replace the state wholesale."""
+    rows = _q(
+        rt,
+        "select u.version_after, u.group_version, d.platform, d.time_bucket, d.x, d.choices,"
+        " d.normaliser_version, p.business_id, r.value"
+        " from policy_updates u join decisions d using (post_id) join posts p using (post_id)"
+        " join rewards r using (post_id) order by u.version_after",
+    )
+    fits = [(int(v), n) for v, n in _q(rt, "select version, detail->>'normaliser' from policy_lifecycle")]
+    learner = RidgeIGW.from_state(rt.space, bandit_params(rt.params), DEFAULT_RANK, {})
+    groups: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        groups[int(row[1])].append(row)
+    events = sorted([(v, "group", v) for v in groups] + [(v, "fit", n) for v, n in fits], key=lambda e: e[0])
+    active: str | None = None
+    for _, kind, what in events:
+        if kind == "fit":
+            active = str(what)
+            learner.forget_context()
+            continue
+        normaliser = None
+        if active is not None:
+            with rt.db.transaction() as conn:
+                normaliser = normalisers.fetch(conn, {active})[active]
+        batch = []
+        for _, _, platform, bucket, x, choices, made_under, business, value in groups[int(what)]:
+            chosen = {c["dimension"]: c["chosen"] for c in choices}
+            action = tuple(d.index(chosen[d.name]) for d in rt.space.dimensions)
+            components = (
+                normaliser.components(np.asarray(x, dtype=np.float64))
+                if normaliser is not None and made_under == active
+                else np.zeros(0)
+            )
+            batch.append(Outcome(Decision(platform, bucket, components, action, str(business)), float(value)))
+        learner.learn(batch)
+    return {k: np.ravel(v) for k, v in learner.state().items()}
+
+
+def bandit_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
+    """The stored arrays = the library's after learning the ledger's groups (``expected_bandit_state``)."""
+    stored = {name: np.asarray(data, dtype=np.float64) for name, data in _q(rt, "select * from learner_arrays")}
+    if not stored and not _q(rt, "select 1 from policy_updates limit 1"):
+        return []
+    want = expected_bandit_state(rt)
+    out = [f"array {k} is stored but the ledger gives none" for k in sorted(stored.keys() - want.keys())]
+    out += [f"array {k} is missing (the ledger gives one)" for k in sorted(want.keys() - stored.keys())]
+    for k in sorted(stored.keys() & want.keys()):
+        if stored[k].shape != want[k].shape or not np.allclose(stored[k], want[k], rtol=1e-9, atol=atol):
+            out.append(f"array {k} differs from the ledger's replay")
+    return out
+
+
 def policy_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
-    """Version = ledger rows = max version_after (1..n, each once); H and θ = the sum of the ledger's steps."""
+    """Version = ledger rows = max version_after (1..n, each once); the learner's state is
+    the ledger's: H and θ = the sum of its steps (gradient), or the arrays = the library's
+    replay of its groups (bandit)."""
     out: list[str] = []
     version = int(fetch_one(rt, "select version from policy_state")[0])
     afters = sorted(
@@ -128,6 +189,8 @@ def policy_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
     )
     if afters != list(range(1, version + 1)):
         out.append(f"version {version}, but the ledger's versions are {afters[:5]}… ({len(afters)} rows)")
+    if rt.params.learner == "bandit":
+        return out + bandit_violations(rt, atol=atol)
     want_h, want_theta = expected_policy(rt)
     got_h = {(p, tb, d, v): float(x) for p, tb, d, v, x in _q(rt, "select * from policy_preferences")}
     for key in set(want_h) | set(got_h):

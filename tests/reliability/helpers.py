@@ -67,7 +67,7 @@ _POST_COPY = (
 )
 _DECISION_COPY = (
     "platform, time_bucket, day_of_week, x, context_fallback, action, choices, joint_propensity, tau, epsilon,"
-    " policy_version, action_space, seed"
+    " policy_version, action_space, seed, learner"
 )
 
 

@@ -49,7 +49,7 @@ def _in_workers(job, parts: list[list[str]]) -> None:
 
 
 def test_eight_workers_times_25_distinct_rewards_lose_no_update_and_a_naive_writer_does(
-    runtime, functions, make_profile, clock
+    runtime, gradient, functions, make_profile, clock
 ):
     business = make_profile()
     # θ₀ ≠ 0: one update applied before the race.

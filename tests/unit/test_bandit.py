@@ -4,6 +4,7 @@ state round trips, per-business isolation, parameter checks."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -119,7 +120,7 @@ def test_state_round_trips_to_the_same_choices_and_arrays() -> None:
 
 def test_state_of_the_wrong_shape_is_refused() -> None:
     state = trained(n=20).state()
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="entries"):
         RidgeIGW.from_state(SPACE, BanditParams(), RANK + 1, state)
 
 
@@ -245,10 +246,10 @@ def test_a_balanced_audience_is_never_capped() -> None:
             flood(learner, rng, name, 200, humorous_pays=False)
     state = learner.state()
     weights = [state[f"business/{n}/weight"][0] for n in "abcd"]
-    assert state["weight"][0] == pytest.approx(sum(weights))
+    assert state["meta"][1] == pytest.approx(sum(weights))
     # Forgetting discounts every weight alike (γ^50 before each batch of 50); nothing was cut.
     expected = sum(50 * 0.999 ** (50 * k) for k in range(80))
-    assert state["weight"][0] == pytest.approx(expected, rel=1e-9)
+    assert state["meta"][1] == pytest.approx(expected, rel=1e-9)
 
 
 def stream(learner: RidgeIGW, rng: np.random.Generator, n: int, good: int) -> None:
@@ -318,3 +319,42 @@ def test_an_action_outside_the_space_is_refused() -> None:
         with pytest.raises(ValueError, match="does not fit"):
             learner.learn([Outcome(Decision("x", "night", np.zeros(RANK), action), 0.5)])
     assert learner.steps == 0
+
+
+def test_a_learner_loaded_from_its_solution_chooses_as_the_whole_one_and_cannot_learn() -> None:
+    learner = trained(n=120)
+    state = learner.state()
+    for business in (None, "b1"):
+        names = RidgeIGW.solution_names(business)
+        solution = {k: state[k].ravel() for k in names if k in state}
+        chooser = RidgeIGW.from_state(SPACE, learner.params, RANK, solution)
+        for seed in range(20):
+            whole = learner.choose("x", "morning", np.ones(RANK) * 0.3, seed, business=business)
+            light = chooser.choose("x", "morning", np.ones(RANK) * 0.3, seed, business=business)
+            assert whole == light
+    with pytest.raises(ValueError, match="choose, not learn"):
+        chooser.learn([Outcome(Decision("x", "morning", np.zeros(RANK), (0,) * len(SPACE.dimensions)), 1.0)])
+
+
+def test_probabilities_are_what_choose_draws_from() -> None:
+    learner = trained(n=120)
+    components = np.linspace(-1, 1, RANK)
+    pis = learner.probabilities("linkedin", "evening", components, "b1")
+    chosen = learner.choose("linkedin", "evening", components, 5, business="b1")
+    for pi, c in zip(pis, chosen.choices, strict=True):
+        assert np.allclose(pi, c.pi)
+
+
+def test_forgetting_the_context_equals_having_seen_components_zero() -> None:
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for _ in range(80):
+        action = tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+        outcomes.append(Outcome(Decision("x", "morning", rng.normal(size=RANK), action), float(rng.normal())))
+    seen = RidgeIGW(SPACE, BanditParams(forget=1.0, per_business=False), rank=RANK)
+    seen.learn(outcomes)
+    seen.forget_context()
+    blind = RidgeIGW(SPACE, BanditParams(forget=1.0, per_business=False), rank=RANK)
+    blind.learn([Outcome(replace(o.decision, components=np.zeros(RANK)), o.reward) for o in outcomes])
+    assert np.allclose(seen.state()["a"], blind.state()["a"])
+    assert np.allclose(seen.state()["theta"], blind.state()["theta"])

@@ -19,7 +19,7 @@ from shared.policy import PolicyParams, select
 from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
 
 SPACE = ActionSpace.load()
-PARAMS = PolicyParams()
+PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
@@ -55,7 +55,7 @@ def test_the_bars_are_the_probabilities_select_draws_from():
 
 
 def test_the_bars_use_the_epsilon_the_schedule_gives_now():
-    params = PolicyParams(epsilon=0.4, epsilon_half_life=10, epsilon_min=0.0)
+    params = PolicyParams(epsilon=0.4, epsilon_half_life=10, epsilon_min=0.0, learner="gradient")
     prefs = {("x", "morning"): {("LENGTH", "short"): 50.0}}  # π⁰ ≈ one-hot: π = (1 − ε) + ε / 2
     view = build_view(data(preferences=prefs, steps=20), SPACE, params)
     length = next(d for d in view.cell("x", "morning").dimensions if d.name == "LENGTH")
@@ -84,6 +84,32 @@ def test_with_a_normaliser_the_bars_are_the_policy_at_x_prime_of_the_mean_contex
     assert view.cell("x", "evening").dimensions == policy_bars(
         SPACE, {}, theta, normaliser.apply(normaliser.mean, "x"), PARAMS
     )
+
+
+def test_with_the_bandit_the_bars_are_the_shared_models_probabilities_at_the_mean_context():
+    from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW
+    from shared.normaliser import fit_normaliser
+
+    rng = np.random.default_rng(4)
+    normaliser = fit_normaliser(rng.normal(size=(50, CONTEXT_DIM)))
+    learner = RidgeIGW(SPACE, rank=DEFAULT_RANK)
+    humorous = SPACE.dimension("TONE").index("humorous")
+    batch = []
+    for _ in range(200):
+        action = tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions)
+        batch.append(Outcome(Decision("x", "morning", np.zeros(DEFAULT_RANK), action), float(action[2] == humorous)))
+    assert SPACE.dimensions[2].name == "TONE"
+    learner.learn(batch)
+    solution = {k: v.ravel() for k, v in learner.state().items() if k in RidgeIGW.solution_names(None)}
+    mean_x = rng.normal(size=CONTEXT_DIM)
+    params = PolicyParams(learner="bandit")
+    view = build_view(data(arrays=solution, mean_x={("x", "morning"): mean_x}, normaliser=normaliser), SPACE, params)
+    bars = view.cell("x", "morning").dimensions
+    expected = learner.probabilities("x", "morning", normaliser.components(mean_x))
+    for dim, pi in zip(bars, expected, strict=True):
+        np.testing.assert_allclose([b.probability for b in dim.bars], pi)
+    tone = next(d for d in bars if d.name == "TONE")
+    assert next(b for b in tone.bars if b.top).value == "humorous"
 
 
 def test_rewards_are_weighted_by_posts_and_buckets_add_up_in_all():
