@@ -28,8 +28,11 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from benchmarks.learner_cost import cost_section
 from benchmarks.rtcount import RoundTripProxy
+from benchmarks.suite import suite_world
 from shared.action_space import ActionSpace
+from shared.bandit import BanditParams
 from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
@@ -454,6 +457,8 @@ def report(bench: Bench, url: str, quick: bool, sections: set[int]) -> None:
         cold_starts(bench, url, quick)
     if 6 in sections:
         large_space(bench)
+    if 7 in sections:
+        learner_alone(bench)
     out("Rerun: `make bench` (full scale, about 10 minutes) or `python -m benchmarks.performance --quick`.")
 
 
@@ -579,10 +584,31 @@ def large_space(bench: Bench) -> None:
     for pid in ids:
         update_policy(bench.rt.db, pid, NOW, bench.rt.params, space=bench.rt.space)
     per_update = (time.perf_counter() - t) / len(ids)
+    how = (
+        "the reward model: one dense solve over all its features"
+        if bench.rt.params.learner == "bandit"
+        else "one θ row per value"
+    )
     out(
         f"{scaled_space().size:,} joint actions, 80 values: decision p50 **{ms(pct(lat, 50))}** "
-        f"(compute {ms(pct(comp, 50))}), update **{ms(per_update)}** each (one θ row per value)."
+        f"(compute {ms(pct(comp, 50))}), update **{ms(per_update)}** each ({how})."
     )
+    out()
+
+
+def learner_alone(bench: Bench) -> None:
+    """The deployed learner's pure cost (no database), beside VW on the same posts."""
+    out = bench.out
+    out("## 7. The learner alone (targets: decision ≤ 0.1 ms and update ≤ 1 ms p50, decision ≤ a fifth of VW's)")
+    out()
+    out(
+        "`shared/bandit.py` at the default action space after 2,000 learned rewards, no database, one process "
+        "(benchmarks/learner_cost.py, the same figures as docs/learning.md). update_policy adds the database: "
+        "section 2."
+    )
+    out()
+    for line in cost_section(suite_world("own-tastes", 1, 56), BanditParams()):
+        out(line)
     out()
 
 
@@ -590,7 +616,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.performance", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small scale (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
-    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run, e.g. 3 or 1,2")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run, e.g. 3 or 1,2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="learner-bench-") as tmp:
         settings = Settings(embedded_pg_dir=Path(tmp) / "pg", auth_mode="disabled", embedder="none")

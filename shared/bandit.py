@@ -452,18 +452,10 @@ class RidgeIGW:
         residual second moment, detected changes] and per business "business/<id>/v".
         ``solution_names`` lists what choosing for one business reads."""
         self._statistics()
-        out = {
-            "a": self._a.copy(),
-            "b": self._b.copy(),
-            "theta": self._theta.copy(),
-            "meta": np.array(
-                [float(self.steps), self.total_weight, self.residual_mean, self.residual_var, float(self.shifts)]
-            ),
-        }
+        out = {"a": self._a.copy(), "b": self._b.copy(), **self.solution()}
         for name, own in self._businesses.items():
             out[f"business/{name}/a"] = own.a.copy()
             out[f"business/{name}/b"] = own.b.copy()
-            out[f"business/{name}/v"] = own.v.copy()
             out[f"business/{name}/weight"] = np.array([own.weight])
         return out
 
@@ -491,6 +483,25 @@ class RidgeIGW:
         if not fresh.fits(state):
             return fresh, False
         return cls.from_state(space, params, rank, state), True
+
+    def meta(self) -> FloatArray:
+        """[steps, total weight, recent residual, residual second moment, detected changes]."""
+        return np.array(
+            [float(self.steps), self.total_weight, self.residual_mean, self.residual_var, float(self.shifts)]
+        )
+
+    def solution(self) -> dict[str, FloatArray]:
+        """What choosing reads (a few kB): "theta", "meta" and every business's "v"; the
+        same arrays ``state()`` holds under these names."""
+        out = {"theta": self._theta.copy(), "meta": self.meta()}
+        for name, own in self._businesses.items():
+            out[f"business/{name}/v"] = own.v.copy()
+        return out
+
+    @staticmethod
+    def is_solution(name: str) -> bool:
+        """Whether the array called ``name`` is part of the solution (``solution``)."""
+        return name in ("theta", "meta") or (name.startswith("business/") and name.endswith("/v"))
 
     @staticmethod
     def solution_names(business: str | None) -> tuple[str, ...]:

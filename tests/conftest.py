@@ -31,7 +31,8 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 _TABLES = (
     "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
     " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
-    " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays"
+    " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays,"
+    " learner_statistics"
 )
 
 
@@ -79,7 +80,7 @@ def reset_state(rt: Runtime) -> None:
         try:
             with rt.db.transaction() as conn:
                 conn.execute(f"truncate {_TABLES}")
-                conn.execute("update policy_state set version = 0, steps = 0")
+                conn.execute("update policy_state set version = 0, steps = 0, statistics_version = 0")
                 conn.execute("update policy_baselines set b = 0, n = 0")
             return
         except TransientError:

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import numpy as np
-
 from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.errors import Conflict, NotFound
 from shared.faults import fault_point
 from shared.logs import log
 from shared.policy import LoggedUpdate, PolicyParams, summed_step
+from shared.services import learner_state
 from shared.store import learner as learner_store
 from shared.store import lifecycle as lifecycle_store
 from shared.store import normalisers as normaliser_store
@@ -57,29 +55,6 @@ def _logged_updates(conn: Conn, pending: list[PendingUpdate]) -> list[LoggedUpda
             LoggedUpdate(d.platform, d.time_bucket, d.choices, x, p.reward - p.baseline_before, theta=learn_theta)
         )
     return updates
-
-
-def _outcomes(conn: Conn, pending: list[PendingUpdate], space: ActionSpace) -> list[Outcome]:
-    """What the reward-model learner learns from each decision: its platform, time bucket,
-    action (as indices of the current space), business, and x's whitened components under
-    the normaliser it was chosen with. A decision made under another normaliser than the
-    active one (the learner forgot the old x' when the new one came, ``forget_context``)
-    teaches with components 0, as one made before any normaliser. A decision whose values
-    are no longer all in the space (another action space) teaches nothing."""
-    active = normaliser_store.active_version(conn)
-    normaliser = normaliser_store.fetch(conn, {active})[active] if active is not None else None
-    out = []
-    for p in pending:
-        d = p.decision
-        chosen = d.action
-        if any(chosen.get(dim.name) not in dim.values for dim in space.dimensions):
-            continue
-        action = tuple(dim.index(chosen[dim.name]) for dim in space.dimensions)
-        seen = normaliser is not None and d.normaliser_version == active
-        components = normaliser.components(d.x) if seen and normaliser is not None else np.zeros(0)
-        decision = Decision(d.platform, d.time_bucket, components, action, str(p.business_id))
-        out.append(Outcome(decision, p.reward))
-    return out
 
 
 def update_policy(
@@ -139,22 +114,32 @@ def update_policy(
         )
         fault_point("update_policy.after_claim")
         if params.learner == "bandit":
-            stored = learner_store.read_arrays(conn)
-            learner, fitted = RidgeIGW.restore(space, bandit_params(params), DEFAULT_RANK, stored)
-            if not fitted:
-                # Learned under another action space (its layout is by index): keep it as a
-                # snapshot, then start afresh (docs/decisions.md item 54).
+            loaded = learner_state.load(conn, db.url, space, version)
+            if not loaded.fits:
+                # The checkpoint was learned under another action space (its layout is by
+                # index): keep it as a snapshot, then start afresh (docs/decisions.md item 54).
                 key = f"before-space-change-v{version}"
                 lifecycle_store.save_snapshot(conn, key, "", "before_space_change", space.version, now)
-                learner_store.clear_arrays(conn)
                 log("WARNING", "the learner's state is for another action space: saved and started afresh", key=key)
-            learner.learn(_outcomes(conn, pending, space))
-            learner_store.write_arrays(conn, learner.state())
+            loaded.learner.learn(learner_state.outcomes(conn, pending, space))
+            loaded.version, loaded.since = version + len(pending), loaded.since + 1
+            # A checkpoint every few groups (and before a snapshot, which copies it); the
+            # solution a decision reads at every version.
+            snapshot_due = snapshot_every > 0 and loaded.version // snapshot_every > version // snapshot_every
+            # A fresh start is pinned by a checkpoint at once (the ledger before it is not the learner's).
+            checkpoint_due = loaded.since >= learner_state.CHECKPOINT_GROUPS or not loaded.fits or loaded.fresh
+            if checkpoint_due or snapshot_due:
+                learner_store.write_checkpoint(conn, loaded.learner.state(), loaded.version)
+                loaded.fits, loaded.since, loaded.fresh = True, 0, False
+            else:
+                learner_store.write_solution(conn, loaded.learner.solution())
         else:
             policy_store.apply_summed(conn, *summed_step(_logged_updates(conn, pending), params))
         fault_point("update_policy.after_apply")
         last = version + len(pending)
         if snapshot_every > 0 and last // snapshot_every > version // snapshot_every:
             lifecycle_store.save_snapshot(conn, f"periodic-v{last}", "", "periodic", space.version, now)
+    if params.learner == "bandit":
+        learner_state.keep(db.url, space, loaded)  # committed: the next update here starts from it
     fault_point("update_policy.after_commit")
     return UpdateOutcome(post_id, True, version + 1, advantages[0])

@@ -23,6 +23,7 @@ from shared.faults import fault_point
 from shared.normaliser import fit_normaliser
 from shared.policy import PolicyParams
 from shared.policy_file import PolicyFile, PolicyState, compatibility, state_from_file, to_file
+from shared.services import learner_state
 from shared.store import learner as learner_store
 from shared.store import lifecycle as store
 from shared.store import normalisers as normaliser_store
@@ -85,6 +86,7 @@ def _change(
         repeated = _repeated(conn, key, kind)
         if repeated is not None:
             return repeated
+        learner_state.materialise(conn, db.url, space, version)
         saved, created = store.save_snapshot(
             conn, f"{key}/before", f"before {kind}", f"before_{kind}", space.version, now
         )
@@ -110,14 +112,16 @@ def _change(
 def export_policy(db: Database, space: ActionSpace, params: PolicyParams, now: datetime) -> PolicyFile:
     """The whole policy as a file, read under the version lock (one consistent version)."""
     with db.transaction() as conn:
-        policy_store.lock_version(conn)
+        version = policy_store.lock_version(conn)
+        learner_state.materialise(conn, db.url, space, version)
         state = store.read_state(conn)
     return to_file(state, space, params, now)
 
 
-def current_state(db: Database) -> PolicyState:
+def current_state(db: Database, space: ActionSpace) -> PolicyState:
     with db.transaction() as conn:
-        policy_store.lock_version(conn)
+        version = policy_store.lock_version(conn)
+        learner_state.materialise(conn, db.url, space, version)
         return store.read_state(conn)
 
 
@@ -177,7 +181,8 @@ def take_snapshot(
     if len(label) > 200:
         raise PermanentError("label must have at most 200 characters", field="label")
     with db.transaction() as conn:
-        policy_store.lock_version(conn)
+        version = policy_store.lock_version(conn)
+        learner_state.materialise(conn, db.url, space, version)
         return store.save_snapshot(conn, key, label, reason, space.version, now)
 
 
@@ -241,18 +246,16 @@ AUTO_FIT_KEY = "normaliser/auto"
 MAX_FIT_CONTEXTS = 5_000
 
 
-def _forget_context(conn: Conn, space: ActionSpace) -> None:
+def _forget_context(conn: Conn, db_key: str, space: ActionSpace) -> None:
     """The reward-model learner forgets what it learned about x' (the new normaliser gives
     x' another meaning): as if every past reward had seen components 0. Nothing to do
-    when it has learned nothing."""
-    arrays = learner_store.read_arrays(conn)
-    if not arrays:
-        return
-    learner, fitted = RidgeIGW.restore(space, BanditParams(), DEFAULT_RANK, arrays)
-    if not fitted:  # learned under another action space: the next update starts afresh anyway
+    when it has no state (or one of another action space)."""
+    version = policy_store.policy_version(conn)
+    learner = learner_state.materialise(conn, db_key, space, version)
+    if learner is None:
         return
     learner.forget_context()
-    learner_store.write_arrays(conn, learner.state())
+    learner_store.write_checkpoint(conn, learner.state(), version + 1)  # as of the version the fit makes
 
 
 def fit_context_normaliser(
@@ -294,7 +297,7 @@ def fit_context_normaliser(
         version = normaliser_store.store(conn, fitted, xs.shape[0], now)
         normaliser_store.activate(conn, version)
         store.clear_theta(conn)
-        _forget_context(conn, space)
+        _forget_context(conn, db.url, space)
         return store.steps(conn), None, None, {"normaliser": version, "previous": previous, "fitted_on": xs.shape[0]}
 
     try:

@@ -1,17 +1,23 @@
-"""The reward-model learner's state (``shared.bandit.RidgeIGW.state()``): named float arrays."""
+"""The reward-model learner's state (``shared.bandit.RidgeIGW``), in two parts: the
+solution a decision reads (``learner_arrays``, current at every version) and a checkpoint
+of the whole state (``learner_statistics`` at ``policy_state.statistics_version``); the
+ledger's groups since the checkpoint complete it (``groups_between``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from uuid import UUID
 
 import numpy as np
 
+from shared.bandit import RidgeIGW
 from shared.context import FloatArray
 from shared.store.db import Conn
+from shared.store.posts import DECISION_COLUMNS_OF_D, PendingUpdate, decision_from_row
 
 
 def read_arrays(conn: Conn, names: Sequence[str] | None = None) -> dict[str, FloatArray]:
-    """The arrays called ``names`` (None: all of them), flat; absent names are left out."""
+    """The solution arrays called ``names`` (None: all of them), flat; absent names are left out."""
     cur = conn.cursor(binary=True)
     if names is None:
         rows = cur.execute("select name, data from learner_arrays").fetchall()
@@ -20,9 +26,8 @@ def read_arrays(conn: Conn, names: Sequence[str] | None = None) -> dict[str, Flo
     return {name: np.asarray(data, dtype=np.float64) for name, data in rows}
 
 
-def write_arrays(conn: Conn, arrays: Mapping[str, FloatArray]) -> None:
-    """Insert or replace every array of ``arrays`` (flattened) in one statement; others stay.
-    The caller holds the version lock (``policy.lock_version``), so no other writer interleaves."""
+def _upsert(conn: Conn, table: str, arrays: Mapping[str, FloatArray]) -> None:
+    """Insert or replace every array of ``arrays`` (flattened) in one statement."""
     names = sorted(arrays)
     if not names:
         return
@@ -31,13 +36,72 @@ def write_arrays(conn: Conn, arrays: Mapping[str, FloatArray]) -> None:
     starts = ends - np.array([f.size for f in flat]) + 1
     # One flat binary array sliced per row in SQL, as in policy.apply_summed.
     conn.execute(
-        "insert into learner_arrays (name, data)"
+        f"insert into {table} (name, data)"
         " select n, (%b::float8[])[s:e] from unnest(%s::text[], %s::int8[], %s::int8[]) as t(n, s, e)"
         " on conflict (name) do update set data = excluded.data",
         (np.concatenate(flat), names, starts.tolist(), ends.tolist()),
     )
 
 
-def clear_arrays(conn: Conn) -> None:
-    """A new learner: no state (``RidgeIGW.from_state`` of nothing is the prior)."""
+def write_solution(conn: Conn, solution: Mapping[str, FloatArray]) -> None:
+    """Insert or replace the solution arrays (``RidgeIGW.solution()``); others stay.
+    The caller holds the version lock (``policy.lock_version``), so no other writer interleaves."""
+    _upsert(conn, "learner_arrays", solution)
+
+
+def read_statistics(conn: Conn) -> tuple[int, dict[str, FloatArray]]:
+    """(the checkpoint's version, the whole state as of it, flat arrays)."""
+    row = conn.execute("select statistics_version from policy_state").fetchone()
+    assert row is not None
+    rows = conn.cursor(binary=True).execute("select name, data from learner_statistics").fetchall()
+    return int(row[0]), {name: np.asarray(data, dtype=np.float64) for name, data in rows}
+
+
+def write_checkpoint(conn: Conn, state: Mapping[str, FloatArray], version: int) -> None:
+    """The whole state (``RidgeIGW.state()``) as of ``version``: the checkpoint, and the
+    solution from it. Replaces both. Caller holds the version lock."""
+    conn.execute("delete from learner_statistics")
     conn.execute("delete from learner_arrays")
+    _upsert(conn, "learner_statistics", state)
+    _upsert(conn, "learner_arrays", {k: v for k, v in state.items() if RidgeIGW.is_solution(k)})
+    conn.execute("update policy_state set statistics_version = %s", (version,))
+
+
+def restore_checkpoint(conn: Conn, snapshot_id: int, version: int) -> None:
+    """A snapshot's arrays become the checkpoint as of ``version``, and its solution the current one."""
+    conn.execute("delete from learner_statistics")
+    conn.execute("delete from learner_arrays")
+    conn.execute(
+        "insert into learner_statistics (name, data)"
+        " select name, data from policy_snapshot_arrays where snapshot_id = %s",
+        (snapshot_id,),
+    )
+    conn.execute(
+        "insert into learner_arrays (name, data) select name, data from learner_statistics"
+        " where name in ('theta', 'meta') or (name like 'business/%%' and name like '%%/v')"
+    )
+    conn.execute("update policy_state set statistics_version = %s", (version,))
+
+
+def groups_between(conn: Conn, after: int, upto: int) -> list[list[PendingUpdate]]:
+    """The ledger's groups of the versions after ``after`` up to ``upto``, in order, each
+    reward with its decision and business (ledger rows from before groups were recorded
+    count as groups of one). ``upto`` keeps out the rows the caller's own transaction wrote."""
+    rows = (
+        conn.cursor(binary=True)
+        .execute(
+            "select u.post_id, u.reward, u.reward - u.advantage, p.business_id,"
+            f" coalesce(u.group_version, u.version_after), {DECISION_COLUMNS_OF_D}"
+            " from policy_updates u join decisions d using (post_id) join posts p using (post_id)"
+            " where u.version_after > %s and u.version_after <= %s order by u.version_after",
+            (after, upto),
+        )
+        .fetchall()
+    )
+    groups: dict[int, list[PendingUpdate]] = {}
+    for r in rows:
+        business: UUID = r[3]
+        groups.setdefault(int(r[4]), []).append(
+            PendingUpdate(r[0], float(r[1]), float(r[2]), decision_from_row(r[5:]), business)
+        )
+    return [groups[g] for g in sorted(groups)]

@@ -19,7 +19,7 @@ from shared.normaliser import FittedNormaliser
 from shared.policy_file import PolicyState
 from shared.store import normalisers
 from shared.store.db import Conn
-from shared.store.learner import clear_arrays, read_arrays, write_arrays
+from shared.store.learner import read_statistics, restore_checkpoint, write_checkpoint
 from shared.store.policy import lock_baselines, read_preferences_and_theta
 
 
@@ -66,7 +66,7 @@ def read_state(conn: Conn) -> PolicyState:
         theta=theta,
         baselines={p: (float(b), int(n)) for p, b, n in baselines},
         normaliser=active_normaliser(conn),
-        arrays=read_arrays(conn),
+        arrays=read_statistics(conn)[1],
     )
 
 
@@ -89,8 +89,8 @@ def write_state(conn: Conn, state: PolicyState) -> None:
         normalisers.activate(conn, normalisers.store(conn, fitted.normaliser, fitted.fitted_on, fitted.fitted_at))
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
-    clear_arrays(conn)
-    write_arrays(conn, state.arrays)
+    # The learner's arrays become the checkpoint as of the version this change makes (the caller bumps it).
+    write_checkpoint(conn, state.arrays, _version(conn) + 1)
     keys = sorted(state.preferences)
     if keys:
         conn.execute(
@@ -121,6 +121,12 @@ def write_state(conn: Conn, state: PolicyState) -> None:
     )
 
 
+def _version(conn: Conn) -> int:
+    row = conn.execute("select version from policy_state").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def steps(conn: Conn) -> int:
     row = conn.execute("select steps from policy_state").fetchone()
     assert row is not None
@@ -140,7 +146,8 @@ def save_snapshot(
     conn: Conn, key: str, label: str, reason: str, action_space: str, now: datetime
 ) -> tuple[SnapshotInfo, bool]:
     """Copy the current state into a new snapshot named ``key``: (snapshot, created).
-    A key used before returns that snapshot and copies nothing."""
+    A key used before returns that snapshot and copies nothing. The learner's arrays are
+    its checkpoint: the caller makes it current first (``services.learner_state.materialise``)."""
     row = conn.execute(
         "insert into policy_snapshots (key, label, reason, version, steps, action_space, created_at,"
         " normaliser_version)"
@@ -166,7 +173,7 @@ def save_snapshot(
         (sid,),
     )
     conn.execute(
-        "insert into policy_snapshot_arrays (snapshot_id, name, data) select %s, name, data from learner_arrays",
+        "insert into policy_snapshot_arrays (snapshot_id, name, data) select %s, name, data from learner_statistics",
         (sid,),
     )
     conn.execute(
@@ -185,11 +192,7 @@ def restore_snapshot(conn: Conn, snapshot_id: int) -> None:
     normalisers.activate(conn, snap.normaliser_version)
     conn.execute("delete from policy_preferences")
     conn.execute("delete from policy_theta")
-    clear_arrays(conn)
-    conn.execute(
-        "insert into learner_arrays (name, data) select name, data from policy_snapshot_arrays where snapshot_id = %s",
-        (snapshot_id,),
-    )
+    restore_checkpoint(conn, snapshot_id, _version(conn) + 1)  # as of the version the rollback makes
     conn.execute(
         "insert into policy_preferences (platform, time_bucket, dimension, value, h)"
         " select platform, time_bucket, dimension, value, h from policy_snapshot_preferences where snapshot_id = %s",

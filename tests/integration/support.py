@@ -49,6 +49,7 @@ ALL_TABLES = (
     "policy_snapshot_baselines",
     "policy_snapshot_arrays",
     "learner_arrays",
+    "learner_statistics",
     "policy_lifecycle",
     "context_normalisers",
 )

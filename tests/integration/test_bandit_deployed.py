@@ -18,14 +18,26 @@ import pytest
 from shared.action_space import ActionSpace, Dimension
 from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.policy_file import dumps, loads
-from shared.services import lifecycle
-from shared.store.learner import read_arrays
+from shared.services import learner_state, lifecycle
+from shared.services.learner_state import CHECKPOINT_GROUPS
+from shared.store.learner import read_arrays, read_statistics
 from tests.integration.support import at, embedding, fetch_all, fetch_one, generate, metrics
 
 
 def stored(runtime) -> dict[str, np.ndarray]:
+    """The solution a decision reads, as stored at the current version."""
     with runtime.db.transaction() as conn:
         return read_arrays(conn)
+
+
+def checkpoint(runtime) -> tuple[int, dict[str, np.ndarray]]:
+    with runtime.db.transaction() as conn:
+        return read_statistics(conn)
+
+
+def full(runtime) -> dict[str, np.ndarray]:
+    """The whole state at the current version (the checkpoint made current, as export does)."""
+    return lifecycle.current_state(runtime.db, runtime.space).arrays
 
 
 def library(runtime, state: dict[str, np.ndarray] | None = None) -> RidgeIGW:
@@ -89,7 +101,7 @@ def test_the_default_learner_is_the_bandit_and_a_decision_logs_what_the_library_
     )
     assert (learner_kind, tau, epsilon) == ("bandit", None, runtime.params.epsilon)
     state = stored(runtime)
-    assert {"a", "b", "theta", "meta"} <= state.keys()
+    assert {"theta", "meta", f"business/{business}/v"} <= state.keys() and "a" not in state
     expected = library(runtime, state).choose(platform, bucket, np.zeros(0), seed, business=str(business))
     assert [c["chosen"] for c in choices] == [c.chosen for c in expected.choices]
     assert [c["pi"] for c in choices] == [list(c.pi) for c in expected.choices]
@@ -108,16 +120,44 @@ def test_the_stored_state_after_n_updates_is_the_librarys_after_the_same_n(runti
     assert len(order) == 20 and order[0] == posts[5]
     learner = library(runtime)
     learner.learn(outcomes(runtime, order))
-    state = stored(runtime)
+    # The first group of a new learner is checkpointed at once: the whole state is stored.
+    version, state = checkpoint(runtime)
     mine = learner.state()
-    assert state.keys() == mine.keys()
+    assert version == 20 and state.keys() == mine.keys()
     for name, arr in mine.items():
         assert np.array_equal(state[name], np.ravel(arr)), name
+    assert stored(runtime).keys() == learner.solution().keys()
     # Redelivering any of them changes nothing.
     for post in posts:
         assert functions.post("update_policy", {"post_id": post})[1]["applied"] is False
-    again = stored(runtime)
+    again = full(runtime)
     assert all(np.array_equal(again[k], state[k]) for k in state)
+
+
+def test_between_checkpoints_the_state_is_the_checkpoint_plus_the_ledgers_groups(runtime, functions, rewarded):
+    posts = rewarded(CHECKPOINT_GROUPS + 3)
+    # One delivery per group: the first takes every pending reward, so deliver them as they settle.
+    with runtime.db.transaction() as conn:
+        conn.execute("update rewards set policy_applied = true where post_id <> %s", (UUID(posts[0]),))
+    learner = library(runtime)
+    for i, post in enumerate(posts):
+        if i > 0:
+            with runtime.db.transaction() as conn:
+                conn.execute("update rewards set policy_applied = false where post_id = %s", (UUID(post),))
+        if i % 2:  # every other delivery as a new instance would make it: checkpoint + the groups since
+            learner_state.clear_cache()
+        assert functions.post("update_policy", {"post_id": post})[1]["applied"] is True
+        learner.learn(outcomes(runtime, [post]))
+        solution = stored(runtime)
+        for name, arr in learner.solution().items():
+            assert np.array_equal(solution[name], arr), (i, name)
+    # Checkpoints after the first group (a fresh start) and CHECKPOINT_GROUPS groups later.
+    version, _ = checkpoint(runtime)
+    assert version == 1 + CHECKPOINT_GROUPS
+    whole = full(runtime)
+    for name, arr in learner.state().items():
+        assert np.array_equal(whole[name], np.ravel(arr)), name
+    assert checkpoint(runtime)[0] == len(posts)  # export made the checkpoint current
 
 
 def test_concurrent_deliveries_learn_each_reward_once(runtime, functions, rewarded):
@@ -134,7 +174,7 @@ def test_concurrent_deliveries_learn_each_reward_once(runtime, functions, reward
     for t in threads:
         t.join()
     assert sorted(str(p) for (p,) in fetch_all(runtime, "select post_id from policy_updates")) == sorted(posts)
-    state = stored(runtime)
+    state = full(runtime)
     steps, weight = state["meta"][0], state["meta"][1]
     assert steps == 16
     # Each reward counted once in the shared weight (forgetting discounts it a little): ≤ 16, > 15.
@@ -146,20 +186,21 @@ def test_concurrent_deliveries_learn_each_reward_once(runtime, functions, reward
 def test_snapshots_rollback_reset_and_export_import_carry_the_arrays_bit_for_bit(runtime, functions, rewarded):
     posts = rewarded(8)
     functions.post("update_policy", {"post_id": posts[0]})
-    before = stored(runtime)
+    before = full(runtime)
     snap, created = lifecycle.take_snapshot(runtime.db, key="s1", label="", space=runtime.space, now=at(30))
     assert created
     text = dumps(lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(30)))
     lifecycle.reset_policy(runtime.db, space=runtime.space, key="wipe", now=at(31))
-    assert stored(runtime) == {}
+    assert stored(runtime) == {} and checkpoint(runtime)[1] == {}
     lifecycle.rollback(runtime.db, space=runtime.space, key="back", now=at(32), snapshot_id=snap.snapshot_id)
-    restored = stored(runtime)
+    restored = full(runtime)
+    assert stored(runtime).keys() == {k for k in before if RidgeIGW.is_solution(k)}
     assert restored.keys() == before.keys()
     assert all(np.array_equal(restored[k], before[k]) for k in before)
     lifecycle.reset_policy(runtime.db, space=runtime.space, key="wipe-2", now=at(33))
     outcome = lifecycle.import_policy(runtime.db, loads(text), space=runtime.space, key="imp", now=at(34))
     assert outcome.detail["learner_arrays"] == "imported"
-    imported = stored(runtime)
+    imported = full(runtime)
     assert imported.keys() == before.keys()
     assert all(np.array_equal(imported[k], before[k]) for k in before)
 
@@ -169,22 +210,22 @@ def test_an_import_whose_arrays_do_not_fit_the_space_is_refused_and_changes_noth
     functions.post("update_policy", {"post_id": posts[0]})
     doc = lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(30))
     broken = doc.model_copy(update={"learner_arrays": {**doc.learner_arrays, "theta": [0.5, 0.25]}})
-    before = stored(runtime)
+    before = full(runtime)
     with pytest.raises(Exception, match="learner_arrays") as refused:
         lifecycle.import_policy(runtime.db, broken, space=runtime.space, key="bad", now=at(31))
     assert getattr(refused.value, "field", None) == "learner_arrays"
-    after = stored(runtime)
+    after = full(runtime)
     assert all(np.array_equal(after[k], before[k]) for k in before)
 
 
 def test_a_new_normaliser_makes_the_learner_forget_x_prime_and_nothing_else(runtime, functions, rewarded):
     posts = rewarded(10)
     functions.post("update_policy", {"post_id": posts[0]})
-    before = stored(runtime)
+    before = full(runtime)
     lifecycle.fit_context_normaliser(runtime.db, space=runtime.space, key="fit", now=at(30))
     expected = library(runtime, before)
     expected.forget_context()
-    after = stored(runtime)
+    after = full(runtime)
     for name, arr in expected.state().items():
         assert np.allclose(after[name], np.ravel(arr)), name
     # A decision after the fit sees x through it: its components enter the scores.
@@ -199,7 +240,7 @@ def test_a_new_action_space_starts_the_learner_afresh_and_keeps_the_old_state_as
 ):
     posts = rewarded(6)
     functions.post("update_policy", {"post_id": posts[0]})
-    before = stored(runtime)
+    before = full(runtime)
     old_space = runtime.space
     tone = old_space.dimension("TONE")
     narrower = Dimension(tone.name, tone.values[:-1], tone.labels[:-1])
@@ -226,7 +267,7 @@ def test_a_new_action_space_starts_the_learner_afresh_and_keeps_the_old_state_as
         }
         assert kept.keys() == before.keys() and all(np.array_equal(kept[k], before[k]) for k in before)
         # The new state is the new space's: a learner of the narrower space reads it.
-        fresh, fitted = RidgeIGW.restore(runtime.space, bandit_params(runtime.params), DEFAULT_RANK, stored(runtime))
+        fresh, fitted = RidgeIGW.restore(runtime.space, bandit_params(runtime.params), DEFAULT_RANK, full(runtime))
         assert fitted and fresh.steps == 3
     finally:
         runtime.space = old_space

@@ -316,7 +316,7 @@ def test_export_then_import_gives_back_the_normaliser_bit_for_bit(runtime, gradi
 
     out = lifecycle.import_policy(runtime.db, loads(text), space=runtime.space, key="v2", now=at(2))
     assert out.applied
-    after = lifecycle.current_state(runtime.db)
+    after = lifecycle.current_state(runtime.db, runtime.space)
     assert same_state(after, state) and after.normaliser is not None
     got = after.normaliser.normaliser
     for name in ("mean", "basis", "scale"):

@@ -97,11 +97,11 @@ def test_export_then_import_gives_back_the_same_bits(runtime, gradient):
     assert json.loads(text)["schema_version"] == 3 and json.loads(text)["version"] == 5
 
     lifecycle.reset_policy(runtime.db, space=runtime.space, key="wipe", now=at(1))
-    assert lifecycle.current_state(runtime.db).theta == {}
+    assert lifecycle.current_state(runtime.db, runtime.space).theta == {}
     out = lifecycle.import_policy(runtime.db, loads(text), space=runtime.space, key="restore", now=at(2))
 
     assert (out.kind, out.version, out.source_version, out.applied) == ("import", 7, 5, True)
-    after = lifecycle.current_state(runtime.db)
+    after = lifecycle.current_state(runtime.db, runtime.space)
     assert same_state(after, state)
     assert after.version == 7  # a new version: the version never goes back
     again = dumps(lifecycle.export_policy(runtime.db, runtime.space, runtime.params, at(0)))
@@ -123,7 +123,7 @@ def test_the_same_import_key_again_changes_nothing(runtime):
     with pytest.raises(Conflict) as taken:
         lifecycle.reset_policy(runtime.db, space=runtime.space, key="k2", now=at(5))
     assert taken.value.field == "key"
-    assert lifecycle.current_state(runtime.db).version == first.version
+    assert lifecycle.current_state(runtime.db, runtime.space).version == first.version
 
 
 def _doc_json(runtime) -> dict[str, Any]:
@@ -149,7 +149,7 @@ def test_a_file_of_another_action_space_is_refused_unless_allowed(runtime):
 
     out = lifecycle.import_policy(runtime.db, doc, space=runtime.space, key="b", now=at(1), allow_mismatch=True)
     assert out.detail["dropped"] == ["HOOK_TYPE.listicle"] and out.detail["zeroed"] == ["HOOK_TYPE.curiosity_gap"]
-    after = lifecycle.current_state(runtime.db)
+    after = lifecycle.current_state(runtime.db, runtime.space)
     assert ("HOOK_TYPE", "listicle") not in after.theta and ("HOOK_TYPE", "curiosity_gap") not in after.theta
     assert bits(after.theta[("TONE", "casual")]) == bits(np.array(raw["theta"]["TONE"]["casual"]))
 
@@ -205,17 +205,17 @@ def test_an_import_that_fails_midway_leaves_the_policy_as_it_was(runtime, monkey
 def test_rollback_restores_a_snapshot_as_a_new_version(runtime, functions, clock, make_profile):
     bid = make_profile()
     learn(runtime, functions, clock, bid, 3)
-    before = lifecycle.current_state(runtime.db)
+    before = lifecycle.current_state(runtime.db, runtime.space)
     snap, created = lifecycle.take_snapshot(runtime.db, key="s3", label="three", space=runtime.space, now=at(30))
     assert created and (snap.version, snap.steps) == (3, 3)
     learn(runtime, functions, clock, bid, 2, start=3)
-    moved = lifecycle.current_state(runtime.db)
+    moved = lifecycle.current_state(runtime.db, runtime.space)
     assert moved.version == 5 and not same_state(moved, before)
 
     out = lifecycle.rollback(runtime.db, space=runtime.space, key="rb", now=at(31), snapshot_id=snap.snapshot_id)
 
     assert (out.kind, out.version, out.snapshot_id, out.source_version) == ("rollback", 6, snap.snapshot_id, 3)
-    after = lifecycle.current_state(runtime.db)
+    after = lifecycle.current_state(runtime.db, runtime.space)
     assert after.version == 6 and same_state(after, before)
     saved = fetch_one(
         runtime, "select version, reason from policy_snapshots where snapshot_id = %s", out.saved_snapshot
@@ -223,7 +223,7 @@ def test_rollback_restores_a_snapshot_as_a_new_version(runtime, functions, clock
     assert saved == (5, "before_rollback")
     # Undo: rolling back to the state the rollback replaced gives version 5's state as version 7.
     undo = lifecycle.rollback(runtime.db, space=runtime.space, key="undo", now=at(32), version=5)
-    assert undo.version == 7 and same_state(lifecycle.current_state(runtime.db), moved)
+    assert undo.version == 7 and same_state(lifecycle.current_state(runtime.db, runtime.space), moved)
 
 
 def test_learning_continues_after_a_rollback_and_every_version_is_used_once(runtime, functions, clock, make_profile):
@@ -234,7 +234,7 @@ def test_learning_continues_after_a_rollback_and_every_version_is_used_once(runt
     lifecycle.rollback(runtime.db, space=runtime.space, key="rb", now=at(31), version=2)
     learn(runtime, functions, clock, bid, 2, start=3)
 
-    state = lifecycle.current_state(runtime.db)
+    state = lifecycle.current_state(runtime.db, runtime.space)
     assert (state.version, state.steps) == (6, 4)  # 2 + 1 updates, a rollback to 2 steps, 2 more
     ledger = [r[0] for r in fetch_all(runtime, "select version_after from policy_updates order by 1")]
     log = [r[0] for r in fetch_all(runtime, "select version from policy_lifecycle")]
@@ -279,9 +279,9 @@ def test_a_decision_records_the_version_whose_state_produced_its_scores(
 def test_reset_goes_back_to_the_initial_policy_and_keeps_what_it_replaced(runtime, functions, clock, make_profile):
     bid = make_profile()
     learn(runtime, functions, clock, bid, 2)
-    before = lifecycle.current_state(runtime.db)
+    before = lifecycle.current_state(runtime.db, runtime.space)
     out = lifecycle.reset_policy(runtime.db, space=runtime.space, key="r", now=at(30))
-    after = lifecycle.current_state(runtime.db)
+    after = lifecycle.current_state(runtime.db, runtime.space)
     assert (out.kind, out.version, after.version, after.steps) == ("reset", 3, 3, 0)
     assert after.preferences == {} and after.theta == {}
     assert set(after.baselines.values()) == {(0.0, 0)}
@@ -289,7 +289,7 @@ def test_reset_goes_back_to_the_initial_policy_and_keeps_what_it_replaced(runtim
     assert answer["policy_version"] == 3
     assert all(p == pytest.approx(1 / len(v)) for v in answer["probabilities"].values() for p in v.values())
     lifecycle.rollback(runtime.db, space=runtime.space, key="back", now=at(31), snapshot_id=out.saved_snapshot)
-    assert same_state(lifecycle.current_state(runtime.db), before)
+    assert same_state(lifecycle.current_state(runtime.db, runtime.space), before)
 
 
 def test_rollback_errors_name_the_field_and_change_nothing(runtime):
@@ -376,7 +376,7 @@ def test_rollbacks_and_resets_racing_updates_and_settlements_keep_every_version_
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         list(pool.map(run, jobs))
 
-    version = lifecycle.current_state(runtime.db).version
+    version = lifecycle.current_state(runtime.db, runtime.space).version
     ledger = [r[0] for r in fetch_all(runtime, "select post_id from policy_updates")]
     versions = sorted(
         r[0]

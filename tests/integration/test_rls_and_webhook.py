@@ -55,6 +55,7 @@ SERVICE_ONLY = [
     "policy_snapshot_baselines",
     "policy_snapshot_arrays",
     "learner_arrays",
+    "learner_statistics",
     "policy_lifecycle",
     "context_normalisers",
 ]

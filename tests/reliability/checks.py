@@ -120,12 +120,13 @@ def expected_policy(rt: Any) -> tuple[dict[tuple[str, str, str, str], float], di
     return dict(h), theta
 
 
-def expected_bandit_state(rt: Any) -> dict[str, np.ndarray]:
-    """The library learner's state after learning the ledger's groups in version order: each
-    decision's action (by the current space), business and final reward, with x's components
-    under the normaliser active when it was learned if the decision was made under it (else
-    0); a normaliser fit in between forgets x' (``forget_context``). Only normaliser fits
-    are replayed: rollback, reset and import replace the state wholesale."""
+def expected_bandit_state(rt: Any, checkpoint: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The library learner after learning the ledger's groups in version order, from nothing:
+    (its solution at the end, its whole state as of version ``checkpoint``). Each reward
+    teaches its decision's action (by the current space), business and final reward, with
+    x's components under the normaliser active when it was learned if the decision was made
+    under it (else 0); a normaliser fit in between forgets x' (``forget_context``). Only
+    normaliser fits are replayed: rollback, reset and import replace the state wholesale."""
     rows = _q(
         rt,
         "select u.version_after, u.group_version, d.platform, d.time_bucket, d.x, d.choices,"
@@ -138,42 +139,57 @@ def expected_bandit_state(rt: Any) -> dict[str, np.ndarray]:
     groups: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
         groups[int(row[1])].append(row)
+    ends = {g: max(int(r[0]) for r in rs) for g, rs in groups.items()}
     events = sorted([(v, "group", v) for v in groups] + [(v, "fit", n) for v, n in fits], key=lambda e: e[0])
     active: str | None = None
+    at_checkpoint = learner.state()
     for _, kind, what in events:
         if kind == "fit":
             active = str(what)
             learner.forget_context()
-            continue
-        normaliser = None
-        if active is not None:
-            with rt.db.transaction() as conn:
-                normaliser = normalisers.fetch(conn, {active})[active]
-        batch = []
-        for _, _, platform, bucket, x, choices, made_under, business, value in groups[int(what)]:
-            chosen = {c["dimension"]: c["chosen"] for c in choices}
-            action = tuple(d.index(chosen[d.name]) for d in rt.space.dimensions)
-            components = (
-                normaliser.components(np.asarray(x, dtype=np.float64))
-                if normaliser is not None and made_under == active
-                else np.zeros(0)
-            )
-            batch.append(Outcome(Decision(platform, bucket, components, action, str(business)), float(value)))
-        learner.learn(batch)
-    return {k: np.ravel(v) for k, v in learner.state().items()}
+        else:
+            normaliser = None
+            if active is not None:
+                with rt.db.transaction() as conn:
+                    normaliser = normalisers.fetch(conn, {active})[active]
+            batch = []
+            for _, _, platform, bucket, x, choices, made_under, business, value in groups[int(what)]:
+                chosen = {c["dimension"]: c["chosen"] for c in choices}
+                action = tuple(d.index(chosen[d.name]) for d in rt.space.dimensions)
+                components = (
+                    normaliser.components(np.asarray(x, dtype=np.float64))
+                    if normaliser is not None and made_under == active
+                    else np.zeros(0)
+                )
+                batch.append(Outcome(Decision(platform, bucket, components, action, str(business)), float(value)))
+            learner.learn(batch)
+        version = int(what) if kind == "fit" else ends[int(what)]
+        if version <= checkpoint:
+            at_checkpoint = learner.state()
+    return learner.solution(), {k: np.ravel(v) for k, v in at_checkpoint.items()}
+
+
+def _compare(what: str, stored: dict[str, np.ndarray], want: dict[str, np.ndarray], atol: float) -> list[str]:
+    out = [f"{what} {k} is stored but the ledger gives none" for k in sorted(stored.keys() - want.keys())]
+    out += [f"{what} {k} is missing (the ledger gives one)" for k in sorted(want.keys() - stored.keys())]
+    for k in sorted(stored.keys() & want.keys()):
+        if stored[k].shape != want[k].shape or not np.allclose(stored[k], want[k], rtol=1e-9, atol=atol):
+            out.append(f"{what} {k} differs from the ledger's replay")
+    return out
 
 
 def bandit_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
-    """The stored arrays = the library's after learning the ledger's groups (``expected_bandit_state``)."""
-    stored = {name: np.asarray(data, dtype=np.float64) for name, data in _q(rt, "select * from learner_arrays")}
-    if not stored and not _q(rt, "select 1 from policy_updates limit 1"):
+    """The stored solution = the library's after learning the ledger's groups, and the stored
+    checkpoint = the library's whole state as of its version (``expected_bandit_state``)."""
+    solution = {name: np.asarray(data, dtype=np.float64) for name, data in _q(rt, "select * from learner_arrays")}
+    statistics = {name: np.asarray(d, dtype=np.float64) for name, d in _q(rt, "select * from learner_statistics")}
+    if not solution and not _q(rt, "select 1 from policy_updates limit 1"):
         return []
-    want = expected_bandit_state(rt)
-    out = [f"array {k} is stored but the ledger gives none" for k in sorted(stored.keys() - want.keys())]
-    out += [f"array {k} is missing (the ledger gives one)" for k in sorted(want.keys() - stored.keys())]
-    for k in sorted(stored.keys() & want.keys()):
-        if stored[k].shape != want[k].shape or not np.allclose(stored[k], want[k], rtol=1e-9, atol=atol):
-            out.append(f"array {k} differs from the ledger's replay")
+    checkpoint = int(fetch_one(rt, "select statistics_version from policy_state")[0])
+    want_solution, want_checkpoint = expected_bandit_state(rt, checkpoint)
+    out = _compare("solution", solution, want_solution, atol)
+    if statistics or checkpoint > 0:
+        out += _compare("checkpoint", statistics, want_checkpoint, atol)
     return out
 
 

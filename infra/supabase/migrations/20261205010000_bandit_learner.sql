@@ -1,15 +1,25 @@
--- The reward-model learner (shared/bandit.py, docs/learning.md): its state is a set
--- of named float arrays (RidgeIGW.state()). A decision reads only the solution
--- ("theta", "meta", its business's "business/<id>/v": a few kB); update_policy reads
--- and rewrites all of them under the version lock.
-
+-- The reward-model learner (shared/bandit.py, docs/learner-library.md): its state is a set
+-- of named float arrays (RidgeIGW.state()), kept in two parts.
+--
+-- learner_arrays: the solution a decision reads ("theta", "meta", "business/<id>/v": a few
+-- kB), current at every version; update_policy rewrites it.
 create table learner_arrays (
   name  text primary key check (length(name) between 1 and 200),
   data  float8[] not null check (array_ndims(data) = 1 and app_all_finite(data))
 );
--- Out of line and uncompressed: the statistics are megabytes of random floats
--- (nothing to compress), rewritten whole on every update; the heap rows stay tiny.
-alter table learner_arrays alter column data set storage external;
+
+-- learner_statistics: the whole state (megabytes: the ridge's precision matrix) as of
+-- policy_state.statistics_version, a checkpoint. The state at any later version is the
+-- checkpoint plus the ledger's groups since, learned again in order: update_policy writes a
+-- checkpoint every few groups, a lifecycle change at once. Out of line and uncompressed:
+-- random floats do not compress, and the heap rows stay tiny.
+create table learner_statistics (
+  name  text primary key check (length(name) between 1 and 200),
+  data  float8[] not null check (array_ndims(data) = 1 and app_all_finite(data))
+);
+alter table learner_statistics alter column data set storage external;
+alter table policy_state add column statistics_version bigint not null default 0
+  check (statistics_version >= 0);
 
 create table policy_snapshot_arrays (
   snapshot_id  bigint not null references policy_snapshots (snapshot_id) on delete cascade,
@@ -42,4 +52,5 @@ alter table policy_snapshots add constraint policy_snapshots_reason_check
 
 -- Service-only, like the rest of the policy state: no policy for signed-in users.
 alter table learner_arrays enable row level security;
+alter table learner_statistics enable row level security;
 alter table policy_snapshot_arrays enable row level security;
