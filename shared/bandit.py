@@ -43,6 +43,7 @@ is the exact marginal propensity and the joint propensity is their product.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,6 +138,73 @@ def context_features(platform: str, time_bucket: str, components: FloatArray, ra
     return z
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where each feature sits, for one action space, parameters and rank (built once, shared)."""
+
+    sizes: tuple[int, ...]  # values per dimension
+    offsets: tuple[int, ...]  # each dimension's first value among all values
+    n_values: int
+    m: int  # context features per value
+    pair_list: tuple[tuple[int, int], ...]  # (d, e), d < e
+    pair_offsets: tuple[int, ...]  # each pair's first feature
+    n_features: int
+    prior: FloatArray  # the ridge's prior precision per feature (read-only)
+    pair_cells: tuple[np.ndarray, np.ndarray, np.ndarray]  # (row, column, feature) of every pair term
+    blocks: tuple[slice, ...]  # each dimension's values among all values
+    starts: np.ndarray  # offsets as an array
+    block_sizes: FloatArray  # per value: its dimension's number of values
+    block_of: np.ndarray  # per value: its dimension
+
+
+@functools.lru_cache(maxsize=32)
+def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
+    sizes = tuple(len(d.values) for d in space.dimensions)
+    offsets = tuple(int(o) for o in np.cumsum([0, *sizes[:-1]]))
+    n_values = sum(sizes)
+    m = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS) + rank
+    n_dims = len(sizes)
+    pair_list = tuple((d, e) for d in range(n_dims) for e in range(d + 1, n_dims)) if params.pairs else ()
+    pair_offsets, at = [], n_values * m
+    rows, cols, source = [], [], []
+    for d, e in pair_list:
+        pair_offsets.append(at)
+        vs, ws = np.meshgrid(np.arange(sizes[d]), np.arange(sizes[e]), indexing="ij")
+        rows.append(offsets[d] + vs.ravel())
+        cols.append(offsets[e] + ws.ravel())
+        source.append(at + np.arange(sizes[d] * sizes[e]))
+        at += sizes[d] * sizes[e]
+    per_value = np.full(m, params.ridge)
+    cells = 1 + len(PLATFORMS)
+    per_value[cells : cells + len(PLATFORMS) * len(TIME_BUCKETS)] = params.cell_ridge
+    per_value[cells + len(PLATFORMS) * len(TIME_BUCKETS) :] = params.context_ridge
+    prior = np.concatenate([np.tile(per_value, n_values), np.full(at - n_values * m, params.pair_ridge)])
+    prior.flags.writeable = False
+    empty = np.zeros(0, dtype=np.intp)
+    pair_cells = (
+        np.concatenate(rows) if rows else empty,
+        np.concatenate(cols) if cols else empty,
+        np.concatenate(source) if source else empty,
+    )
+    blocks = tuple(slice(o, o + n) for o, n in zip(offsets, sizes, strict=True))
+    block_of = np.repeat(np.arange(n_dims), sizes)
+    return _Layout(
+        sizes,
+        offsets,
+        n_values,
+        m,
+        pair_list,
+        tuple(pair_offsets),
+        at,
+        prior,
+        pair_cells,
+        blocks,
+        np.array(offsets, dtype=np.intp),
+        np.repeat(np.array(sizes, dtype=np.float64), sizes),
+        block_of,
+    )
+
+
 @dataclass
 class _Business:
     """A business's residual ridge over one-hot values: precision (n, n), vector (n,) and
@@ -171,28 +239,12 @@ class RidgeIGW:
     def __post_init__(self) -> None:
         if self.rank < 0:
             raise ValueError("rank must be >= 0")
-        self.sizes = tuple(len(d.values) for d in self.space.dimensions)
-        self.offsets = tuple(int(o) for o in np.cumsum([0, *self.sizes[:-1]]))
-        self.n_values = sum(self.sizes)
-        self.m = 1 + len(PLATFORMS) + len(PLATFORMS) * len(TIME_BUCKETS) + self.rank
-        n_dims = len(self.sizes)
-        self.pair_list = [(d, e) for d in range(n_dims) for e in range(d + 1, n_dims)] if self.params.pairs else []
-        pair_offsets, at = [], self.n_values * self.m
-        for d, e in self.pair_list:
-            pair_offsets.append(at)
-            at += self.sizes[d] * self.sizes[e]
-        self.pair_offsets = tuple(pair_offsets)
-        self.n_features = at
-        per_value = np.full(self.m, self.params.ridge)
-        cells = 1 + len(PLATFORMS)
-        per_value[cells : cells + len(PLATFORMS) * len(TIME_BUCKETS)] = self.params.cell_ridge
-        per_value[cells + len(PLATFORMS) * len(TIME_BUCKETS) :] = self.params.context_ridge
-        self._prior = np.concatenate(
-            [
-                np.tile(per_value, self.n_values),
-                np.full(self.n_features - self.n_values * self.m, self.params.pair_ridge),
-            ]
-        )
+        layout = _layout(self.space, self.params, self.rank)
+        self.sizes, self.offsets, self.n_values = layout.sizes, layout.offsets, layout.n_values
+        self.m, self.pair_list, self.pair_offsets = layout.m, layout.pair_list, layout.pair_offsets
+        self.n_features = layout.n_features
+        self._layout = layout
+        self._prior = layout.prior
         # The statistics (n_features², 5 MB at the default space) are made on first use: a
         # learner loaded to choose (``from_state`` without them) never needs them.
         self._a = np.zeros((0, 0))
@@ -212,13 +264,10 @@ class RidgeIGW:
         """The pair terms as one symmetric block matrix over all values, shape (n_values, n_values):
         entry [o_d + v, o_e + w] = u[d, e][v, w]; the diagonal blocks are 0."""
         out = np.zeros((self.n_values, self.n_values))
-        for i, (d, e) in enumerate(self.pair_list):
-            o = self.pair_offsets[i]
-            u = self._theta[o : o + self.sizes[d] * self.sizes[e]].reshape(self.sizes[d], self.sizes[e])
-            rows = slice(self.offsets[d], self.offsets[d] + self.sizes[d])
-            cols = slice(self.offsets[e], self.offsets[e] + self.sizes[e])
-            out[rows, cols] = u
-            out[cols, rows] = u.T
+        rows, cols, source = self._layout.pair_cells
+        u = self._theta[source]
+        out[rows, cols] = u
+        out[cols, rows] = u
         return out
 
     def _own(self, business: str | None) -> FloatArray:
@@ -231,15 +280,18 @@ class RidgeIGW:
         own = self._main(z) + self._own(business)
         if not self.pair_list:
             return own, own
-        blocks = [slice(o, o + n) for o, n in zip(self.offsets, self.sizes, strict=True)]
+        blocks = self._layout.blocks
+        picks = [b.start + int(own[b].argmax()) for b in blocks]
         greedy = np.zeros(self.n_values)
-        for b in blocks:
-            greedy[b.start + int(own[b].argmax())] = 1.0
+        greedy[picks] = 1.0
         for _ in range(2):  # coordinate ascent: each step can only raise r̂ of the greedy action
-            for b in blocks:
-                conditional = own[b] + self._pairs[b] @ greedy
-                greedy[b] = 0.0
-                greedy[b.start + int(conditional.argmax())] = 1.0
+            changed = False
+            for i, b in enumerate(blocks):
+                k = b.start + int((own[b] + self._pairs[b] @ greedy).argmax())
+                if k != picks[i]:
+                    greedy[picks[i]], greedy[k], picks[i], changed = 0.0, 1.0, k, True
+            if not changed:  # a sweep that moves nothing is followed by one that moves nothing
+                break
         scores: FloatArray = own + self._pairs @ greedy
         return scores, own
 
@@ -263,29 +315,34 @@ class RidgeIGW:
         the inverse-gap weights before the ε floor; the explanation splits each score
         into the value's own term and the part from the rest of the greedy recipe."""
         all_scores, own = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
-        gamma = self.gamma()
+        pi0s = self._gap_weights(all_scores)
+        # The explanation: the value's own term, and what the rest of the greedy recipe adds.
+        rest = all_scores - own
         rng = np.random.default_rng(seed)
         choices = []
-        for d, dim in enumerate(self.space.dimensions):
-            block = slice(self.offsets[d], self.offsets[d] + self.sizes[d])
-            pi0 = inverse_gap_weights(all_scores[block], gamma)
-            # The explanation: the value's own term, and what the rest of the greedy recipe adds.
-            rest = all_scores[block] - own[block]
-            choices.append(
-                draw(dim, rest, own[block], pi0, self.params.epsilon, rng, None if fixed is None else fixed[dim.name])
-            )
+        for dim, block, pi0 in zip(self.space.dimensions, self._layout.blocks, pi0s, strict=True):
+            fix = None if fixed is None else fixed[dim.name]
+            choices.append(draw(dim, rest[block], own[block], pi0, self.params.epsilon, rng, fix))
         return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
+
+    def _gap_weights(self, scores: FloatArray) -> list[FloatArray]:
+        """``inverse_gap_weights`` of every dimension's block of ``scores`` at γ_t, in one pass."""
+        if not math.isfinite(float(scores.sum())):
+            raise ValueError("scores must be finite")
+        lay = self._layout
+        best = np.maximum.reduceat(scores, lay.starts)
+        p: FloatArray = 1.0 / (lay.block_sizes + self.gamma() * (best[lay.block_of] - scores))
+        first = [b.start + int(scores[b].argmax()) for b in lay.blocks]
+        p[first] = 0.0
+        p[first] = 1.0 - np.add.reduceat(p, lay.starts)
+        return [p[b] for b in lay.blocks]
 
     def probabilities(
         self, platform: str, time_bucket: str, components: FloatArray, business: str | None = None
     ) -> list[FloatArray]:
         """π_d of every dimension, as ``choose`` would draw from them (shapes (n_d,))."""
         scores, _ = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
-        gamma = self.gamma()
-        return [
-            floored(inverse_gap_weights(scores[o : o + n], gamma), self.params.epsilon)
-            for o, n in zip(self.offsets, self.sizes, strict=True)
-        ]
+        return [floored(pi0, self.params.epsilon) for pi0 in self._gap_weights(scores)]
 
     # -- learning ----------------------------------------------------------------------------
 
