@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import threading
 import time
 import urllib.error
@@ -43,7 +44,15 @@ def _post(url: str, payload: Mapping[str, str]) -> int:
         return 503
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the same way out as Ctrl-C: the finally below stops the database
+
+
 def main() -> None:
+    # A terminal closed (SIGHUP) or a `kill` (SIGTERM) stops the server as Ctrl-C does; without
+    # this the process ends at once and leaves its embedded Postgres running.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     parser = argparse.ArgumentParser(prog="python -m devtools.server", description=__doc__)
     parser.add_argument("--port", type=int, default=8081, help="first port; the four functions take four")
     args = parser.parse_args()

@@ -18,6 +18,7 @@ import sys
 import uuid
 from dataclasses import asdict
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,13 @@ def _policy(args: argparse.Namespace, rt: Runtime) -> None:
         assert fitted is not None
         _print_outcome(fitted)
         print(f"normaliser {fitted.detail['normaliser']} fitted on {fitted.detail['fitted_on']} contexts is active")
+        if fitted.applied and fitted.detail["fitted_on"] < lifecycle.FEW_FIT_CONTEXTS:
+            print(
+                f"warning: {fitted.detail['fitted_on']} contexts are few (fewer than {lifecycle.FEW_FIT_CONTEXTS}): "
+                "the normaliser's directions are mostly noise. The sweep fits once by itself after "
+                "POLICY_NORMALISER_FIT_AFTER decisions (default 300); `policy rollback` undoes this fit.",
+                file=sys.stderr,
+            )
     else:
         _print_outcome(lifecycle.reset_policy(rt.db, space=rt.space, key=key, now=now))
 
@@ -196,7 +204,13 @@ def _print_snapshots(snaps: list[SnapshotInfo], log: list[LifecycleEntry], as_js
             f"  #{s.snapshot_id:<5} version {s.version:<7} steps {s.steps:<7} {s.reason:<16} "
             f"{s.created_at:%Y-%m-%d %H:%M}{label}"
         )
-    print("Lifecycle log (versions made by import, rollback, reset):")
+    ids = sorted(s.snapshot_id for s in snaps)
+    if any(b - a > 1 for a, b in pairwise(ids)):
+        print(
+            "  (ids are never reused: a gap is a snapshot that was not kept, because its key was taken "
+            "or the change it belonged to was refused or rolled back)"
+        )
+    print("Lifecycle log (versions made by import, rollback, reset, normaliser fits):")
     if not log:
         print("  none")
     for e in log:
@@ -218,6 +232,13 @@ def run_holdback(args: argparse.Namespace) -> None:
         runtime.close()
     if args.json:
         print(json.dumps({"holdback_share": share, "rows": [asdict(r) for r in rows]}, indent=2))
+        return
+    if share == 0 and all(r.holdback.n == 0 for r in rows):
+        print(
+            "The holdback is off (POLICY_HOLDBACK_SHARE=0) and no post ever took the baseline action, "
+            "so there is no lift to measure.\nTo measure it, send a share of posts to the fixed baseline, "
+            'e.g. POLICY_HOLDBACK_SHARE=0.1 (a tenth); docs/lifecycle.md, "Holdback".'
+        )
         return
     print(f"Holdback share {share:.1%} (POLICY_HOLDBACK_SHARE); mean final reward, 95% interval:")
     print(f"  {'platform':<10} {'policy':>30} {'holdback':>30} {'lift (policy − holdback)':>32}")

@@ -104,6 +104,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    from shared.store.migrate import SchemaMissing
+
+    try:
+        _dispatch(args)
+    except SchemaMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _dispatch(args: argparse.Namespace) -> None:
     if args.command == "run":
         from simulation.__main__ import run
 

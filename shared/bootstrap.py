@@ -17,7 +17,7 @@ from shared.policy import PolicyParams, baseline_action
 from shared.reward import RewardConfig
 from shared.store.db import Database
 from shared.store.embedded import EmbeddedPostgres, start_embedded
-from shared.store.migrate import migrate
+from shared.store.migrate import check_schema, migrate
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay
 from shared.tasks.model import OutboxOnly, TaskSink
 
@@ -121,6 +121,8 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
     auto_migrate = settings.auto_migrate if settings.auto_migrate is not None else embedded is not None
     if auto_migrate:
         migrate(url, settings.migrations_dir)
+    else:
+        check_schema(url)  # an empty database fails here, in one line, not at its first query
     space = ActionSpace.load(settings.action_space_path)
     params = settings.policy_params()
     baseline_action(space, params.holdback_action)  # a holdback action outside the space fails here, at start

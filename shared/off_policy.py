@@ -28,6 +28,10 @@ from shared.reward_model import cross_fitted
 from shared.target_policies import LoggedDecision, TargetPolicy
 
 ESTIMATORS = ("IPS", "SNIPS", "DR")
+# Every reward lies in [−1, 1] (shared/reward.py), so every policy's value does too: an
+# interval reaching past it says no more than the range itself, and is cut to it. The
+# estimate is not: IPS can leave the range on a small log, and cutting it would bias it.
+REWARD_RANGE = (-1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,11 @@ def effective_sample_size(w: FloatArray) -> float:
 
 
 def _interval(samples: FloatArray, level: float) -> tuple[float, float]:
+    """The percentile interval of the bootstrap samples, within REWARD_RANGE."""
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(samples, [tail, 1.0 - tail])
-    return float(lo), float(hi)
+    low, high = REWARD_RANGE
+    return float(min(max(lo, low), high)), float(min(max(hi, low), high))
 
 
 def evaluate(

@@ -96,11 +96,11 @@ def build_prompts(profile: Profile, platform: str, topic: str, space: ActionSpac
     else:
         generator = _STANDARD_TEMPLATE.format(**fields)
     caption_prompt = (
-        f"Write a {platform} caption for {profile.name} about {topic}. {fields['brief']}."
+        f"Write {with_article(platform_name(platform))} caption for {profile.name} about {topic}. {fields['brief']}."
         f" Voice: {fields['voice']}. Audience: {fields['audience']}."
     )
     image_prompt = (
-        f"An image for this {platform} post. Its caption: {CAPTION_PLACEHOLDER}\n"
+        f"An image for this {platform_name(platform)} post. Its caption: {CAPTION_PLACEHOLDER}\n"
         f"Creative brief: {fields['brief']}. Brand colours: {fields['colours']}."
     )
     return Prompts(
@@ -109,6 +109,28 @@ def build_prompts(profile: Profile, platform: str, topic: str, space: ActionSpac
         caption_prompt=caption_prompt,
         image_prompt=image_prompt,
     )
+
+
+# How each platform is written in prose, and its article (by sound: "an X caption", "an Instagram post").
+_PLATFORM_NAMES = {
+    "instagram": ("Instagram", "an"),
+    "x": ("X", "an"),
+    "linkedin": ("LinkedIn", "a"),
+    "facebook": ("Facebook", "a"),
+}
+
+
+def platform_name(platform: str) -> str:
+    """The platform as written in prose ("LinkedIn" for "linkedin"); unknown ids as given."""
+    return _PLATFORM_NAMES.get(platform, (platform, "a"))[0]
+
+
+def with_article(name: str) -> str:
+    """``name`` with its indefinite article, chosen by sound for the platforms, else by spelling."""
+    for known, article in _PLATFORM_NAMES.values():
+        if known == name:
+            return f"{article} {name}"
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def offline_caption(profile: Profile, topic: str, space: ActionSpace, action: dict[str, str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from shared.bootstrap import build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
 from shared.services.dashboard import dashboard_html
+from shared.store.migrate import SchemaMissing
 from simulation.campaign import CampaignConfig, run_campaign
 from simulation.local_functions import LocalFunctions
 from simulation.report import final_period, plot, table, weekly
@@ -90,7 +92,11 @@ def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m simulation", description=DESCRIPTION)
     add_arguments(parser)
-    run(parser.parse_args())
+    try:
+        run(parser.parse_args())
+    except SchemaMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -244,6 +244,9 @@ class _Skipped(Exception):
 # The key of the automatic fit (run_sweep): one per database, so overlapping sweeps repeat it.
 AUTO_FIT_KEY = "normaliser/auto"
 MAX_FIT_CONTEXTS = 5_000
+# Fewer logged contexts than this make a normaliser whose directions are mostly noise: it is
+# fitted when asked (a test, a demo), and the command line warns (docs/decisions.md item 55).
+FEW_FIT_CONTEXTS = 100
 
 
 def _forget_context(conn: Conn, db_key: str, space: ActionSpace) -> None:

@@ -6,6 +6,7 @@ swap should touch nothing else.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,19 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+def server_module() -> Any:
+    """pgserver, imported quietly. At import it asks platformdirs for a runtime folder, and
+    without XDG_RUNTIME_DIR platformdirs warns and falls back to /tmp/runtime-<uid>. That
+    folder serves, and the warning leaves the user nothing to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # the cloud bundle does not ship it
+
+    return pgserver
+
+
 def start_embedded(data_dir: Path, *, stop_on_exit: bool = True) -> EmbeddedPostgres:
     """Start (or attach to) the server of ``data_dir``, creating it on first use."""
-    from pgserver import get_server  # type: ignore[attr-defined]  # the cloud bundle does not ship it
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir, cleanup_mode="stop" if stop_on_exit else None)
+    server = server_module().get_server(data_dir, cleanup_mode="stop" if stop_on_exit else None)
     return EmbeddedPostgres(data_dir=data_dir, _server=server)

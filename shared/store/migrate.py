@@ -14,6 +14,21 @@ import psycopg
 _MIGRATION_LOCK = 7_240_118_301
 
 
+class SchemaMissing(RuntimeError):
+    """The database has none of the product's tables: it was never migrated."""
+
+
+def check_schema(url: str) -> None:
+    """Raise SchemaMissing, with what to run, when the database has no product tables."""
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+        row = conn.execute("select to_regclass('policy_state') is not null").fetchone()
+    if row is None or not row[0]:
+        raise SchemaMissing(
+            "the database at DATABASE_URL has none of the product's tables: apply the migrations once "
+            "with AUTO_MIGRATE=true (or `supabase db push`, docs/deploy.md), then run this again"
+        )
+
+
 def migration_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.sql") if p.is_file())
 

@@ -6,21 +6,26 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from shared.config import PROJECT_ROOT
 from shared.policy import PolicyParams
 
 
-def learner(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def learner(
+    database_url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(PROJECT_ROOT),
         "HOME": str(tmp_path),
         "DATABASE_URL": database_url,
         "IMAGE_DIR": str(tmp_path / "images"),
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "learner", *args],
@@ -168,10 +173,11 @@ def test_policy_fit_normaliser_fits_on_the_latest_decisions_and_activates_it(
     done = learner(database_url, tmp_path, "policy", "fit-normaliser", "--last", "6", "--key", "cli-fit")
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"normaliser: version {version + 1}" in done.stdout and "fitted on 6 contexts is active" in done.stdout
+    assert "warning: 6 contexts are few (fewer than 100)" in done.stderr
     rows = fetch_all(runtime, "select version, active, fitted_on from context_normalisers")
     assert len(rows) == 1 and rows[0][1:] == (True, 6) and rows[0][0] in done.stdout
     repeat = learner(database_url, tmp_path, "policy", "fit-normaliser", "--key", "cli-fit")
-    assert repeat.returncode == 0 and "nothing changed" in repeat.stdout
+    assert repeat.returncode == 0 and "nothing changed" in repeat.stdout and "warning" not in repeat.stderr
     assert fetch_one(runtime, "select version from policy_state")[0] == version + 1
 
 
@@ -181,7 +187,11 @@ def test_holdback_prints_both_arms(runtime, database_url, tmp_path):
     shown = json.loads(done.stdout)
     assert shown["holdback_share"] == 0.0 and shown["rows"][0]["platform"] == "all"
     text = learner(database_url, tmp_path, "holdback")
-    assert "lift (policy − holdback)" in text.stdout
+    # Off and never on: a sentence that says so and how to turn it on, not a table of dashes.
+    assert "The holdback is off" in text.stdout and "POLICY_HOLDBACK_SHARE=0.1" in text.stdout
+    assert "lift (policy − holdback)" not in text.stdout
+    on = learner(database_url, tmp_path, "holdback", env={"POLICY_HOLDBACK_SHARE": "0.2"})
+    assert "Holdback share 20.0%" in on.stdout and "lift (policy − holdback)" in on.stdout
 
 
 @pytest.mark.slow
@@ -203,3 +213,34 @@ def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(data
     assert done.returncode == 0, done.stderr[-2000:]
     page = out.read_text(encoding="utf-8")
     assert 'id="holdback-section"' in page and "Holdback share 30%" in page
+
+
+def test_snapshot_ids_with_a_gap_are_explained(runtime, database_url, tmp_path):
+    assert learner(database_url, tmp_path, "policy", "snapshot", "--key", "first").returncode == 0
+    assert "ids are never reused" not in learner(database_url, tmp_path, "policy", "snapshots").stdout
+    for key in ("first", "second"):  # the repeated key keeps nothing but uses up an id
+        assert learner(database_url, tmp_path, "policy", "snapshot", "--key", key).returncode == 0
+    listed = learner(database_url, tmp_path, "policy", "snapshots")
+    ids = [int(line.split()[0][1:]) for line in listed.stdout.splitlines() if line.strip().startswith("#")]
+    assert len(ids) == 2 and max(ids) - min(ids) == 2
+    assert "ids are never reused: a gap is a snapshot that was not kept" in listed.stdout
+
+
+@pytest.mark.parametrize("command", [["generate", "--topic", "t"], ["holdback"]])
+def test_an_empty_database_is_named_in_one_line_with_what_to_run(database_url, tmp_path, command):
+    name = f"empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        done = learner(psycopg.conninfo.make_conninfo(database_url, dbname=name), tmp_path, *command)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            "error: the database at DATABASE_URL has none of the product's tables: apply the migrations once "
+            "with AUTO_MIGRATE=true (or `supabase db push`, docs/deploy.md), then run this again"
+        ]
+        # Nothing was created in it.
+        with psycopg.connect(psycopg.conninfo.make_conninfo(database_url, dbname=name)) as conn:
+            assert conn.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone() == (0,)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

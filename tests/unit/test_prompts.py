@@ -142,3 +142,18 @@ def test_the_offline_caption_depends_on_the_hook_and_the_topic():
     captions = {offline_caption(PROFILE, "tea", SPACE, action(h)) for h in HOOKS}
     assert len(captions) == len(HOOKS)
     assert offline_caption(PROFILE, "tea", SPACE, action()) != offline_caption(PROFILE, "coffee", SPACE, action())
+
+
+@pytest.mark.parametrize(
+    ("platform", "opening"),
+    [
+        ("instagram", "Write an Instagram caption"),
+        ("x", "Write an X caption"),
+        ("linkedin", "Write a LinkedIn caption"),
+        ("facebook", "Write a Facebook caption"),
+    ],
+)
+def test_the_caption_prompt_names_the_platform_with_the_article_it_is_said_with(platform, opening):
+    prompts = build_prompts(PROFILE, platform, "spring sale", SPACE, action())
+    assert prompts.caption_prompt.startswith(opening + " for ")
+    assert f"this {opening.split()[2]} post" in prompts.image_prompt
