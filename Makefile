@@ -73,8 +73,8 @@ holdback: $(VENV)/.local-installed ## Lift of the policy over the holdback arm: 
 test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) $(PGBOUNCER) lint typecheck ## ruff, mypy, the whole test suite, tests/reliability at its quick scale (CI)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
-test-fast: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) ## The tests without the slow (learning) suites and without tests/reliability
-	$(BIN)/python -m pytest -n 2 -m "not slow" --ignore=tests/reliability $(ARGS)
+test-fast: $(VENV)/.dev-installed ## The quick loop: no slow (learning) suites, no tests/reliability, no Chromium, no Cloud Tasks emulator
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not emulator" --ignore=tests/reliability $(ARGS)
 
 test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (CI; docs/reliability.md)
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest -n 2 tests/reliability $(ARGS)

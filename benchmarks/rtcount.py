@@ -48,12 +48,13 @@ class RoundTripProxy:
             threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
 
     def _client_side(self, src: socket.socket, dst: socket.socket) -> None:
-        """Forward client → server, counting Sync and Query messages."""
+        """Forward client → server, counting Sync and Query messages. Each chunk is counted
+        before it is forwarded, so the count is up to date before any answer can reach the
+        client (counting after forwarding raced with a client that read ``trips`` at once)."""
         buf = b""
         started = False  # the startup packet has no type byte
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
                 buf += data
                 while True:
                     if not started:
@@ -74,6 +75,7 @@ class RoundTripProxy:
                         with self._lock:
                             self._trips += 1
                     buf = buf[n + 1 :]
+                dst.sendall(data)
         except OSError:
             pass
         finally:

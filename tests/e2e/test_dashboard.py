@@ -37,6 +37,7 @@ def shown(page: Page, selector: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_the_dashboard_loads_without_errors_and_its_charts_show_the_campaign(seeded_page):
     problems: list[str] = []
     with sync_playwright() as p:

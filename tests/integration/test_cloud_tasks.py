@@ -29,6 +29,8 @@ from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRela
 from shared.tasks.model import update_task
 
 PROJECT, LOCATION = "learner-test", "europe-west1"
+pytestmark = pytest.mark.emulator
+
 EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))
 
 

@@ -208,8 +208,9 @@ def test_the_dashboard_shows_the_lift_once_holdback_rewards_exist(runtime, funct
     assert page.count("holdback (fixed action)") == held > 0  # marked in the latest posts
 
 
+@pytest.mark.parametrize("learner", ["bandit", "gradient"])
 def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
-    runtime, gradient, database_url, make_profile
+    runtime, database_url, make_profile, learner
 ):
     """Counted on the wire (benchmarks/rtcount.py): one pipelined read, one insert."""
     from pathlib import Path
@@ -223,7 +224,7 @@ def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
     if not host.startswith("/"):
         pytest.skip("the round-trip proxy needs the embedded server's unix socket")
     bid = make_profile()
-    params = replace(runtime.params, holdback_share=0.5, epsilon_half_life=10, epsilon_min=0.01)
+    params = replace(runtime.params, holdback_share=0.5, epsilon_half_life=10, epsilon_min=0.01, learner=learner)
     proxy = RoundTripProxy(Path(host) / ".s.PGSQL.5432")
     db = Database(proxy.url, max_size=1)
     try:

@@ -235,6 +235,7 @@ def emulator_with_three_attempts() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+@pytest.mark.emulator
 def test_a_poison_cloud_task_is_rejected_at_each_of_its_attempts_and_dead_lettered_once(
     runtime, emulator_with_three_attempts
 ):
