@@ -89,9 +89,10 @@ load: $(VENV)/.dev-installed ## Only the load: record_snapshot 200/s and generat
 openapi: $(VENV)/.dev-installed ## Write openapi.yaml from the pydantic models (a test checks it is current)
 	$(BIN)/python -m devtools.openapi
 
-lint: $(VENV)/.dev-installed ## ruff check and format check
+lint: $(VENV)/.dev-installed ## ruff check and format check, terraform fmt's layout of terraform/*.tf (devtools/tffmt.py)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m devtools.tffmt terraform
 
 typecheck: $(VENV)/.dev-installed ## mypy, strict
 	$(BIN)/mypy .

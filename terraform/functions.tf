@@ -16,13 +16,13 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   service_config {
-    available_memory                 = each.value.memory
-    max_instance_count               = var.max_instances
-    timeout_seconds                  = 60
-    service_account_email            = google_service_account.function[each.key].email
-    ingress_settings                 = "ALLOW_ALL"
-    all_traffic_on_latest_revision   = true
-    environment_variables            = local.environment
+    available_memory               = each.value.memory
+    max_instance_count             = var.max_instances
+    timeout_seconds                = 60
+    service_account_email          = google_service_account.function[each.key].email
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+    environment_variables          = local.environment
 
     dynamic "secret_environment_variables" {
       for_each = local.secrets
