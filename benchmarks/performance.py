@@ -496,9 +496,14 @@ def throughput(bench: Bench) -> None:
         rate, waits, lost = bench.update_throughput(workers, ids)
         out(f"| {workers} | {rate:.0f} | {waits:.0%} | {lost} |")
     out()
+    written = (
+        "the reward model learns the group and writes its solution, its whole state every 16 groups"
+        if bench.rt.params.learner == "bandit"
+        else "H and θ written once with the summed steps"
+    )
     out(
         "Each delivery applies, under the one version lock, every pending update up to 32 "
-        "(one ledger row and version each; H and θ written once with the summed steps), so "
+        f"(one ledger row and version each; {written}), so "
         "deliveries that find their update done answer at once."
     )
     out()
