@@ -52,8 +52,11 @@ demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the
 dev: $(VENV)/.local-installed ## The four functions on loopback with the local task dispatcher (no auth)
 	$(BIN)/python -m devtools.server $(ARGS)
 
-bundle: $(VENV)/.local-installed ## The deployable source archive: dist/functions-source.zip
+bundle: $(VENV)/.local-installed ## The deployable source archive: dist/functions-source.zip (requirements.lock as its requirements.txt)
 	$(BIN)/python -m deploy.bundle
+
+lock: $(VENV)/.dev-installed ## Write requirements.lock: the bundle's requirements, whole closure, versions of .venv, with hashes
+	$(BIN)/python -m devtools.lock
 
 scheduler-jobs: $(VENV)/.local-installed ## Print the Cloud Scheduler jobs (ARGS="--project P --region R --service-account SA [--apply]")
 	$(BIN)/python -m deploy.scheduler_jobs $(ARGS)

@@ -2,7 +2,8 @@
 
 It holds main.py, functions/, shared/ and requirements.txt, which is all
 Cloud Run functions need to build them; nothing of the simulation, tests or
-local tooling.
+local tooling. Its requirements.txt is requirements.lock (``make lock``): every
+package pinned with its hashes, so the build installs in hash-checking mode.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from shared.config import PROJECT_ROOT
 
-INCLUDE = ("main.py", "requirements.txt", "functions", "shared")
+INCLUDE = ("main.py", "functions", "shared")
+# The archive's requirements.txt: the lock, not the short list of direct pins.
+REQUIREMENTS = PROJECT_ROOT / "requirements.lock"
 
 
 def build(out: Path) -> list[str]:
@@ -33,6 +36,10 @@ def build(out: Path) -> list[str]:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, f.read_bytes())
                 names.append(name)
+        info = zipfile.ZipInfo("requirements.txt", date_time=(2020, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        zf.writestr(info, REQUIREMENTS.read_bytes())
+        names.append("requirements.txt")
     return names
 
 

@@ -131,7 +131,8 @@ def test_the_bundle_imports_every_entry_point_in_a_clean_venv(tmp_path: Path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin/pip"), "install", "--quiet", "-r", str(src / "requirements.txt")],
+        # The bundle's requirements are the lock: every package hashed, so nothing else installs.
+        [str(venv / "bin/pip"), "install", "--quiet", "--require-hashes", "-r", str(src / "requirements.txt")],
         capture_output=True,
         text=True,
         timeout=900,

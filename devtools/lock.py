@@ -1,0 +1,65 @@
+"""``make lock``: requirements.lock, the function bundle's requirements with hashes.
+
+requirements.txt pins what the functions import; the lock pins everything they
+install (the whole closure) to the versions installed in the development venv,
+the ones the tests ran with, each with the sha256 hashes of its distributions
+from the package index. ``make bundle`` ships the lock as the bundle's
+requirements.txt, so pip installs it in hash-checking mode: a changed or
+swapped file is refused. tests/unit/test_lock.py checks it stays current.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.config import PROJECT_ROOT
+
+LOCK = PROJECT_ROOT / "requirements.lock"
+HEADER = (
+    "# The function bundle's requirements with hashes: written by `make lock` from requirements.txt,\n"
+    "# at the versions installed in .venv (the ones the tests ran with). Do not edit; rerun `make lock`.\n"
+)
+
+
+def installed() -> str:
+    """``pip freeze`` of this interpreter, without editable or local-path lines."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    return "\n".join(line for line in out if line and not line.startswith("-e") and " @ " not in line) + "\n"
+
+
+def write_lock(out: Path = LOCK) -> None:
+    with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
+        work = Path(tmp)
+        (work / "installed.txt").write_text(installed(), encoding="utf-8")
+        (work / "runtime.in").write_text(
+            f"-r {PROJECT_ROOT / 'requirements.txt'}\n-c installed.txt\n", encoding="utf-8"
+        )
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pip-compile"),
+                "--quiet",
+                "--generate-hashes",
+                "--allow-unsafe",
+                "--strip-extras",
+                "--no-emit-index-url",
+                "--no-emit-find-links",
+                "--no-header",
+                "--no-annotate",
+                "--output-file",
+                str(work / "runtime.lock"),
+                str(work / "runtime.in"),
+            ],
+            check=True,
+            cwd=work,
+        )
+        out.write_text(HEADER + (work / "runtime.lock").read_text(encoding="utf-8"), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_lock()
+    print(f"written {LOCK}")
