@@ -16,12 +16,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.local-installed: requirements.txt requirements-local.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-local.txt
+# The lock constrains the venvs too: the functions' packages are the versions the bundle ships.
+$(VENV)/.local-installed: requirements.txt requirements.lock requirements-local.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-local.txt -c requirements.lock
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements.txt requirements.lock requirements-local.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c requirements.lock
 	@touch $@ $(VENV)/.local-installed
 
 # The Cloud Tasks emulator pins an old protobuf: it lives in a venv of its own.
