@@ -56,7 +56,9 @@ dev: $(VENV)/.local-installed ## The four functions on loopback with the local t
 bundle: $(VENV)/.local-installed ## The deployable source archive: dist/functions-source.zip (requirements.lock as its requirements.txt)
 	$(BIN)/python -m deploy.bundle
 
-lock: $(VENV)/.dev-installed ## Write requirements.lock: the bundle's requirements, whole closure, versions of .venv, with hashes
+# Needs no installed venv: after a change to requirements.txt the old lock would conflict with it.
+lock: | $(BIN)/python ## Write requirements.lock: the bundle's requirements, whole closure, versions of .venv, with hashes
+	$(BIN)/pip install --quiet pip-tools==7.6.2
 	$(BIN)/python -m devtools.lock
 
 scheduler-jobs: $(VENV)/.local-installed ## Print the Cloud Scheduler jobs (ARGS="--project P --region R --service-account SA [--apply]")

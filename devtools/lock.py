@@ -10,6 +10,7 @@ swapped file is refused. tests/unit/test_lock.py checks it stays current.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,21 +25,27 @@ HEADER = (
 )
 
 
-def installed() -> str:
-    """``pip freeze`` of this interpreter, without editable or local-path lines."""
+def _name(line: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.split(r"[\[=<>!~; ]", line.strip(), maxsplit=1)[0]).lower()
+
+
+def installed(direct: Path) -> str:
+    """``pip freeze`` of this interpreter as constraints, without editable or local-path lines
+    and without the packages ``direct`` pins itself (a pin just changed there wins)."""
+    pinned = {_name(line) for line in direct.read_text(encoding="utf-8").splitlines() if "==" in line}
     out = subprocess.run(
         [sys.executable, "-m", "pip", "freeze"], check=True, capture_output=True, text=True
     ).stdout.splitlines()
-    return "\n".join(line for line in out if line and not line.startswith("-e") and " @ " not in line) + "\n"
+    keep = [line for line in out if line and not line.startswith("-e") and " @ " not in line]
+    return "\n".join(line for line in keep if _name(line) not in pinned) + "\n"
 
 
 def write_lock(out: Path = LOCK) -> None:
     with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
         work = Path(tmp)
-        (work / "installed.txt").write_text(installed(), encoding="utf-8")
-        (work / "runtime.in").write_text(
-            f"-r {PROJECT_ROOT / 'requirements.txt'}\n-c installed.txt\n", encoding="utf-8"
-        )
+        direct = PROJECT_ROOT / "requirements.txt"
+        (work / "installed.txt").write_text(installed(direct), encoding="utf-8")
+        (work / "runtime.in").write_text(f"-r {direct}\n-c installed.txt\n", encoding="utf-8")
         subprocess.run(
             [
                 str(Path(sys.executable).parent / "pip-compile"),
