@@ -17,12 +17,17 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The lock constrains the venvs too: the functions' packages are the versions the bundle ships.
-$(VENV)/.local-installed: requirements.txt requirements.lock requirements-local.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-local.txt -c requirements.lock
+# Its hashes are left out here: a hash in a constraints file turns on hash checking for every
+# package, and the dev closure is not hashed (it is never deployed).
+$(VENV)/constraints.txt: requirements.lock | $(BIN)/python
+	sed -e '/--hash=/d' -e 's/ \\$$//' requirements.lock > $@
+
+$(VENV)/.local-installed: requirements.txt requirements-local.txt $(VENV)/constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-local.txt -c $(VENV)/constraints.txt
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements.lock requirements-local.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt -c requirements.lock
+$(VENV)/.dev-installed: requirements.txt requirements-local.txt requirements-dev.txt $(VENV)/constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c $(VENV)/constraints.txt
 	@touch $@ $(VENV)/.local-installed
 
 # The Cloud Tasks emulator pins an old protobuf: it lives in a venv of its own.
