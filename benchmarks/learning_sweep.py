@@ -79,6 +79,16 @@ ROUNDS: dict[str, tuple[Setting, ...]] = {
         ),
         _bandit("γ by steps, shift at 6 s.e., keep 0.1", shift_threshold=6.0),
     ),
+    # After the change detector: how fast it fires (threshold) and how much it keeps.
+    "drift": (
+        _bandit("defaults (shift at 6 s.e., keep 0.1)"),
+        _bandit("shift at 6 s.e., keep 0.02", shift_keep=0.02),
+        _bandit("shift at 4 s.e., keep 0.1", shift_threshold=4.0),
+        _bandit("shift at 4 s.e., keep 0.02", shift_threshold=4.0, shift_keep=0.02),
+        _bandit(
+            "shift at 4 s.e., keep 0.02, γ by evidence", shift_threshold=4.0, shift_keep=0.02, gamma_by_evidence=True
+        ),
+    ),
     "bandit-a": (
         _bandit("γ₀ 20 (first guess)"),
         _bandit("γ₀ 100", gamma_scale=100.0),
