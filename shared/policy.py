@@ -266,7 +266,8 @@ def draw(
     if fixed is None:
         pi = floored(pi0, epsilon)
         # The clip guards the last bucket against cumulative rounding below 1.
-        k = min(int(np.searchsorted(np.cumsum(pi), rng.random(), side="right")), len(dim.values) - 1)
+        # (Array methods, not the np.* wrappers: this runs once per dimension of every decision.)
+        k = min(int(pi.cumsum().searchsorted(rng.random(), side="right")), len(dim.values) - 1)
     else:
         k = dim.index(fixed)
         pi = np.zeros(len(dim.values))
