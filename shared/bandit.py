@@ -205,6 +205,18 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
     )
 
 
+def _fits(layout: _Layout, state: Mapping[str, FloatArray]) -> bool:
+    n, nv = layout.n_features, layout.n_values
+    sizes = {"a": n * n, "b": n, "theta": n, "meta": 5}
+    for key, arr in state.items():
+        want = sizes.get(key)
+        if want is None and key.startswith("business/"):
+            want = {"a": nv * nv, "b": nv, "v": nv, "weight": 1}.get(key.rsplit("/", 1)[-1])
+        if want is not None and np.size(arr) != want:
+            return False
+    return True
+
+
 @dataclass
 class _Business:
     """A business's residual ridge over one-hot values: precision (n, n), vector (n,) and
@@ -519,15 +531,7 @@ class RidgeIGW:
     def fits(self, state: Mapping[str, FloatArray]) -> bool:
         """Whether ``state`` was learned for this learner's layout (action space and rank):
         its arrays have this learner's sizes. An empty state fits (it is the prior)."""
-        n, nv = self.n_features, self.n_values
-        sizes = {"a": n * n, "b": n, "theta": n, "meta": 5}
-        for key, arr in state.items():
-            want = sizes.get(key)
-            if want is None and key.startswith("business/"):
-                want = {"a": nv * nv, "b": nv, "v": nv, "weight": 1}.get(key.rsplit("/", 1)[-1])
-            if want is not None and np.size(arr) != want:
-                return False
-        return True
+        return _fits(self._layout, state)
 
     @classmethod
     def restore(
@@ -536,9 +540,8 @@ class RidgeIGW:
         """(the learner ``state`` describes, True); or, when the state was learned for another
         action space or rank (``fits``), (a new learner, False): the state's layout is by
         index, so it cannot be read for another space."""
-        fresh = cls(space, params, rank)
-        if not fresh.fits(state):
-            return fresh, False
+        if not _fits(_layout(space, params, rank), state):
+            return cls(space, params, rank), False
         return cls.from_state(space, params, rank, state), True
 
     def meta(self) -> FloatArray:

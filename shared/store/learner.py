@@ -76,9 +76,10 @@ def restore_checkpoint(conn: Conn, snapshot_id: int, version: int) -> None:
         " select name, data from policy_snapshot_arrays where snapshot_id = %s",
         (snapshot_id,),
     )
+    names = [n for (n,) in conn.execute("select name from learner_statistics") if RidgeIGW.is_solution(n)]
     conn.execute(
-        "insert into learner_arrays (name, data) select name, data from learner_statistics"
-        " where name in ('theta', 'meta') or (name like 'business/%%' and name like '%%/v')"
+        "insert into learner_arrays (name, data) select name, data from learner_statistics where name = any(%s)",
+        (names,),
     )
     conn.execute("update policy_state set statistics_version = %s", (version,))
 
