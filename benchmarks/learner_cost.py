@@ -25,17 +25,22 @@ class Cost:
     learner: str
     decision_us: float  # p50 of one choice
     update_us: float  # p50 of learning one reward
+    update_mean_us: float  # mean of the same (with the occasional settle and fold of P)
     batch_update_us: float | None  # p50 of learning 32 rewards at once, per reward (None: not measured)
     state_bytes: int
 
 
-def _p50(fn: Callable[[int], object], n: int) -> float:
+def _times(fn: Callable[[int], object], n: int) -> np.ndarray:
     times = []
     for i in range(n):
         started = time.perf_counter()
         fn(i)
         times.append(time.perf_counter() - started)
-    return float(np.median(times)) * 1e6
+    return np.array(times) * 1e6
+
+
+def _p50(fn: Callable[[int], object], n: int) -> float:
+    return float(np.median(_times(fn, n)))
 
 
 def library_cost(world: World, params: BanditParams) -> Cost:
@@ -68,10 +73,18 @@ def library_cost(world: World, params: BanditParams) -> Cost:
         learner.choose(platform, bucket, components, i, business=business)
 
     more = [Outcome(decision(WARM_UP + i % 400), 0.5) for i in range(400)]
-    single = _p50(lambda i: learner.learn([more[i]]), 50)
+    # 450 single rewards: two settles of P (one every ~220 rewards at forget 0.999) and 14 folds.
+    singles = _times(lambda i: learner.learn([more[i % 400]]), 450)
     batch = _p50(lambda i: learner.learn(more[32 * i : 32 * i + 32]), 10) / 32
     state = sum(a.nbytes for a in learner.state().values())
-    return Cost("reward model + IGW (shared/bandit.py)", _p50(choose, 2_000), single, batch, state)
+    return Cost(
+        "reward model + IGW (shared/bandit.py)",
+        _p50(choose, 2_000),
+        float(np.median(singles)),
+        float(singles.mean()),
+        batch,
+        state,
+    )
 
 
 def vw_cost(world: World) -> Cost | None:
@@ -88,8 +101,10 @@ def vw_cost(world: World) -> Cost | None:
     learner.learn([Feedback(p, c, 0.5) for p, c in zip(posts, chosen, strict=False)])
     later = [learner.choose(p, rng) for p in posts[WARM_UP:]]
     decide = _p50(lambda i: learner.choose(posts[WARM_UP + i % 400], rng), 400)
-    single = _p50(lambda i: learner.learn([Feedback(posts[WARM_UP + i], later[i], 0.5)]), 50)
-    return Cost("VW cb_explore_adf squarecb (joint actions)", decide, single, None, 0)
+    singles = _times(lambda i: learner.learn([Feedback(posts[WARM_UP + i], later[i], 0.5)]), 400)
+    return Cost(
+        "VW cb_explore_adf squarecb (joint actions)", decide, float(np.median(singles)), float(singles.mean()), None, 0
+    )
 
 
 def cost_section(world: World, params: BanditParams) -> list[str]:
@@ -98,13 +113,13 @@ def cost_section(world: World, params: BanditParams) -> list[str]:
     if vw is not None:
         costs.append(vw)
     rows = [
-        "| learner | decision, p50 | update of one reward, p50 | update of 32 at once, per reward | state |",
-        "|---|---|---|---|---|",
+        "| learner | decision, p50 | update of one reward, p50 | … mean | update of 32 at once, per reward | state |",
+        "|---|---|---|---|---|---|",
     ]
     for c in costs:
         state = f"{c.state_bytes / 1e6:.1f} MB" if c.state_bytes else "(in VW's process)"
         rows.append(
-            f"| {c.learner} | {c.decision_us:,.0f} µs | {c.update_us:,.0f} µs "
+            f"| {c.learner} | {c.decision_us:,.0f} µs | {c.update_us:,.0f} µs | {c.update_mean_us:,.0f} µs "
             f"| {'(learns one at a time)' if c.batch_update_us is None else f'{c.batch_update_us:,.0f} µs'} | {state} |"
         )
     if vw is not None:

@@ -382,10 +382,13 @@ def report(
             "## Cost",
             "",
             "Measured on the default action space after 2,000 learned rewards (benchmarks/learner_cost.py), one "
-            "process, single-threaded BLAS. An update refits the ridge (one dense solve over all its features), so "
-            "it costs the same for one reward or a group; update_policy's groups of up to 32 share it. The state is "
-            "the ridge's precision matrix and vector (F² + F floats, F = Σ_d n_d · (21 + rank) + Σ_{d<e} n_d n_e "
-            "= 797 at the default space with rank 16) plus n² + n floats per business (n = Σ_d n_d = 18).",
+            "process, single-threaded BLAS. The learner keeps the inverse of the ridge's precision, so an update "
+            "is a low-rank (Woodbury) change of it and a few conjugate-gradient steps for θ, not a solve over all "
+            'the features (shared/bandit.py, "Arithmetic"); about every 220 rewards the inverse is settled with '
+            "one solve (tens of ms), which the mean includes and the median does not. The state is that inverse and "
+            "its vector (F² + F floats, F = Σ_d n_d · (21 + rank) + Σ_{d<e} n_d n_e = 797 at the default space with "
+            "rank 16, plus at most 31 pending updates of 2F floats each) and n² + n + 1 floats per business "
+            "(n = Σ_d n_d = 18).",
             "",
             *cost_lines,
             "",

@@ -590,7 +590,7 @@ def large_space(bench: Bench) -> None:
         update_policy(bench.rt.db, pid, NOW, bench.rt.params, space=bench.rt.space)
     per_update = (time.perf_counter() - t) / len(ids)
     how = (
-        "the reward model: one dense solve over all its features"
+        "the reward model: a low-rank change of its kept inverse and a few conjugate-gradient steps"
         if bench.rt.params.learner == "bandit"
         else "one θ row per value"
     )

@@ -29,6 +29,18 @@ has little data; it never enters another business's choice. One business's
 weight in the shared statistics is capped at ``business_share`` × everyone
 else's plus ``business_floor`` rewards; past that its rewards teach only v.
 
+Arithmetic. A solve over all F features costs F³ (10 ms at the default space),
+so A is not kept: the learner keeps P = (A − cΛ)⁻¹, the inverse of the evidence
+without the part c of the prior that forgetting has given back since P was last
+settled. A batch of n rewards is then a rank-n (Woodbury) update of P, kept as
+factors P − U Wᵀ until PENDING_LIMIT of them are folded in at once, and
+discounting scales P (by a number kept beside it, not a pass over it) and raises
+c: c ← γⁿ c + (1 − γⁿ). θ = A⁻¹ b solves (I + c P Λ) θ = P b, which conjugate
+gradients (in Λ^½-scaled form, warm from the last θ) solve to
+``SOLVE_TOLERANCE`` in about five products with P while c ≤ ``DEBT_LIMIT``;
+past it (every ~220 rewards at γ = 0.999, or after a cut) P is settled,
+P ← (I + c P Λ)⁻¹ P and c ← 0. ``precision()`` gives A back.
+
 Choice. The greedy action a* maximises r̂ by coordinate ascent (main terms,
 then two sweeps of the pair terms). For each dimension d, ŷ_d(v) = r̂ of a*
 with a*_d replaced by v, gap_d(v) = max ŷ_d − ŷ_d(v), and
@@ -58,6 +70,15 @@ from shared.policy import PolicyParams, Selection, draw, floored
 DEFAULT_RANK: Final = 16  # whitened components of x the deployed learner takes (the normaliser's rank at most)
 SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards
 SHIFT_WARM_UP: Final = 1_000  # learned rewards before a change can be detected (early residuals shrink fast)
+# The prior owed to P before it is settled (module docstring, "Arithmetic"): conjugate gradients
+# converge by a factor ≤ 0.06 per step while it is ≤ 0.2, and a settle (one F-sized solve) is
+# needed every ~220 rewards.
+DEBT_LIMIT: Final = 0.2
+SOLVE_TOLERANCE: Final = 1e-10  # θ's residual, relative to the right-hand side's norm
+SOLVE_STEPS: Final = 50  # a bound; at DEBT_LIMIT 0.2 the tolerance is met in about 8 from a cold start
+# Rank-n updates of P wait as factors (P − U Wᵀ) until they have this many columns: folding one
+# in alone rewrites all F² entries, folding 32 at once costs about as much.
+PENDING_LIMIT: Final = 32
 
 
 @dataclass(frozen=True)
@@ -155,6 +176,12 @@ class _Layout:
     starts: np.ndarray  # offsets as an array
     block_sizes: FloatArray  # per value: its dimension's number of values
     block_of: np.ndarray  # per value: its dimension
+    context_range: np.ndarray  # arange(m)
+    pair_starts: np.ndarray  # pair_offsets as an array
+    pair_first: np.ndarray  # per pair: d
+    pair_second: np.ndarray  # per pair: e
+    pair_second_size: np.ndarray  # per pair: n_e
+    pair_ones: FloatArray  # per pair: 1.0 (φ's value on the chosen cell)
 
 
 @functools.lru_cache(maxsize=32)
@@ -202,30 +229,68 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
         np.array(offsets, dtype=np.intp),
         np.repeat(np.array(sizes, dtype=np.float64), sizes),
         block_of,
+        np.arange(m, dtype=np.intp),
+        np.array(pair_offsets, dtype=np.intp),
+        np.array([d for d, _ in pair_list], dtype=np.intp),
+        np.array([e for _, e in pair_list], dtype=np.intp),
+        np.array([sizes[e] for _, e in pair_list], dtype=np.intp),
+        np.ones(len(pair_list)),
     )
 
 
 def _fits(layout: _Layout, state: Mapping[str, FloatArray]) -> bool:
     n, nv = layout.n_features, layout.n_values
-    sizes = {"a": n * n, "b": n, "theta": n, "meta": 5}
+    sizes = {"p": n * n, "a": n * n, "p_terms": 2, "b": n, "theta": n, "meta": 5}
     for key, arr in state.items():
         want = sizes.get(key)
         if want is None and key.startswith("business/"):
             want = {"a": nv * nv, "b": nv, "v": nv, "weight": 1}.get(key.rsplit("/", 1)[-1])
         if want is not None and np.size(arr) != want:
             return False
-    return True
+    pending = np.size(state.get("p_pending", ()))
+    return pending % (2 * n) == 0 and pending // (2 * n) < PENDING_LIMIT
 
 
 @dataclass
-class _Business:
-    """A business's residual ridge over one-hot values: precision (n, n), vector (n,) and
-    solution (n,); ``weight``: its rewards' effective weight in the shared statistics."""
+class _Owners:
+    """Every business's residual ridge over one-hot values, stacked so that forgetting and
+    refitting are one array operation for all of them: precisions (B, n, n), vectors (B, n),
+    solutions (B, n) and weights (B,), each business's rewards' effective weight in the shared
+    statistics. ``rows`` maps a business to its row."""
 
-    a: FloatArray
-    b: FloatArray
-    v: FloatArray
-    weight: float = 0.0
+    n: int
+    ridge: float
+    rows: dict[str, int] = field(default_factory=dict)
+    a: FloatArray = field(init=False)
+    b: FloatArray = field(init=False)
+    v: FloatArray = field(init=False)
+    weight: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.a, self.b = np.zeros((0, self.n, self.n)), np.zeros((0, self.n))
+        self.v, self.weight = np.zeros((0, self.n)), np.zeros(0)
+
+    def row(self, name: str) -> int:
+        """The business's row, made (prior only) on first sight."""
+        found = self.rows.get(name)
+        if found is None:
+            found = self.rows[name] = len(self.rows)
+            self.a = np.concatenate([self.a, (np.eye(self.n) * self.ridge)[None]])
+            self.b = np.concatenate([self.b, np.zeros((1, self.n))])
+            self.v = np.concatenate([self.v, np.zeros((1, self.n))])
+            self.weight = np.append(self.weight, 0.0)
+        return found
+
+    def keep(self, keep: float) -> None:
+        diagonal = np.arange(self.n)
+        self.a *= keep
+        self.a[:, diagonal, diagonal] += (1.0 - keep) * self.ridge
+        self.b *= keep
+        self.weight *= keep
+
+    def refit(self) -> None:
+        if self.rows:
+            self.v = np.asarray(np.linalg.solve(self.a, self.b[..., None])[..., 0], dtype=np.float64)
 
 
 @dataclass
@@ -241,11 +306,15 @@ class RidgeIGW:
     residual_mean: float = 0.0  # recent mean of r − r̂ of the chosen actions (rate SHIFT_RATE)
     residual_var: float = 0.0  # long-run second moment of r − r̂ (rate SHIFT_RATE / 20), ≥ its variance
     shifts: int = 0  # how often a change was detected
-    _a: FloatArray = field(init=False, repr=False)
+    _p: FloatArray = field(init=False, repr=False)  # (A − debt·Λ)⁻¹ / scale + U Wᵀ
+    _u: FloatArray = field(init=False, repr=False)  # (F, r): updates not yet folded into _p
+    _w: FloatArray = field(init=False, repr=False)  # (F, r)
     _b: FloatArray = field(init=False, repr=False)
+    _debt: float = field(init=False, repr=False, default=0.0)  # the part of Λ that P does not hold
+    _scale: float = field(init=False, repr=False, default=1.0)  # P = scale · _p (discounting without a pass)
     _theta: FloatArray = field(init=False, repr=False)
     _pairs: FloatArray = field(init=False, repr=False)
-    _businesses: dict[str, _Business] = field(init=False, repr=False, default_factory=dict)
+    _owners: _Owners = field(init=False, repr=False)
     choose_only: bool = field(init=False, default=False)  # loaded from a solution without statistics
 
     def __post_init__(self) -> None:
@@ -257,9 +326,12 @@ class RidgeIGW:
         self.n_features = layout.n_features
         self._layout = layout
         self._prior = layout.prior
+        self._root_prior = np.sqrt(layout.prior)
         # The statistics (n_features², 5 MB at the default space) are made on first use: a
         # learner loaded to choose (``from_state`` without them) never needs them.
-        self._a = np.zeros((0, 0))
+        self._p = np.zeros((0, 0))
+        self._u = self._w = np.zeros((0, 0))
+        self._owners = _Owners(self.n_values, self.params.business_ridge)
         self._b = np.zeros(0)
         self._theta = np.zeros(self.n_features)
         self._pairs = np.zeros((self.n_values, self.n_values))
@@ -283,8 +355,8 @@ class RidgeIGW:
         return out
 
     def _own(self, business: str | None) -> FloatArray:
-        found = self._businesses.get(business) if business is not None and self.params.per_business else None
-        return np.zeros(self.n_values) if found is None else found.v
+        found = self._owners.rows.get(business) if business is not None and self.params.per_business else None
+        return np.zeros(self.n_values) if found is None else self._owners.v[found]
 
     def value_scores(self, z: FloatArray, business: str | None) -> tuple[FloatArray, FloatArray]:
         """(ŷ, own): ŷ[o_d + v] is the predicted reward of the greedy action with dimension d
@@ -359,16 +431,13 @@ class RidgeIGW:
     # -- learning ----------------------------------------------------------------------------
 
     def _phi(self, z: FloatArray, action: Sequence[int]) -> tuple[np.ndarray, FloatArray]:
-        """φ(z, a) as (indices, values): the sparse non-zeros."""
-        idx, val = [], []
-        for o, a in zip(self.offsets, action, strict=True):
-            start = (o + a) * self.m
-            idx.append(np.arange(start, start + self.m))
-            val.append(z)
-        for i, (d, e) in enumerate(self.pair_list):
-            idx.append(np.array([self.pair_offsets[i] + action[d] * self.sizes[e] + action[e]]))
-            val.append(np.ones(1))
-        return np.concatenate(idx), np.concatenate(val)
+        """φ(z, a) as (indices, values): the sparse non-zeros (z per dimension's chosen value,
+        then 1 per pair's chosen cell)."""
+        lay = self._layout
+        a = np.asarray(action, dtype=np.intp)
+        main = ((lay.starts + a) * self.m)[:, None] + lay.context_range
+        pairs = lay.pair_starts + a[lay.pair_first] * lay.pair_second_size + a[lay.pair_second]
+        return np.concatenate([main.ravel(), pairs]), np.concatenate([np.tile(z, len(self.sizes)), lay.pair_ones])
 
     def learn(self, batch: Sequence[Outcome]) -> None:
         """Fold a batch of rewards in (after discounting the evidence by γⁿ) and refit."""
@@ -384,7 +453,7 @@ class RidgeIGW:
         keep = self.params.forget ** len(batch)
         if keep < 1.0:
             self._keep(keep)
-        zs = []
+        zs, rows = [], []
         for o in batch:
             d = o.decision
             z = context_features(d.platform, d.time_bucket, d.components, self.rank)
@@ -398,14 +467,45 @@ class RidgeIGW:
             if w <= 0.0:
                 continue
             idx, val = self._phi(z, d.action)
-            self._a[np.ix_(idx, idx)] += w * np.outer(val, val)
             self._b[idx] += w * o.reward * val
+            rows.append((idx, math.sqrt(w) * val))
+        self._add_evidence(rows)
         if self._shifted():
             self._cut_evidence(self.params.shift_keep)
         self._refit()
         if self.params.per_business:
             self._learn_businesses(batch, zs)
         self.steps += len(batch)
+
+    def _add_evidence(self, rows: list[tuple[np.ndarray, FloatArray]]) -> None:
+        """A ← A + Φᵀ Φ for the rows φ (sparse: indices, values) as a Woodbury update of P:
+        P ← P − G (I + Φ G)⁻¹ Gᵀ, G = P Φᵀ."""
+        if not rows:
+            return
+        phi = np.zeros((len(rows), self.n_features))
+        for i, (idx, val) in enumerate(rows):
+            phi[i, idx] = val
+        g = self._p_times(phi.T)  # (F, n)
+        inner = phi @ g
+        inner[np.diag_indices_from(inner)] += 1.0
+        k = np.linalg.solve(inner, g.T) / self._scale  # (n, F)
+        self._u = np.hstack([self._u, g])
+        self._w = np.hstack([self._w, k.T])
+        if self._u.shape[1] >= PENDING_LIMIT:
+            self._fold()
+
+    def _p_times(self, v: FloatArray) -> FloatArray:
+        """P v for v of shape (F,) or (F, n)."""
+        out: FloatArray = self._p @ v
+        if self._u.shape[1]:
+            out -= self._u @ (self._w.T @ v)
+        return self._scale * out
+
+    def _fold(self) -> None:
+        """Fold the pending updates into _p (one F × r × F product)."""
+        if self._u.shape[1]:
+            self._p -= self._u @ self._w.T
+            self._u = self._w = np.zeros((self.n_features, 0))
 
     def _track_residual(self, residual: float) -> None:
         self.residual_mean += SHIFT_RATE * (residual - self.residual_mean)
@@ -424,23 +524,41 @@ class RidgeIGW:
         """Make the shared statistics (the prior) on first use; refuse on a learner loaded to choose."""
         if self.choose_only:
             raise ValueError("this learner was loaded from a solution only (no statistics): it can choose, not learn")
-        if self._a.size == 0:
-            self._a = np.diag(self._prior)
+        if self._p.size == 0:
+            self._p = np.diag(1.0 / self._prior)
+            self._u = self._w = np.zeros((self.n_features, 0))
             self._b = np.zeros(self.n_features)
+            self._debt, self._scale = 0.0, 1.0
 
     def _keep(self, keep: float) -> None:
         """Keep ``keep`` of all learned evidence, shared and per business, and of the weights
         counted for the cap; the priors stay whole. Forgetting and a detected change both
-        come here; the solutions are refitted by the caller (``learn``)."""
-        self._a *= keep
-        self._a[np.diag_indices_from(self._a)] += (1.0 - keep) * self._prior
+        come here; the solutions are refitted by the caller (``learn``). Shared:
+        A − cΛ ← keep (A − cΛ), so P ← P / keep, and c ← keep c + (1 − keep)."""
+        self._scale /= keep
+        self._debt = keep * self._debt + (1.0 - keep)
         self._b *= keep
         self.total_weight *= keep
-        for own in self._businesses.values():
-            own.a *= keep
-            own.a[np.diag_indices_from(own.a)] += (1.0 - keep) * self.params.business_ridge
-            own.b *= keep
-            own.weight *= keep
+        self._owners.keep(keep)
+
+    def precision(self) -> FloatArray:
+        """A, the shared ridge's precision (prior plus discounted evidence), shape (F, F): for
+        inspection and tests; the learner itself keeps its inverse (module docstring)."""
+        self._statistics()
+        self._fold()
+        a = np.asarray(np.linalg.inv(self._scale * self._p), dtype=np.float64)
+        a[np.diag_indices_from(a)] += self._debt * self._prior
+        return a
+
+    def _settle(self) -> None:
+        """Give P the prior it is owed: P ← (A − cΛ + cΛ)⁻¹ = (I + c P Λ)⁻¹ P, c ← 0 (one F-sized solve)."""
+        self._fold()
+        p = self._scale * self._p
+        system = self._debt * p * self._prior  # c P Λ (Λ scales the columns)
+        system[np.diag_indices_from(system)] += 1.0
+        settled = np.linalg.solve(system, p)
+        self._p = 0.5 * (settled + settled.T)
+        self._debt, self._scale = 0.0, 1.0
 
     def forget_context(self) -> None:
         """Drop what was learned about the whitened x, as if every past reward had seen
@@ -451,9 +569,13 @@ class RidgeIGW:
         rows = np.concatenate([np.arange(v * self.m + start, (v + 1) * self.m) for v in range(self.n_values)])
         if rows.size == 0:
             return
-        self._a[rows, :] = 0.0
-        self._a[:, rows] = 0.0
-        self._a[rows, rows] = self._prior[rows]
+        a = self.precision()
+        a[rows, :] = 0.0
+        a[:, rows] = 0.0
+        a[rows, rows] = self._prior[rows]
+        inverse = np.linalg.inv(a)
+        self._p = 0.5 * (inverse + inverse.T)
+        self._debt, self._scale = 0.0, 1.0
         self._b[rows] = 0.0
         self._refit()
 
@@ -463,14 +585,6 @@ class RidgeIGW:
         self.residual_mean = 0.0
         self.shifts += 1
 
-    def _business(self, name: str) -> _Business:
-        own = self._businesses.get(name)
-        if own is None:
-            n = self.n_values
-            own = _Business(np.eye(n) * self.params.business_ridge, np.zeros(n), np.zeros(n))
-            self._businesses[name] = own
-        return own
-
     def _shared_weight(self, business: str | None) -> float:
         """The weight of one more reward of ``business`` in the shared statistics, and count it:
         1 while the business holds at most business_share × the others' weight + business_floor,
@@ -478,19 +592,46 @@ class RidgeIGW:
         if business is None or not self.params.per_business:  # no own terms to teach instead
             self.total_weight += 1.0
             return 1.0
-        own = self._business(business)
-        others = self.total_weight - own.weight
+        row = self._owners.row(business)
+        own = float(self._owners.weight[row])
+        others = self.total_weight - own
         if others <= 1e-9:  # alone so far: there is nobody to steer
             w = 1.0
         else:
             allowed = self.params.business_share * others + self.params.business_floor
-            w = min(1.0, max(0.0, allowed - own.weight))
-        own.weight += w
+            w = min(1.0, max(0.0, allowed - own))
+        self._owners.weight[row] += w
         self.total_weight += w
         return w
 
     def _refit(self) -> None:
-        self._theta = np.asarray(np.linalg.solve(self._a, self._b), dtype=np.float64)
+        """θ = A⁻¹ b: settle P when it owes more than DEBT_LIMIT of the prior, then solve
+        (I + c Λ^½ P Λ^½) y = Λ^½ P b, θ = Λ^-½ y, by conjugate gradients warm from the last θ
+        (the system's eigenvalues lie in [1, 1 + c / (1 − c)])."""
+        if self._debt > DEBT_LIMIT:
+            self._settle()
+        c, root = self._debt, self._root_prior
+        if c == 0.0:
+            self._theta = self._p_times(self._b)
+        else:
+            theta = self._theta
+            # The residual Λ^½ P b − M y0 at y0 = Λ^½ θ, in one product: Λ^½ (P (b − c Λ θ) − θ).
+            r = root * (self._p_times(self._b - c * self._prior * theta) - theta)
+            y = root * theta
+            # M is near I, so |y0| (or |r0| from θ = 0) stands for the right-hand side's norm.
+            target = (SOLVE_TOLERANCE * max(float(np.linalg.norm(y)), float(np.linalg.norm(r)))) ** 2
+            d = r.copy()
+            rr = float(r @ r)
+            for _ in range(SOLVE_STEPS):
+                if rr <= target:
+                    break
+                q = d + c * root * self._p_times(root * d)
+                alpha = rr / float(d @ q)
+                y += alpha * d
+                r -= alpha * q
+                rr, previous = float(r @ r), rr
+                d = r + (rr / previous) * d
+            self._theta = y / root
         self._pairs = self._pair_matrix()
 
     def _shared_prediction(self, z: FloatArray, action: Sequence[int]) -> float:
@@ -498,34 +639,41 @@ class RidgeIGW:
         return float(self._theta[idx] @ val)
 
     def _learn_businesses(self, batch: Sequence[Outcome], zs: list[FloatArray]) -> None:
+        owners = self._owners
         for o, z in zip(batch, zs, strict=True):
             name = o.decision.business
             if name is None:
                 continue
-            own = self._business(name)
-            onehot = np.zeros(self.n_values)
-            onehot[[o_ + a for o_, a in zip(self.offsets, o.decision.action, strict=True)]] = 1.0
+            row = owners.row(name)
+            chosen = [o_ + a for o_, a in zip(self.offsets, o.decision.action, strict=True)]
             residual = o.reward - self._shared_prediction(z, o.decision.action)
-            own.a += np.outer(onehot, onehot)
-            own.b += residual * onehot
-        # Every business's v: forgetting (and a cut) moved all of them, not only this batch's.
-        for own in self._businesses.values():
-            own.v = np.asarray(np.linalg.solve(own.a, own.b), dtype=np.float64)
+            owners.a[row][np.ix_(chosen, chosen)] += 1.0
+            owners.b[row, chosen] += residual
+        owners.refit()  # every business's v: forgetting (and a cut) moved all of them, not only this batch's
 
     # -- state -------------------------------------------------------------------------------
 
     def state(self) -> dict[str, FloatArray]:
-        """Everything learned, as named float arrays. The statistics: "a" (the shared
-        ridge's precision, (n, n)), "b", and per business "business/<id>/a", "/b", "/weight";
+        """Everything learned, as named float arrays. The statistics: "p" (P / scale + U Wᵀ,
+        (n, n); module docstring, "Arithmetic"), "p_terms" = [c, scale], "p_pending" = [Uᵀ; Wᵀ]
+        ((2r, n), r < PENDING_LIMIT), "b", and per business
+        "business/<id>/a", "/b", "/weight";
         the solution a choice needs: "theta" (n,), "meta" = [steps, weight, recent residual,
         residual second moment, detected changes] and per business "business/<id>/v".
         ``solution_names`` lists what choosing for one business reads."""
         self._statistics()
-        out = {"a": self._a.copy(), "b": self._b.copy(), **self.solution()}
-        for name, own in self._businesses.items():
-            out[f"business/{name}/a"] = own.a.copy()
-            out[f"business/{name}/b"] = own.b.copy()
-            out[f"business/{name}/weight"] = np.array([own.weight])
+        out = {
+            "p": self._p.copy(),
+            "p_terms": np.array([self._debt, self._scale]),
+            "p_pending": np.concatenate([self._u.T, self._w.T]),
+            "b": self._b.copy(),
+        }
+        out.update(self.solution())
+        owners = self._owners
+        for name, row in owners.rows.items():
+            out[f"business/{name}/a"] = owners.a[row].copy()
+            out[f"business/{name}/b"] = owners.b[row].copy()
+            out[f"business/{name}/weight"] = owners.weight[row : row + 1].copy()
         return out
 
     def fits(self, state: Mapping[str, FloatArray]) -> bool:
@@ -554,8 +702,8 @@ class RidgeIGW:
         """What choosing reads (a few kB): "theta", "meta" and every business's "v"; the
         same arrays ``state()`` holds under these names."""
         out = {"theta": self._theta.copy(), "meta": self.meta()}
-        for name, own in self._businesses.items():
-            out[f"business/{name}/v"] = own.v.copy()
+        for name, row in self._owners.rows.items():
+            out[f"business/{name}/v"] = self._owners.v[row].copy()
         return out
 
     @staticmethod
@@ -573,8 +721,9 @@ class RidgeIGW:
         cls, space: ActionSpace, params: BanditParams, rank: int, state: Mapping[str, FloatArray]
     ) -> RidgeIGW:
         """The learner ``state()`` described; arrays may come flat (as Postgres keeps them)
-        and are checked against the space and rank. Without "a" and "b" (only the solution,
-        ``solution_names``) it can choose but not learn. An empty state is a new learner."""
+        and are checked against the space and rank. Without "p" and "b" (only the solution,
+        ``solution_names``) it can choose but not learn. An empty state is a new learner.
+        A state saved before P was kept (with the precision "a" instead) is read too."""
         learner = cls(space, params, rank)
         if not state:
             return learner
@@ -593,23 +742,33 @@ class RidgeIGW:
         learner.residual_mean, learner.residual_var, learner.shifts = float(meta[2]), float(meta[3]), int(meta[4])
         learner._theta = array("theta", (n,))
         learner._pairs = learner._pair_matrix()
-        learner.choose_only = "a" not in state
-        if not learner.choose_only:
-            learner._a, learner._b = array("a", (n, n)), array("b", (n,))
+        learner.choose_only = "p" not in state and "a" not in state
+        if "p" in state:
+            learner._p, learner._b = array("p", (n, n)), array("b", (n,))
+            pending = np.asarray(state["p_pending"], dtype=np.float64)
+            r = pending.size // (2 * n)
+            if r >= PENDING_LIMIT:
+                raise ValueError(f"state 'p_pending' holds {r} updates, more than {PENDING_LIMIT - 1}")
+            pending = array("p_pending", (2 * r, n))
+            learner._u, learner._w = pending[:r].T.copy(), pending[r:].T.copy()
+            terms = array("p_terms", (2,))
+            learner._debt, learner._scale = float(terms[0]), float(terms[1])
+            if not (0.0 <= learner._debt <= 1.0 and learner._scale > 0.0):
+                raise ValueError(f"state 'p_terms' must hold a debt in [0, 1] and a scale > 0, got {terms}")
+        elif "a" in state:
+            inverse = np.linalg.inv(array("a", (n, n)))
+            learner._p, learner._b = 0.5 * (inverse + inverse.T), array("b", (n,))
+            learner._u = learner._w = np.zeros((n, 0))
         for key in state:
             if not (key.startswith("business/") and key.endswith("/v")):
                 continue
             name = key[len("business/") : -len("/v")]
-            v = array(key, (nv,))
-            if learner.choose_only:
-                learner._businesses[name] = _Business(np.zeros((0, 0)), np.zeros(0), v)
-            else:
-                learner._businesses[name] = _Business(
-                    array(f"business/{name}/a", (nv, nv)),
-                    array(f"business/{name}/b", (nv,)),
-                    v,
-                    float(array(f"business/{name}/weight", (1,))[0]),
-                )
+            row = learner._owners.row(name)
+            learner._owners.v[row] = array(key, (nv,))
+            if not learner.choose_only:
+                learner._owners.a[row] = array(f"business/{name}/a", (nv, nv))
+                learner._owners.b[row] = array(f"business/{name}/b", (nv,))
+                learner._owners.weight[row] = array(f"business/{name}/weight", (1,))[0]
         return learner
 
 

@@ -141,7 +141,7 @@ def test_without_forgetting_or_businesses_the_statistics_do_not_depend_on_how_re
     many = RidgeIGW(SPACE, BanditParams(forget=1.0), rank=RANK)
     for i in range(0, 60, 7):
         many.learn(outcomes[i : i + 7])
-    assert np.allclose(one.state()["a"], many.state()["a"])
+    assert np.allclose(one.precision(), many.precision())
     assert np.allclose(one.state()["b"], many.state()["b"])
     assert one.steps == many.steps == 60
 
@@ -356,5 +356,74 @@ def test_forgetting_the_context_equals_having_seen_components_zero() -> None:
     seen.forget_context()
     blind = RidgeIGW(SPACE, BanditParams(forget=1.0, per_business=False), rank=RANK)
     blind.learn([Outcome(replace(o.decision, components=np.zeros(RANK)), o.reward) for o in outcomes])
-    assert np.allclose(seen.state()["a"], blind.state()["a"])
+    assert np.allclose(seen.precision(), blind.precision())
     assert np.allclose(seen.state()["theta"], blind.state()["theta"])
+
+
+def naive_ridge(learner: RidgeIGW, batches: list[list[Outcome]]) -> tuple[np.ndarray, np.ndarray]:
+    """A and b by the documented formulas, with dense F×F arithmetic and no shortcut:
+    A ← γⁿ A + (1 − γⁿ) Λ + Σ φ φᵀ, b ← γⁿ b + Σ r φ (one weight per reward: no businesses)."""
+    n = learner.n_features
+    prior = np.diag(learner._prior)
+    a, b = prior.copy(), np.zeros(n)
+    for batch in batches:
+        keep = learner.params.forget ** len(batch)
+        a, b = keep * a + (1 - keep) * prior, keep * b
+        for o in batch:
+            z = context_features(o.decision.platform, o.decision.time_bucket, o.decision.components, learner.rank)
+            idx, val = learner._phi(z, o.decision.action)
+            phi = np.zeros(n)
+            phi[idx] = val
+            a += np.outer(phi, phi)
+            b += o.reward * phi
+    return a, b
+
+
+@pytest.mark.parametrize("sizes", [(1,) * 300, (32,) * 12, (1, 7, 32, 3) * 10])
+def test_the_kept_inverse_gives_the_documented_ridge_through_settles(sizes: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(sum(sizes))
+    learner = RidgeIGW(SPACE, BanditParams(forget=0.995, per_business=False, shift_threshold=0.0), rank=RANK)
+    batches = []
+    for size in sizes:
+        batch = [
+            Outcome(
+                Decision(
+                    str(rng.choice(["x", "linkedin", "instagram"])),
+                    "evening",
+                    rng.normal(size=RANK),
+                    tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions),
+                ),
+                float(rng.normal(0.3, 0.5)),
+            )
+            for _ in range(size)
+        ]
+        learner.learn(batch)
+        batches.append(batch)
+    a, b = naive_ridge(learner, batches)
+    assert learner.state()["p_terms"][0] <= 0.2  # settled along the way (γ = 0.995 owes 0.2 after ~45 rewards)
+    assert np.allclose(learner.precision(), a, rtol=1e-9, atol=1e-8)
+    assert np.allclose(learner.state()["b"], b, rtol=1e-9, atol=1e-10)
+    exact = np.linalg.solve(a, b)
+    assert np.allclose(learner.state()["theta"], exact, rtol=0, atol=1e-8 * np.abs(exact).max())
+
+
+def test_a_state_saved_with_the_precision_is_read_and_learns_on() -> None:
+    learner = trained(n=300)
+    state = learner.state()
+    old = {k: v for k, v in state.items() if k not in ("p", "p_terms")} | {"a": learner.precision()}
+    again = RidgeIGW.from_state(SPACE, learner.params, RANK, old)
+    assert not again.choose_only
+    for seed in range(10):
+        assert again.choose("x", "morning", np.zeros(RANK), seed, business="b1") == learner.choose(
+            "x", "morning", np.zeros(RANK), seed, business="b1"
+        )
+    more = [Outcome(Decision("x", "morning", np.ones(RANK), (1, 0, 2, 0, 1, 0), "b1"), 0.9)] * 5
+    learner.learn(more)
+    again.learn(more)
+    assert np.allclose(again.state()["theta"], learner.state()["theta"], rtol=1e-8, atol=1e-10)
+
+
+def test_p_terms_out_of_range_are_refused() -> None:
+    state = trained(n=40).state()
+    with pytest.raises(ValueError, match="p_terms"):
+        RidgeIGW.from_state(SPACE, BanditParams(), RANK, state | {"p_terms": np.array([1.5, 1.0])})
