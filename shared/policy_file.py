@@ -25,10 +25,12 @@ from shared.policy import Learner, PolicyParams
 # 2: the active context normaliser travels with the policy (θ was learned on its x').
 # A file of schema 1 has none: its θ was learned on the raw x.
 # 3: the reward-model learner's arrays travel too (``learner_arrays``; empty for the gradient).
+#    Its statistics are the inverse "p" (with "p_terms", "p_pending"); files that carry the
+#    precision "a" instead, as the first files of schema 3 did, are read too.
 SCHEMA_VERSION = 3
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-ArrayName = Annotated[str, Field(pattern=r"^(a|b|theta|meta|business/[0-9a-f-]{36}/(a|b|v|weight))$")]
+ArrayName = Annotated[str, Field(pattern=r"^(a|p|p_terms|p_pending|b|theta|meta|business/[0-9a-f-]{36}/(a|b|v|weight))$")]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
