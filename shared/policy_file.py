@@ -30,7 +30,9 @@ from shared.policy import Learner, PolicyParams
 SCHEMA_VERSION = 3
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-ArrayName = Annotated[str, Field(pattern=r"^(a|p|p_terms|p_pending|b|theta|meta|business/[0-9a-f-]{36}/(a|b|v|weight))$")]
+ArrayName = Annotated[
+    str, Field(pattern=r"^(a|p|p_terms|p_pending|b|theta|meta|business/[0-9a-f-]{36}/(a|b|v|weight))$")
+]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 
 
