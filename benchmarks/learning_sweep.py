@@ -89,6 +89,19 @@ ROUNDS: dict[str, tuple[Setting, ...]] = {
             "shift at 4 s.e., keep 0.02, γ by evidence", shift_threshold=4.0, shift_keep=0.02, gamma_by_evidence=True
         ),
     ),
+    # A shared intercept per platform, so that an untried value is predicted average, not 0.
+    "intercept": (
+        _bandit("defaults (no shared intercept)"),
+        _bandit("intercept, its ridge 0.01", intercept=True),
+        _bandit("intercept, its ridge 1", intercept=True, intercept_ridge=1.0),
+        _bandit("intercept, its ridge 0.01, value bias ridge 10", intercept=True, ridge=10.0),
+    ),
+    "intercept-b": (
+        _bandit("defaults (no shared intercept, γ₀ 1000)"),
+        _bandit("γ₀ 2000", gamma_scale=2000.0),
+        _bandit("intercept (ridge 0.01), γ₀ 2000", intercept=True, gamma_scale=2000.0),
+        _bandit("intercept (ridge 0.01), γ₀ 4000", intercept=True, gamma_scale=4000.0),
+    ),
     "bandit-a": (
         _bandit("γ₀ 20 (first guess)"),
         _bandit("γ₀ 100", gamma_scale=100.0),

@@ -13,10 +13,14 @@ docs/learning.md explains the model, its tuning and how it compares.
 Model. For context features z (shape (m,)) = [1, platform (4), platform × time
 bucket (16), whitened x (k)] and action a = (a_1 … a_D):
 
-    r̂(z, a) = Σ_d w[d, a_d] · z  +  Σ_{d < e} u[d, e][a_d, a_e]  +  v[business, d, a_d]
+    r̂(z, a) = c · z[:5]  +  Σ_d w[d, a_d] · z  +  Σ_{d < e} u[d, e][a_d, a_e]  +  v[business, d, a_d]
 
-w and u are one ridge regression over the sparse feature vector φ(z, a)
-(prior precision ``ridge`` for the main terms, ``pair_ridge`` for the pairs):
+c is an intercept per platform shared by every action (``intercept``): with a
+weak prior (``intercept_ridge``) it takes the mean reward, so a value that has
+not been tried is predicted average instead of 0 (below every tried one). It
+never changes a choice. w, u and c are one ridge regression over the sparse
+feature vector φ(z, a) (prior precision ``ridge`` for the main terms,
+``pair_ridge`` for the pairs):
 A = Λ + Σ φ φᵀ, b = Σ r φ, θ = A⁻¹ b. Every learned batch first discounts the
 evidence, A ← γⁿ A + (1 − γⁿ) Λ, b ← γⁿ b (γ = ``forget`` per reward; every
 business's own evidence forgets on the same clock), so an audience that changes
@@ -86,7 +90,7 @@ class BanditParams:
     """Hyperparameters of ``RidgeIGW`` (docs/learning.md has how they were tuned)."""
 
     # Tuned on the suite's tuning worlds and seeds (python -m benchmarks.learning_sweep; docs/learning.md).
-    gamma_scale: float = 1000.0  # inverse gap weighting: larger explores less
+    gamma_scale: float = 4000.0  # inverse gap weighting: larger explores less
     epsilon: float = 0.01  # floor on every value's probability (÷ n_d), for off-policy evaluation
     ridge: float = 3.0  # prior precision of each value's bias and platform terms
     cell_ridge: float = 30.0  # ... of its platform × time bucket terms
@@ -105,9 +109,11 @@ class BanditParams:
     gamma_by_evidence: bool = False  # γ grows with the evidence kept (forgetting, cuts) instead of all steps
     pairs: bool = True  # pairwise action terms on
     per_business: bool = True  # per-business residuals on
+    intercept: bool = True  # an intercept per platform, shared by all actions (an untried value is average)
+    intercept_ridge: float = 0.01  # its prior precision
 
     def __post_init__(self) -> None:
-        ridges = ("ridge", "cell_ridge", "context_ridge", "pair_ridge", "business_ridge")
+        ridges = ("ridge", "cell_ridge", "context_ridge", "pair_ridge", "business_ridge", "intercept_ridge")
         others = ("forget", "business_share", "business_floor", "shift_threshold", "shift_keep")
         for name in ("gamma_scale", "epsilon", *ridges, *others):
             value = getattr(self, name)
@@ -182,6 +188,7 @@ class _Layout:
     pair_second: np.ndarray  # per pair: e
     pair_second_size: np.ndarray  # per pair: n_e
     pair_ones: FloatArray  # per pair: 1.0 (φ's value on the chosen cell)
+    intercept: np.ndarray  # the shared intercept's features (bias, platform), or none
 
 
 @functools.lru_cache(maxsize=32)
@@ -205,7 +212,16 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
     cells = 1 + len(PLATFORMS)
     per_value[cells : cells + len(PLATFORMS) * len(TIME_BUCKETS)] = params.cell_ridge
     per_value[cells + len(PLATFORMS) * len(TIME_BUCKETS) :] = params.context_ridge
-    prior = np.concatenate([np.tile(per_value, n_values), np.full(at - n_values * m, params.pair_ridge)])
+    shared = 1 + len(PLATFORMS) if params.intercept else 0
+    prior = np.concatenate(
+        [
+            np.tile(per_value, n_values),
+            np.full(at - n_values * m, params.pair_ridge),
+            np.full(shared, params.intercept_ridge),
+        ]
+    )
+    intercept = np.arange(at, at + shared, dtype=np.intp)
+    at += shared
     prior.flags.writeable = False
     empty = np.zeros(0, dtype=np.intp)
     pair_cells = (
@@ -235,11 +251,48 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
         np.array([e for _, e in pair_list], dtype=np.intp),
         np.array([sizes[e] for _, e in pair_list], dtype=np.intp),
         np.ones(len(pair_list)),
+        intercept,
     )
 
 
 def _fits(layout: _Layout, state: Mapping[str, FloatArray]) -> bool:
-    n, nv = layout.n_features, layout.n_values
+    return _fits_size(layout, state, layout.n_features) or (
+        layout.intercept.size > 0 and _fits_size(layout, state, layout.n_features - layout.intercept.size)
+    )
+
+
+def _with_intercept(layout: _Layout, state: Mapping[str, FloatArray]) -> Mapping[str, FloatArray]:
+    """A state learned without the shared intercept (an earlier version's, whose features are
+    this layout's but for the intercept's, which come last), given the intercept with its
+    prior and no evidence; any other state as it is."""
+    k, n = layout.intercept.size, layout.n_features
+    theta = state.get("theta")
+    if k == 0 or theta is None or np.size(theta) != n - k:
+        return state
+    old, prior = n - k, layout.prior[layout.intercept]
+    out = dict(state)
+    for key in ("theta", "b"):
+        if key in state:
+            out[key] = np.concatenate([np.ravel(state[key]), np.zeros(k)])
+    if "a" in state:
+        a = np.zeros((n, n))
+        a[:old, :old] = np.reshape(state["a"], (old, old))
+        a[layout.intercept, layout.intercept] = prior
+        out["a"] = a
+    if "p" in state:
+        debt, scale = np.ravel(state["p_terms"])[:2] if np.size(state["p_terms"]) == 2 else (0.0, 1.0)
+        p = np.zeros((n, n))
+        p[:old, :old] = np.reshape(state["p"], (old, old))
+        # P's evidence part of the new block is (1 − c) λ, so that with the prior owed it is λ.
+        p[layout.intercept, layout.intercept] = 1.0 / (max(1.0 - float(debt), 1e-12) * prior * float(scale))
+        out["p"] = p
+        pending = np.ravel(state.get("p_pending", np.zeros(0)))
+        out["p_pending"] = np.pad(pending.reshape(-1, old), ((0, 0), (0, k)))
+    return out
+
+
+def _fits_size(layout: _Layout, state: Mapping[str, FloatArray], n: int) -> bool:
+    nv = layout.n_values
     sizes = {"p": n * n, "a": n * n, "p_terms": 2, "b": n, "theta": n, "meta": 5}
     for key, arr in state.items():
         want = sizes.get(key)
@@ -437,7 +490,10 @@ class RidgeIGW:
         a = np.asarray(action, dtype=np.intp)
         main = ((lay.starts + a) * self.m)[:, None] + lay.context_range
         pairs = lay.pair_starts + a[lay.pair_first] * lay.pair_second_size + a[lay.pair_second]
-        return np.concatenate([main.ravel(), pairs]), np.concatenate([np.tile(z, len(self.sizes)), lay.pair_ones])
+        return (
+            np.concatenate([main.ravel(), pairs, lay.intercept]),
+            np.concatenate([np.tile(z, len(self.sizes)), lay.pair_ones, z[: lay.intercept.size]]),
+        )
 
     def learn(self, batch: Sequence[Outcome]) -> None:
         """Fold a batch of rewards in (after discounting the evidence by γⁿ) and refit."""
@@ -723,10 +779,12 @@ class RidgeIGW:
         """The learner ``state()`` described; arrays may come flat (as Postgres keeps them)
         and are checked against the space and rank. Without "p" and "b" (only the solution,
         ``solution_names``) it can choose but not learn. An empty state is a new learner.
-        A state saved before P was kept (with the precision "a" instead) is read too."""
+        A state saved before P was kept (with the precision "a" instead), or before the shared
+        intercept, is read too."""
         learner = cls(space, params, rank)
         if not state:
             return learner
+        state = _with_intercept(learner._layout, state)
         n, nv = learner.n_features, learner.n_values
 
         def array(key: str, shape: tuple[int, ...]) -> FloatArray:

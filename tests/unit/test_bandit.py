@@ -427,3 +427,43 @@ def test_p_terms_out_of_range_are_refused() -> None:
     state = trained(n=40).state()
     with pytest.raises(ValueError, match="p_terms"):
         RidgeIGW.from_state(SPACE, BanditParams(), RANK, state | {"p_terms": np.array([1.5, 1.0])})
+
+
+def test_a_state_learned_without_the_intercept_is_read_with_it_and_chooses_the_same() -> None:
+    rng = np.random.default_rng(9)
+    old_params = BanditParams(intercept=False)
+    old = RidgeIGW(SPACE, old_params, rank=RANK)
+    outcomes = [
+        Outcome(
+            Decision(
+                "x",
+                "night",
+                rng.normal(size=RANK),
+                tuple(int(rng.integers(len(d.values))) for d in SPACE.dimensions),
+                "b1",
+            ),
+            float(rng.normal(0.5, 0.2)),
+        )
+        for _ in range(90)
+    ]
+    old.learn(outcomes[:45])
+    old.learn(outcomes[45:50])  # leaves updates pending, and some prior owed
+    state = old.state()
+    assert state["p_terms"][0] > 0 and state["p_pending"].size > 0
+    new = RidgeIGW.from_state(SPACE, BanditParams(), RANK, state)
+    assert new.n_features == old.n_features + 5 and new.fits(state)
+    for seed in range(10):
+        comps = rng.normal(size=RANK)
+        assert new.choose("x", "night", comps, seed, business="b1") == old.choose(
+            "x", "night", comps, seed, business="b1"
+        )
+    expected = np.diag(new._layout.prior)
+    expected[: old.n_features, : old.n_features] = old.precision()
+    assert np.allclose(new.precision(), expected, rtol=1e-9, atol=1e-9)
+    new.learn(outcomes[50:])  # and it learns on
+    assert new.steps == 90
+    solution_only = {k: state[k] for k in RidgeIGW.solution_names("b1")}
+    chooser = RidgeIGW.from_state(SPACE, BanditParams(), RANK, solution_only)
+    assert chooser.choose("x", "night", np.zeros(RANK), 3, business="b1") == old.choose(
+        "x", "night", np.zeros(RANK), 3, business="b1"
+    )
