@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_SCHEDULE = "*/15 * * * *"
-DEFAULT_AUDIENCE = "learner-functions"
 TIME_ZONE = "Etc/UTC"
 ATTEMPT_DEADLINE_SECONDS = 320
 RETRY_COUNT = 3
@@ -38,15 +37,16 @@ def build_jobs(
     region: str,
     service_account: str,
     *,
-    audience: str = DEFAULT_AUDIENCE,
     schedule: str = DEFAULT_SCHEDULE,
 ) -> list[Any]:
-    """scheduler_v1.Job objects, built offline (no API call)."""
+    """scheduler_v1.Job objects, built offline (no API call). Each token's audience is the URL
+    the job calls: Cloud Run's front end accepts no other."""
     from google.cloud import scheduler_v1
     from google.protobuf import duration_pb2
 
     jobs = []
     for spec in JOBS:
+        url = function_url(project, region, spec.function)
         jobs.append(
             scheduler_v1.Job(
                 name=f"projects/{project}/locations/{region}/jobs/{spec.name}",
@@ -55,11 +55,11 @@ def build_jobs(
                 attempt_deadline=duration_pb2.Duration(seconds=ATTEMPT_DEADLINE_SECONDS),
                 retry_config=scheduler_v1.RetryConfig(retry_count=RETRY_COUNT),
                 http_target=scheduler_v1.HttpTarget(
-                    uri=function_url(project, region, spec.function),
+                    uri=url,
                     http_method=scheduler_v1.HttpMethod.POST,
                     headers={"Content-Type": "application/json"},
                     body=spec.body.encode(),
-                    oidc_token=scheduler_v1.OidcToken(service_account_email=service_account, audience=audience),
+                    oidc_token=scheduler_v1.OidcToken(service_account_email=service_account, audience=url),
                 ),
             )
         )
@@ -71,11 +71,10 @@ def main() -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--service-account", required=True, help="the scheduler's service account email")
-    parser.add_argument("--audience", default=DEFAULT_AUDIENCE)
     parser.add_argument("--schedule", default=DEFAULT_SCHEDULE)
     parser.add_argument("--apply", action="store_true", help="create or update the jobs (needs credentials)")
     args = parser.parse_args()
-    jobs = build_jobs(args.project, args.region, args.service_account, audience=args.audience, schedule=args.schedule)
+    jobs = build_jobs(args.project, args.region, args.service_account, schedule=args.schedule)
     if not args.apply:
         for job in jobs:
             print(job)

@@ -50,7 +50,7 @@ class AuthConfig:
     supabase_issuer: str | None = None
     supabase_audience: str = "authenticated"
     google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
-    oidc_audience: str | None = None
+    oidc_audiences: tuple[str, ...] = ()  # the function's own URL (Cloud Run accepts no other)
     oidc_emails: tuple[str, ...] = ()
     webhook_secrets: tuple[str, ...] = ()  # current first; the previous one during rotation
 
@@ -92,8 +92,10 @@ class Authenticator:
             raise Forbidden(f"{caller.kind} callers may not call this function", field="Authorization")
         return caller
 
-    def _verify(self, token: str, url: str | None, audience: str | None, issuer: str | Sequence[str]) -> dict[str, Any]:
-        if url is None or audience is None:
+    def _verify(
+        self, token: str, url: str | None, audience: str | Sequence[str], issuer: str | Sequence[str]
+    ) -> dict[str, Any]:
+        if url is None or not audience:
             raise Unauthorized("this kind of caller is not configured", field="Authorization")
         try:
             key = self._client(url).get_signing_key_from_jwt(token)
@@ -120,7 +122,7 @@ class Authenticator:
 
     def _google(self, token: str) -> Caller:
         c = self.config
-        claims = self._verify(token, c.google_jwks_url, c.oidc_audience, GOOGLE_ISSUERS)
+        claims = self._verify(token, c.google_jwks_url, list(c.oidc_audiences), GOOGLE_ISSUERS)
         email = claims.get("email")
         if claims.get("email_verified") is not True or email not in c.oidc_emails:
             raise Forbidden("service account not allowed", field="Authorization")

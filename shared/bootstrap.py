@@ -82,7 +82,6 @@ def task_sink(settings: Settings, db: Database) -> TaskSink:
             "update_policy": CloudTasksTarget(settings.queue_update_policy, str(settings.url_update_policy)),
         },
         service_account=settings.tasks_service_account,
-        audience=settings.oidc_audience,
     )
     return OutboxRelay(db, transport)
 

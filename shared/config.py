@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     supabase_jwt_issuer: str | None = None  # https://<project>.supabase.co/auth/v1
     supabase_jwt_audience: str = "authenticated"
     google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
-    oidc_audience: str | None = None  # the audience Cloud Tasks and Scheduler put in their tokens
+    # The audience a service token must carry: this function's own URL, the one Cloud Run's front
+    # end accepts (terraform/functions.tf sets it per function). Comma-separated: several accepted.
+    oidc_audience: str | None = None
     oidc_service_accounts: str = ""  # comma-separated emails allowed to call as a service
     webhook_secret: SecretStr | None = None
     webhook_secret_previous: SecretStr | None = None  # still accepted while a rotation is under way
@@ -117,7 +119,7 @@ class Settings(BaseSettings):
             supabase_issuer=self.supabase_jwt_issuer,
             supabase_audience=self.supabase_jwt_audience,
             google_jwks_url=self.google_jwks_url,
-            oidc_audience=self.oidc_audience,
+            oidc_audiences=tuple(a.strip() for a in (self.oidc_audience or "").split(",") if a.strip()),
             oidc_emails=tuple(e.strip() for e in self.oidc_service_accounts.split(",") if e.strip()),
             webhook_secrets=secrets,
         )

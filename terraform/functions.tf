@@ -1,4 +1,4 @@
-# The four functions (gen2), built from one source archive.
+# The five functions (gen2), built from one source archive.
 resource "google_cloudfunctions2_function" "fn" {
   for_each = local.functions
   name     = each.key
@@ -22,12 +22,13 @@ resource "google_cloudfunctions2_function" "fn" {
     service_account_email          = google_service_account.function[each.key].email
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    environment_variables          = local.environment
+    # A token for a task or a sweep must name the function's own URL: Cloud Run accepts no other.
+    environment_variables = merge(local.environment, { OIDC_AUDIENCE = local.function_url[each.key] })
 
     dynamic "secret_environment_variables" {
-      for_each = local.secrets
+      for_each = { for key, pair in local.secret_mounts : pair.secret => local.secrets[pair.secret] if pair.function == each.key }
       content {
-        key        = secret_environment_variables.value
+        key        = secret_environment_variables.value.setting
         project_id = var.project_id
         secret     = google_secret_manager_secret.secret[secret_environment_variables.key].secret_id
         version    = "latest"
@@ -35,5 +36,5 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.function_access]
+  depends_on = [google_secret_manager_secret_iam_member.function_access, google_secret_manager_secret_version.database_url]
 }

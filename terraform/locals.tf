@@ -24,22 +24,33 @@ locals {
     URL_UPDATE_POLICY     = local.function_url["update_policy"]
     TASKS_MAX_ATTEMPTS    = tostring(var.tasks_max_attempts)
     TASKS_SERVICE_ACCOUNT = google_service_account.tasks.email
-    OIDC_AUDIENCE         = var.oidc_audience
     OIDC_SERVICE_ACCOUNTS = "${google_service_account.tasks.email},${google_service_account.scheduler.email}"
     SUPABASE_JWKS_URL     = "${var.supabase_url}/auth/v1/.well-known/jwks.json"
     SUPABASE_JWT_ISSUER   = "${var.supabase_url}/auth/v1"
     SUPABASE_URL          = var.supabase_url
   }
 
-  # Secret Manager secret id => the setting it fills.
-  # A secret left empty reads as "not configured" (e.g. no xAI key: offline captions).
+  # Secret Manager secret id => the setting it fills and the functions that read it. Only
+  # the database URL is required (Terraform writes its version from var.database_url, so the
+  # functions deploy in the same apply); an optional secret is mounted once it is listed in
+  # var.configured_secrets, after its value was added (Secret Manager refuses empty values,
+  # and an unmounted key means "not configured": no xAI key, offline captions).
   secrets = {
-    learner-database-url              = "DATABASE_URL"
-    learner-webhook-secret            = "WEBHOOK_SECRET"
-    learner-webhook-secret-previous   = "WEBHOOK_SECRET_PREVIOUS"
-    learner-xai-api-key               = "XAI_API_KEY"
-    learner-gemini-api-key            = "GEMINI_API_KEY"
-    learner-supabase-service-role-key = "SUPABASE_SERVICE_ROLE_KEY"
+    learner-database-url              = { setting = "DATABASE_URL", functions = keys(local.functions), required = true }
+    learner-webhook-secret            = { setting = "WEBHOOK_SECRET", functions = ["record_snapshot"], required = false }
+    learner-webhook-secret-previous   = { setting = "WEBHOOK_SECRET_PREVIOUS", functions = ["record_snapshot"], required = false }
+    learner-xai-api-key               = { setting = "XAI_API_KEY", functions = ["generate_post"], required = false }
+    learner-gemini-api-key            = { setting = "GEMINI_API_KEY", functions = ["generate_post"], required = false }
+    learner-supabase-service-role-key = { setting = "SUPABASE_SERVICE_ROLE_KEY", functions = ["generate_post"], required = false }
+  }
+
+  # (function, secret) pairs: what each function may read, and what it mounts.
+  secret_readers = merge([
+    for id, s in local.secrets : { for fn in s.functions : "${fn}/${id}" => { function = fn, secret = id } }
+  ]...)
+  secret_mounts = {
+    for key, pair in local.secret_readers : key => pair
+    if local.secrets[pair.secret].required || contains(var.configured_secrets, pair.secret)
   }
 
   # The scheduled jobs: deploy/scheduler_jobs.py builds the same ones (a test compares).

@@ -19,7 +19,7 @@ resource "google_cloud_scheduler_job" "job" {
     }
     oidc_token {
       service_account_email = google_service_account.scheduler.email
-      audience              = var.oidc_audience
+      audience              = local.function_url[each.value.function]
     }
   }
 }

@@ -1,4 +1,6 @@
-# Secret values are added out of band (gcloud secrets versions add), never in Terraform state.
+# Only the database URL's value passes through Terraform (var.database_url, sensitive; it is
+# in the state, which must be kept private). The optional secrets' values are added out of
+# band (gcloud secrets versions add) and mounted once listed in var.configured_secrets.
 resource "google_secret_manager_secret" "secret" {
   for_each  = local.secrets
   secret_id = each.key
@@ -7,9 +9,15 @@ resource "google_secret_manager_secret" "secret" {
   }
 }
 
+resource "google_secret_manager_secret_version" "database_url" {
+  secret      = google_secret_manager_secret.secret["learner-database-url"].id
+  secret_data = var.database_url
+}
+
+# Each function reads the secrets it uses, and no other.
 resource "google_secret_manager_secret_iam_member" "function_access" {
-  for_each  = { for pair in setproduct(keys(local.functions), keys(local.secrets)) : "${pair[0]}/${pair[1]}" => pair }
-  secret_id = google_secret_manager_secret.secret[each.value[1]].id
+  for_each  = local.secret_readers
+  secret_id = google_secret_manager_secret.secret[each.value.secret].id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.function[each.value[0]].email}"
+  member    = "serviceAccount:${google_service_account.function[each.value.function].email}"
 }

@@ -20,6 +20,25 @@ variable "supabase_url" {
   type        = string
 }
 
+variable "database_url" {
+  description = "Postgres URL of the Supabase pooler (transaction mode, port 6543): postgresql://postgres.<ref>:<password>@<pooler-host>:6543/postgres"
+  type        = string
+  sensitive   = true
+}
+
+variable "configured_secrets" {
+  description = "Optional secrets whose value has been added (gcloud secrets versions add), to mount: learner-webhook-secret, learner-webhook-secret-previous, learner-xai-api-key, learner-gemini-api-key, learner-supabase-service-role-key."
+  type        = set(string)
+  default     = []
+  validation {
+    condition = alltrue([for s in var.configured_secrets : contains([
+      "learner-webhook-secret", "learner-webhook-secret-previous", "learner-xai-api-key",
+      "learner-gemini-api-key", "learner-supabase-service-role-key",
+    ], s)])
+    error_message = "configured_secrets lists only optional secrets of locals.tf (the database URL is always mounted)."
+  }
+}
+
 variable "sweep_schedule" {
   description = "Cron schedule of the sweep (due rewards, lost webhooks, undispatched tasks)."
   type        = string
@@ -30,12 +49,6 @@ variable "tasks_max_attempts" {
   description = "Attempts per Cloud Task; the functions dead-letter a task rejected at the last one (TASKS_MAX_ATTEMPTS)."
   type        = number
   default     = 10
-}
-
-variable "oidc_audience" {
-  description = "Audience that Cloud Tasks and Cloud Scheduler put in their OIDC tokens."
-  type        = string
-  default     = "learner-functions"
 }
 
 variable "max_instances" {

@@ -52,6 +52,9 @@ def migrate(url: str, directory: Path) -> list[str]:
                     "create table if not exists app_migrations ("
                     " version text primary key, applied_at timestamptz not null default now())"
                 )
+                # On Supabase every new table is granted to anon and authenticated: RLS
+                # without a policy keeps this history to the service.
+                conn.execute("alter table app_migrations enable row level security")
                 if conn.execute("select 1 from app_migrations where version = %s", (version,)).fetchone():
                     continue
                 conn.execute(path.read_text("utf-8").encode())

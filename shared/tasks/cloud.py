@@ -55,14 +55,12 @@ class CloudTasksTransport:
         location: str,
         targets: Mapping[Target, CloudTasksTarget],
         service_account: str | None,
-        audience: str | None,
     ) -> None:
         self.client = client
         self.project = project
         self.location = location
         self.targets = targets
         self.service_account = service_account
-        self.audience = audience
 
     def request(self, task: Task) -> tuple[str, Any]:
         """The (parent queue path, tasks_v2.Task) that ``create`` sends."""
@@ -78,9 +76,9 @@ class CloudTasksTransport:
             body=json.dumps(dict(task.payload)).encode(),
         )
         if self.service_account:
-            http.oidc_token = tasks_v2.OidcToken(
-                service_account_email=self.service_account, audience=self.audience or target.url
-            )
+            # Cloud Run's front end accepts a token only for the service's own URL (or a
+            # custom audience set on the service): the audience is the URL the task calls.
+            http.oidc_token = tasks_v2.OidcToken(service_account_email=self.service_account, audience=target.url)
         cloud_task = tasks_v2.Task(
             name=f"{parent}/tasks/{task_id(task.name)}",
             http_request=http,

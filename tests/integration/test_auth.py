@@ -25,7 +25,7 @@ from tests.conftest import START
 from tests.integration.support import state_digest
 
 SUPABASE_ISS = "https://project-ref.supabase.test/auth/v1"
-OIDC_AUDIENCE = "learner-functions"
+OIDC_AUDIENCE = "https://europe-west1-learner-test.cloudfunctions.net/compute_reward"  # the function's own URL
 TASKS_SA = "tasks@learner-test.iam.gserviceaccount.com"
 SECRET = "sentinel-webhook-secret-7f3a"  # must never appear in a log line or a response
 OLD_SECRET = "sentinel-old-secret-19c2"
@@ -78,7 +78,7 @@ def secured(runtime: Runtime, jwks_server: str) -> Iterator[Runtime]:
         supabase_jwks_url=f"{jwks_server}/supabase.json",
         supabase_issuer=SUPABASE_ISS,
         google_jwks_url=f"{jwks_server}/google.json",
-        oidc_audience=OIDC_AUDIENCE,
+        oidc_audiences=(OIDC_AUDIENCE,),
         oidc_emails=(TASKS_SA,),
         webhook_secrets=(SECRET, OLD_SECRET),
     )

@@ -8,76 +8,34 @@ token check itself is covered by tests/integration/test_auth.py.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import functions_framework
 import pytest
-from werkzeug.serving import make_server
 
 from shared.bootstrap import Runtime
 from shared.clock import SystemClock
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import Settings
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay, task_id
 from shared.tasks.model import update_task
+from tests.integration import cloud_support
 
-PROJECT, LOCATION = "learner-test", "europe-west1"
 pytestmark = pytest.mark.emulator
-
-EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
-    assert EMULATOR.exists(), f"the Cloud Tasks emulator is not installed at {EMULATOR} (run `make emulator`)"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(EMULATOR), "start", "-p", str(port), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_for_port(port)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with cloud_support.emulator() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, str]]:
     """compute_reward and update_policy served over HTTP on loopback."""
-    urls, servers = {}, []
-    for target in ("compute_reward", "update_policy"):
-        app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        urls[target] = f"http://127.0.0.1:{server.server_port}/"
-    yield urls
-    for server in servers:
-        server.shutdown()
+    with cloud_support.served(("compute_reward", "update_policy")) as urls:
+        yield urls
 
 
 @pytest.fixture
@@ -87,23 +45,22 @@ def cloud(runtime: Runtime, emulator: str, served: dict[str, str]) -> Iterator[C
 
     client = cloud_tasks_client(Settings(cloud_tasks_emulator=emulator))
     for queue in ("compute-reward", "update-policy"):
-        name = client.queue_path(PROJECT, LOCATION, queue)  # type: ignore[attr-defined]
+        name = client.queue_path(cloud_support.PROJECT, cloud_support.LOCATION, queue)  # type: ignore[attr-defined]
         try:
             client.create_queue(  # type: ignore[attr-defined]
-                parent=f"projects/{PROJECT}/locations/{LOCATION}", queue={"name": name}
+                parent=f"projects/{cloud_support.PROJECT}/locations/{cloud_support.LOCATION}", queue={"name": name}
             )
         except Exception as exc:  # created by an earlier test of this module
             assert "exist" in str(exc).lower(), exc
     transport = CloudTasksTransport(
         client,
-        project=PROJECT,
-        location=LOCATION,
+        project=cloud_support.PROJECT,
+        location=cloud_support.LOCATION,
         targets={
             "compute_reward": CloudTasksTarget("compute-reward", served["compute_reward"]),
             "update_policy": CloudTasksTarget("update-policy", served["update_policy"]),
         },
         service_account=None,
-        audience=None,
     )
     old_clock, old_tasks = runtime.clock, runtime.tasks
     runtime.clock, runtime.tasks = SystemClock(), OutboxRelay(runtime.db, transport)
@@ -223,12 +180,11 @@ def test_a_task_whose_creation_failed_stays_in_the_outbox_and_the_sweep_dispatch
     from shared.bootstrap import cloud_tasks_client
 
     down = CloudTasksTransport(
-        cloud_tasks_client(Settings(cloud_tasks_emulator=f"127.0.0.1:{_free_port()}")),
-        project=PROJECT,
-        location=LOCATION,
+        cloud_tasks_client(Settings(cloud_tasks_emulator=f"127.0.0.1:{cloud_support.free_port()}")),
+        project=cloud_support.PROJECT,
+        location=cloud_support.LOCATION,
         targets=cloud.targets,
         service_account=None,
-        audience=None,
     )
     runtime.tasks = OutboxRelay(runtime.db, down)
     business = make_profile()

@@ -64,25 +64,79 @@ def test_terraform_deploys_exactly_the_entry_points_of_main():
 
 def test_every_environment_variable_terraform_sets_is_a_setting_the_code_reads():
     env = _locals()["environment"]
-    secrets = {_str(v) for v in _locals()["secrets"].values()}
+    secrets = {_str(v["setting"]) for v in _locals()["secrets"].values()}
     assert set(env) <= SETTINGS_FIELDS, set(env) - SETTINGS_FIELDS
     assert secrets <= SETTINGS_FIELDS, secrets - SETTINGS_FIELDS
     assert not set(env) & secrets, "a secret must not also be a plain environment variable"
 
 
 def test_every_secret_setting_comes_from_secret_manager_and_production_settings_are_set():
-    secrets = {_str(v) for v in _locals()["secrets"].values()}
+    secrets = {_str(v["setting"]) for v in _locals()["secrets"].values()}
     secret_fields = {
         name.upper() for name, f in Settings.model_fields.items() if f.annotation in (SecretStr, SecretStr | None)
     }
     assert secret_fields | {"DATABASE_URL"} <= secrets
     env = _locals()["environment"]
     needed = {"AUTH_MODE", "TASK_DISPATCH", "GCP_PROJECT", "GCP_LOCATION", "URL_COMPUTE_REWARD", "URL_UPDATE_POLICY"}
-    needed |= {"TASKS_SERVICE_ACCOUNT", "OIDC_AUDIENCE", "OIDC_SERVICE_ACCOUNTS", "SUPABASE_JWKS_URL"}
+    needed |= {"TASKS_SERVICE_ACCOUNT", "OIDC_SERVICE_ACCOUNTS", "SUPABASE_JWKS_URL"}
     assert needed <= set(env)
     assert _str(env["AUTH_MODE"]) == "enforce" and _str(env["TASK_DISPATCH"]) == "cloud_tasks"
     # And the values terraform gives parse as settings.
     Settings(auth_mode=_str(env["AUTH_MODE"]), task_dispatch=_str(env["TASK_DISPATCH"]))
+
+
+def _mounted(configured: set[str]) -> dict[str, set[str]]:
+    """function → the settings it gets from Secret Manager, by locals.tf's rule (whose text the
+    test below pins): a secret is mounted on the functions that read it, if it is required or
+    listed in var.configured_secrets."""
+    every = [_str(k) for k in _locals()["functions"]]
+    out: dict[str, set[str]] = {fn: set() for fn in every}
+    for key, spec in _locals()["secrets"].items():
+        readers = every if spec["functions"] == "${keys(local.functions)}" else [_str(f) for f in spec["functions"]]
+        if spec["required"] or _str(key) in configured:
+            for fn in readers:
+                out[fn].add(_str(spec["setting"]))
+    return out
+
+
+def test_each_function_mounts_only_the_secrets_it_reads_and_optional_ones_once_configured():
+    loc = _locals()
+    assert loc["secret_mounts"].replace(" ", "") == (
+        "${{forkey,pairinlocal.secret_readers:key=>pair"
+        "iflocal.secrets[pair.secret].required||contains(var.configured_secrets,pair.secret)}}"
+    )
+    resource = _load("functions.tf")["resource"][0]['"google_cloudfunctions2_function"']['"fn"']
+    dynamic = resource["service_config"][0]["dynamic"][0]['"secret_environment_variables"']
+    assert dynamic["for_each"].replace(" ", "") == (
+        "${{forkey,pairinlocal.secret_mounts:pair.secret=>local.secrets[pair.secret]ifpair.function==each.key}}"
+    )
+    # Out of the box only the database URL, whose version Terraform writes in the same apply.
+    assert _mounted(set()) == {fn: {"DATABASE_URL"} for fn in _mounted(set())}
+    everything = _mounted({_str(k) for k in loc["secrets"]})
+    assert everything["generate_post"] == {"DATABASE_URL", "XAI_API_KEY", "GEMINI_API_KEY", "SUPABASE_SERVICE_ROLE_KEY"}
+    assert everything["record_snapshot"] == {"DATABASE_URL", "WEBHOOK_SECRET", "WEBHOOK_SECRET_PREVIOUS"}
+    assert everything["compute_reward"] == everything["update_policy"] == everything["report"] == {"DATABASE_URL"}
+    # Access follows reading, not configuration: what may be read is granted per pair.
+    access = _load("secrets.tf")["resource"]
+    members = next(r for r in access if '"google_secret_manager_secret_iam_member"' in r)
+    assert members['"google_secret_manager_secret_iam_member"']['"function_access"']["for_each"] == (
+        "${local.secret_readers}"
+    )
+    version = next(r for r in access if '"google_secret_manager_secret_version"' in r)
+    assert version['"google_secret_manager_secret_version"']['"database_url"']["secret_data"] == "${var.database_url}"
+    variables = {_str(k): v for block in _load("variables.tf")["variable"] for k, v in block.items()}
+    assert variables["database_url"]["sensitive"] is True and "default" not in variables["database_url"]
+
+
+def test_each_function_expects_tokens_for_its_own_url():
+    # Cloud Run's front end accepts an OIDC token only for the service's URL, and tasks and
+    # jobs name the URL they call; so each function must expect its own URL, not a shared name.
+    resource = _load("functions.tf")["resource"][0]['"google_cloudfunctions2_function"']['"fn"']
+    env = _str(resource["service_config"][0]["environment_variables"]).replace(" ", "")
+    assert env == "${merge(local.environment,{OIDC_AUDIENCE=local.function_url[each.key]})}", env
+    assert "OIDC_AUDIENCE" not in _locals()["environment"]
+    with pytest.raises(KeyError):
+        _variable_default("oidc_audience")
 
 
 def test_the_scheduler_jobs_built_by_the_client_match_terraform():
@@ -101,7 +155,9 @@ def test_the_scheduler_jobs_built_by_the_client_match_terraform():
         assert job.http_target.http_method.name == _str(target["http_method"])
         assert dict(job.http_target.headers) == {"Content-Type": "application/json"}
         assert {_str(k): _str(v) for k, v in target["headers"].items()} == {"Content-Type": "application/json"}
-        assert job.http_target.oidc_token.audience == _variable_default("oidc_audience")
+        # Cloud Run's front end accepts a token only for the URL it serves.
+        assert job.http_target.oidc_token.audience == job.http_target.uri
+        assert _str(target["oidc_token"][0]["audience"]) == "${local.function_url[each.value.function]}"
         assert job.retry_config.retry_count == resource["retry_config"][0]["retry_count"]
         assert f"{job.attempt_deadline.seconds}s" == _str(resource["attempt_deadline"])
         # The body the sweep gets is one compute_reward accepts.

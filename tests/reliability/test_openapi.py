@@ -119,7 +119,7 @@ def secured(runtime, functions, make_profile, clock, keys, jwks_server) -> Itera
         supabase_jwks_url=f"{jwks_server}/supabase.json",
         supabase_issuer=SUPABASE_ISS,
         google_jwks_url=f"{jwks_server}/google.json",
-        oidc_audience=OIDC_AUDIENCE,
+        oidc_audiences=(OIDC_AUDIENCE,),
         oidc_emails=(TASKS_SA,),
         webhook_secrets=(SECRET,),
     )

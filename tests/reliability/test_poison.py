@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -31,8 +30,8 @@ from shared.store import outbox
 from shared.tasks.delivery import RETRY_HEADER
 from shared.tasks.local import LocalTaskRunner
 from shared.tasks.model import Task
+from tests.integration.cloud_support import LOCATION, PROJECT, emulator
 from tests.integration.support import fetch_all, fetch_one, state_digest
-from tests.integration.test_cloud_tasks import EMULATOR, LOCATION, PROJECT, _free_port, _wait_for_port
 from tests.reliability import scale
 from tests.reliability.helpers import published_post, settled_posts
 
@@ -222,17 +221,8 @@ class Counting:
 @pytest.fixture
 def emulator_with_three_attempts() -> Iterator[str]:
     """The emulator retrying a failed task twice: three attempts, like max_attempts = 3."""
-    assert EMULATOR.exists(), f"the Cloud Tasks emulator is not installed at {EMULATOR} (run `make emulator`)"
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(EMULATOR), "start", "-p", str(port), "-q", "-r", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_for_port(port)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with emulator("-r", "2") as address:
+        yield address
 
 
 @pytest.mark.emulator

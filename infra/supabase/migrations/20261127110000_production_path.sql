@@ -73,7 +73,15 @@ alter table policy_state enable row level security;
 alter table policy_updates enable row level security;
 alter table outbox enable row level security;
 alter table sweep_runs enable row level security;
-alter table app_migrations enable row level security;
+-- app_migrations is the product runner's own history (shared/store/migrate.py, which
+-- secures it itself); the Supabase CLI keeps its history elsewhere and has no such table.
+do $$
+begin
+  if to_regclass('app_migrations') is not null then
+    alter table app_migrations enable row level security;
+  end if;
+end
+$$;
 
 grant select on profiles, posts, decisions, snapshots, rewards to authenticated;
 
@@ -91,13 +99,18 @@ create policy own_rewards on rewards for select to authenticated
 -- The Database Webhook: only where Supabase's webhook function exists (plain
 -- Postgres skips it). The secret header is read from Supabase Vault at
 -- trigger time, so it never appears in this file or in the trigger text.
+-- On Supabase without pg_net or Vault the migration stops, saying what to
+-- enable: without the trigger no snapshot would reach record_snapshot.
 do $$
 begin
   if exists (
     select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'supabase_functions' and p.proname = 'http_request'
-  ) and exists (select 1 from pg_namespace where nspname = 'vault')
-    and exists (select 1 from pg_namespace where nspname = 'net') then
+  ) then
+    if not exists (select 1 from pg_namespace where nspname = 'net')
+       or not exists (select 1 from pg_namespace where nspname = 'vault') then
+      raise exception 'the snapshots webhook needs the pg_net and Vault extensions: enable both (Database, Extensions), then push the migrations again';
+    end if;
     execute $f$
       create or replace function public.notify_record_snapshot() returns trigger
       language plpgsql security definer set search_path = '' as $body$

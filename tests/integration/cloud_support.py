@@ -1,0 +1,127 @@
+"""What the tests that rehearse Google's side share: the Cloud Tasks emulator, functions
+served over HTTP by functions-framework, and a Google-like OIDC signer whose keys are
+served as JWKS on loopback. Not a test module: test modules import from here."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import make_server
+
+from shared.config import PROJECT_ROOT
+
+PROJECT, LOCATION = "learner-test", "europe-west1"
+EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@contextmanager
+def emulator(*args: str) -> Iterator[str]:
+    """The Cloud Tasks emulator on a free port ("host:port"); ``args`` are its own options."""
+    assert EMULATOR.exists(), f"the Cloud Tasks emulator is not installed at {EMULATOR} (run `make emulator`)"
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(EMULATOR), "start", "-p", str(port), "-q", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def served(targets: Sequence[str]) -> Iterator[dict[str, str]]:
+    """Each function of main.py in ``targets`` served over HTTP on loopback: name → base URL."""
+    urls, servers = {}, []
+    for target in targets:
+        app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls[target] = f"http://127.0.0.1:{server.server_port}/"
+    try:
+        yield urls
+    finally:
+        for server in servers:
+            server.shutdown()
+
+
+class GoogleSigner:
+    """Signs OIDC tokens as Google does for Cloud Tasks and Cloud Scheduler (RS256, issuer
+    accounts.google.com, the service account's email) and serves its key as JWKS."""
+
+    KID = "g-1"
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def token(self, audience: str, email: str, **over: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": "https://accounts.google.com",
+            "aud": audience,
+            "sub": "1234567890",
+            "email": email,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + 600,
+        }
+        claims.update(over)
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.KID})
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update(kid=self.KID, alg="RS256", use="sig")
+        return {"keys": [jwk]}
+
+    @contextmanager
+    def serve_jwks(self) -> Iterator[str]:
+        """The JWKS URL on loopback."""
+        body = json.dumps(self.jwks()).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}/certs"
+        finally:
+            server.shutdown()
