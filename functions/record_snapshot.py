@@ -43,6 +43,8 @@ def _call(req: Request, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any
     if isinstance(req, SnapshotInserted):
         if caller.kind == "user":  # a notification of a table insert comes from the database only
             raise Forbidden("users cannot send database notifications", field="type")
+    elif caller.kind == "webhook":  # the webhook's secret only ever announces inserted snapshots
+        raise Forbidden("the webhook secret only announces inserted snapshots", field="type")
     else:
         check_post(rt.db, caller, req.post_id)
     result = record_event(rt.db, _event(req), rt.clock.now(), rt.reward_config, rt.params.beta)

@@ -6,8 +6,10 @@ provider shares one retry rule (``shared.llm.retry``); its timeout is ours.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -76,10 +78,18 @@ class GeminiImageClient:
                 raise Retryable(f"HTTP {exc.code}") from None
             reason = redact(str(exc.message), secret)
             raise ProviderRefused(f"gemini refused the request (HTTP {exc.code}): {reason}") from None
-        except ValueError:  # the SDK parses the body as JSON before anything else
+        except json.JSONDecodeError:  # the SDK parses the body as JSON before anything else
             raise ProviderUnavailable("gemini answered a body that is not JSON") from None
         except self._transport_errors as exc:
             raise Retryable(f"timeout or connection failure ({type(exc).__name__})") from None
+        except (ValueError, TypeError, AttributeError, KeyError):  # JSON, but not a GenerateContentResponse
+            raise ProviderUnavailable("gemini answered JSON of an unexpected shape") from None
+        try:
+            return self._image(response)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            raise ProviderUnavailable("gemini answered JSON of an unexpected shape") from None
+
+    def _image(self, response: Any) -> GeneratedImage:
         feedback = response.prompt_feedback
         if feedback is not None and feedback.block_reason is not None:
             raise ProviderRefused(f"gemini blocked the prompt: {feedback.block_reason}")

@@ -7,7 +7,10 @@ schedule is testable without waiting.
 
 from __future__ import annotations
 
+import base64
+import json
 import random
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -95,8 +98,20 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def redact(text: str, *secrets: str) -> str:
-    """``text`` with every secret replaced, trimmed: provider messages may echo a key back."""
+    """``text`` with every secret replaced, trimmed: provider messages may echo a key back, and
+    not always as it was sent (URL-encoded in a query string, JSON-escaped, base64 in a header)."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+        if not secret:
+            continue
+        raw = secret.encode()
+        forms = {
+            secret,
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret),
+            json.dumps(secret)[1:-1],
+            base64.b64encode(raw).decode().rstrip("="),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        }
+        for form in sorted(forms, key=len, reverse=True):  # the longest first: no half-replaced key
+            text = text.replace(form, "***")
     return text[:300]

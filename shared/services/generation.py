@@ -14,7 +14,7 @@ from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import Embedder
-from shared.errors import NotFound, PermanentError
+from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
 from shared.logs import log
 from shared.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
@@ -69,6 +69,22 @@ def _stored(db: Database, post_id: UUID) -> GeneratedPost:
     return GeneratedPost(post_id=post_id, decision=decision, post=post, created=False, tasks=())
 
 
+def _same_request(post: post_store.PostRow, cmd: GenerateCommand) -> None:
+    """A redelivery repeats its request; a request_id reused for another post is refused (409),
+    not answered with the first post as if it were this one."""
+    differs = [
+        name
+        for name, same in (
+            ("platform", post.platform == cmd.platform),
+            ("topic", post.topic == cmd.topic),
+            ("scheduled_for", cmd.scheduled_for is None or post.scheduled_for == cmd.scheduled_for),
+        )
+        if not same
+    ]
+    if differs:
+        raise Conflict(f"request_id was already used for a post with another {', '.join(differs)}", field="request_id")
+
+
 def generate_post(
     db: Database,
     cmd: GenerateCommand,
@@ -100,9 +116,12 @@ def generate_post(
     if profile is None:
         raise NotFound("no profile for this business", field="business_id")
     if inputs.exists:
+        stored = _stored(db, post_id)
+        _same_request(stored.post, cmd)
         if content is not None:
             complete_content(db, post_id, content, now)
-        return _stored(db, post_id)
+            return _stored(db, post_id)
+        return stored
 
     # Embedding is CPU work: it runs outside any transaction.
     business_vec = profile.embedding

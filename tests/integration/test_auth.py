@@ -258,3 +258,27 @@ def test_the_webhook_secret_is_checked_in_constant_time_with_rotation(secured, f
     for sentinel in (SECRET, OLD_SECRET):
         assert sentinel not in out.err + out.out
         assert sentinel not in json.dumps(answer)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "published", "media_id": "m-1", "posted_at": "2026-03-01T09:00:00+00:00"},
+        {"type": "metrics", "observed_at": "2026-03-01T15:00:00+00:00", "likes": 10**12, "follower_count": 0},
+        {"type": "deleted", "deleted_at": "2026-03-01T10:00:00+00:00"},
+    ],
+)
+def test_the_webhook_secret_announces_inserted_snapshots_and_nothing_else(secured, functions, make_profile, event):
+    business = make_profile()
+    use_runtime(
+        dataclasses.replace(secured, auth=Authenticator(dataclasses.replace(secured.auth.config, enforce=False)))
+    )
+    status, post = functions.post("generate_post", _generate_body(business))
+    use_runtime(secured)
+    assert status == 201
+    before = state_digest(secured)
+    code, answer = functions.post(
+        "record_snapshot", {"post_id": post["post_id"], **event}, {"X-Webhook-Secret": SECRET}
+    )
+    assert code == 403 and answer["error"]["fields"][0]["path"] == "type", answer
+    assert state_digest(secured) == before

@@ -6,6 +6,7 @@ matters, the same request from several threads at once.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
@@ -94,6 +95,25 @@ def test_generate_post_twice_with_one_request_id_is_one_post_answered_201_then_2
         assert first[key] == second[key], key
     counts = table_counts(runtime)
     assert (counts["posts"], counts["decisions"], counts["rewards"], counts["outbox"]) == (1, 1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"platform": "linkedin"}, {"topic": "another launch"}, {"scheduled_for": "2026-03-02T09:00:00+00:00"}],
+)
+def test_a_request_id_reused_with_another_body_is_a_conflict_that_changes_nothing(
+    runtime, functions, make_profile, change
+):
+    bid = make_profile()
+    body = {"business_id": str(bid), "request_id": "reused", "platform": "x", "topic": "AI"}
+    body["scheduled_for"] = "2026-03-01T09:00:00+00:00"
+    status, first = functions.post("generate_post", body)
+    assert status == 201
+    before = state_digest(runtime)
+    status, answer = functions.post("generate_post", {**body, **change})
+    assert status == 409 and error_paths(answer) == ["request_id"], answer
+    assert first["post_id"] not in json.dumps(answer)
+    assert state_digest(runtime) == before
 
 
 def test_the_same_request_id_for_another_business_is_another_post(runtime, functions, make_profile):

@@ -63,6 +63,23 @@ def test_a_malformed_json_body_is_a_clear_error_and_is_not_retried():
     assert "not JSON" in err.value.message
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"candidates": 5}',
+        '{"candidates": [{"content": "x"}]}',
+        '{"promptFeedback": 3}',
+        '{"candidates": [{"content": {"parts": [{"inlineData": {"data": "@@@", "mimeType": "image/png"}}]}}]}',
+    ],
+)
+def test_json_of_the_wrong_shape_is_unavailable_not_a_crash(body: str):
+    # Before: {"candidates": 5} raised a TypeError from the SDK, which the function answered 500.
+    with loopback([Reply(200, body)]) as srv, pytest.raises(ProviderUnavailable) as err:
+        client(srv.url).generate("p")
+    assert len(srv.requests) == 1
+    assert "unexpected shape" in err.value.message
+
+
 def test_a_slow_provider_times_out_on_every_attempt():
     policy = RetryPolicy(attempts=2, timeout=0.2, base_delay=0.0, max_delay=0.0)
     with loopback([Reply(200, image_answer(), delay=1.5)]) as srv, pytest.raises(ProviderUnavailable) as err:

@@ -71,6 +71,23 @@ def test_redact_removes_every_secret_and_bounds_the_text():
     assert len(redact("x" * 1000)) == 300
 
 
+KEY = 'xai-A/b+c== "d'
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "?key=xai-A%2Fb%2Bc%3D%3D%20%22d",  # URL-encoded, as a query string carries it
+        "?key=xai-A%2Fb%2Bc%3D%3D+%22d",  # ... with + for the space
+        '{"key": "xai-A/b+c== \\"d"}',  # JSON-escaped
+        "Authorization: Basic eGFpLUEvYitjPT0gImQ=",  # base64
+    ],
+)
+def test_redact_removes_a_key_in_the_encodings_a_provider_echoes(echo):
+    out = redact(f"bad request {echo} for you", KEY)
+    assert "***" in out and "xai-A" not in out and "eGFpLUEvYitjPT0gImQ" not in out, out
+
+
 @pytest.mark.parametrize("kwargs", [{"attempts": 0}, {"timeout": 0}, {"base_delay": 2.0, "max_delay": 1.0}])
 def test_invalid_policies_are_refused(kwargs):
     with pytest.raises(ValueError):
