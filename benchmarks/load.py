@@ -302,7 +302,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             seen.add((post, observed))
                             break
                     event: dict[str, Any] = {"type": "metrics", "post_id": post, "observed_at": observed.isoformat()}
-                    event.update(likes=rng.randrange(5000), comments=rng.randrange(300), shares=rng.randrange(100))
+                    # Cumulative counters: every snapshot of a post reports the same growth.
+                    minutes = int((observed - posted).total_seconds() // 60)
+                    event.update(likes=3 * minutes, comments=minutes // 10, shares=minutes // 30)
                     event.update(follower_count=4000)
                     body = json.dumps(event).encode()
                     sent.append(body)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
+from shared.plausibility import falling_counter
 from shared.reward import RewardConfig, Snapshot
 from shared.services.publishing import delete, not_in_future, publish
 from shared.services.rewards import settle
@@ -83,6 +84,11 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             raise Conflict("post is not published yet", field="post_id")
         if snap.observed_at < post.posted_at:
             raise PermanentError("observed_at is before posted_at", field="observed_at")
+        falling = falling_counter(snapshot_store.list_snapshots(conn, post.post_id), snap)
+        if falling is not None:
+            raise PermanentError(
+                f"{falling} falls against another snapshot of this post (counters are cumulative)", field=falling
+            )
         reward = reward_store.get_reward(conn, post.post_id, for_update=True)
         assert reward is not None
         late = reward.status != "pending"

@@ -22,6 +22,7 @@ from tests.integration.support import (
     decision_of,
     embedding,
     engagement,
+    error_paths,
     expected_reward,
     fetch_all,
     generate,
@@ -146,10 +147,12 @@ def test_a_snapshot_after_a_missing_reward_is_late_and_leaves_it_missing(runtime
 
 
 def test_observations_outside_the_window_slots_carry_no_weight(runtime, functions, posted, clock):
-    huge = {"likes": 10**6, "saves": 10**5}
+    # Cumulative counters (a report may not fall below an earlier one), far from C6 and C24.
+    later = {"likes": 290, "comments": 19, "shares": 10, "saves": 14}
+    earlier = {"likes": 20, "comments": 1, "shares": 1, "saves": 1}
     clock.set(at(23))
-    metrics(functions, posted, at(8), **huge)  # slot 6, but not the earliest of slot 6
-    metrics(functions, posted, at(3), **huge)  # before the first slot
+    metrics(functions, posted, at(8), **later)  # slot 6, but not the earliest of slot 6
+    metrics(functions, posted, at(3), **earlier)  # before the first slot
     metrics(functions, posted, at(6.5), **C6)  # slot 6: the earliest stands, whatever the arrival order
     clock.set(at(24))
     assert metrics(functions, posted, at(24), **C24)["reward"] == "computed"
@@ -295,3 +298,24 @@ def test_a_scheduled_post_published_late_starts_its_clock_at_posted_at(runtime, 
 
 def _counts(report: dict[str, object]) -> dict[str, object]:
     return {k: report[k] for k in ("examined", "computed", "missing", "waiting")}
+
+
+@pytest.mark.parametrize(("field", "value"), [("likes", 10), ("comments", 1)])
+def test_a_counter_that_falls_is_refused_naming_it_and_changes_nothing(runtime, functions, posted, clock, field, value):
+    clock.set(at(6))
+    metrics(functions, posted, at(6), **C6)
+    clock.set(at(24))
+    before = state_digest(runtime)
+    status, answer = functions.post(
+        "record_snapshot",
+        {"type": "metrics", "post_id": posted, "observed_at": at(24).isoformat(), **{**C24, field: value}},
+    )
+    assert status == 400 and error_paths(answer) == [field], answer
+    assert state_digest(runtime) == before
+    # A snapshot observed earlier may not report more than a later one either.
+    status, answer = functions.post(
+        "record_snapshot",
+        {"type": "metrics", "post_id": posted, "observed_at": at(3).isoformat(), **{**C6, "likes": C6["likes"] * 10}},
+    )
+    assert status == 400 and error_paths(answer) == ["likes"], answer
+    assert state_digest(runtime) == before

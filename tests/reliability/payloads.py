@@ -60,6 +60,20 @@ class World:
     now: datetime
 
 
+COUNTER_FIELDS = (
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "replies",
+    "reposts",
+    "reactions",
+    "impressions",
+    "reach",
+    "follower_count",
+)
+
+
 def valid_base(target: str, w: World, kind: str = "metrics") -> dict[str, Any]:
     if target == "generate_post":
         return {
@@ -295,37 +309,23 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
             body["scheduled_for"] = when.isoformat()
         return body
     if target == "record_snapshot":
-        count = st.integers(0, 10**12)
         if draw(st.booleans()):
             return {
                 "type": "deleted",
                 "post_id": w.published,
                 "deleted_at": draw(aware(w.posted_at, w.now + timedelta(minutes=5))).isoformat(),
             }
-        body = {
-            "type": "metrics",
-            "post_id": w.published,
-            "observed_at": draw(aware(w.posted_at, w.now + timedelta(minutes=5))).isoformat(),
-        }
+        observed = draw(aware(w.posted_at, w.now + timedelta(minutes=5)))
+        body = {"type": "metrics", "post_id": w.published, "observed_at": observed.isoformat()}
+        # Counters are cumulative (a report may not fall below an earlier one of the post), so
+        # every example reports the same growth: counter i grows by 10^i a minute (up to ~10^11).
+        minutes = max(0, int((observed - w.posted_at).total_seconds() // 60))
         for name in draw(
             st.sets(
-                st.sampled_from(
-                    [
-                        "likes",
-                        "comments",
-                        "shares",
-                        "saves",
-                        "replies",
-                        "reposts",
-                        "reactions",
-                        "impressions",
-                        "reach",
-                        "follower_count",
-                    ]
-                )
+                st.sampled_from(COUNTER_FIELDS)
             )
         ):
-            body[name] = draw(count)
+            body[name] = 10 ** COUNTER_FIELDS.index(name) * minutes
         if draw(st.booleans()):
             body["timeslot_hours"] = draw(st.sampled_from([6, 24, 48, 72, 168]))
         return body

@@ -118,6 +118,7 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
             self.runner = LocalTaskRunner(runtime.db, functions.invoke)
             self.posts: dict[str, PostModel] = {}
             self.sent: list[dict[str, Any]] = []  # metrics bodies delivered, for duplicates
+            self.rates: dict[str, int] = {}  # per post: how fast its counters grow (per hour)
             self.requests = 0
             figures["examples"] += 1
 
@@ -197,9 +198,9 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
         @rule(
             data=st.data(),
             hours=st.sampled_from([1, 5.9, 6, 7, 12, 23.9, 24, 25, 30, 47, 60]),
-            likes=st.integers(0, 5000),
+            rate=st.integers(0, 200),
         )
-        def snapshot(self, data: st.DataObject, hours: float, likes: int) -> None:
+        def snapshot(self, data: st.DataObject, hours: float, rate: int) -> None:
             post = data.draw(st.sampled_from(self.published()))
             model = self.posts[post]
             assert model.posted_at is not None
@@ -212,6 +213,10 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
                 "observed_at": observed_at.isoformat(),
                 "follower_count": FOLLOWERS,
             }
+            # Counters are cumulative: a post's counts grow at one rate, its first snapshot's
+            # (a report that fell below an earlier one would be refused).
+            rate = self.rates.setdefault(post, rate)
+            likes = int(rate * hours)
             for i, name in enumerate(COUNTERS[model.platform]):
                 body[name] = likes // (i + 1)
             status, answer = self.metrics(body)
