@@ -55,7 +55,7 @@ $(PGBOUNCER):
 demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database (+ out/report.html)
 	$(BIN)/python -m simulation $(ARGS)
 
-dev: $(VENV)/.local-installed ## The four functions on loopback with the local task dispatcher (no auth)
+dev: $(VENV)/.local-installed ## The functions and the dashboard on loopback with the local task dispatcher (no auth)
 	$(BIN)/python -m devtools.server $(ARGS)
 
 bundle: $(VENV)/.local-installed ## The deployable source archive: dist/functions-source.zip (requirements.lock as its requirements.txt)

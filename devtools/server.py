@@ -72,12 +72,13 @@ def main() -> None:
             ),
         )
     urls = {}
-    for i, target in enumerate(TARGETS):
+    for i, target in enumerate((*TARGETS, "report")):  # report: the dashboard, for a browser
         app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
         server = make_server("127.0.0.1", args.port + i, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         urls[target] = f"http://127.0.0.1:{args.port + i}/"
         print(f"{target:16} {urls[target]}")
+    print(f"\nThe dashboard: {urls['report']} (open it in a browser).")
     print(f"\nA demo business: {DEMO_BUSINESS}. Try:\n")
     print(
         f"curl -s {urls['generate_post']} -H 'Content-Type: application/json' -d "

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_stopping_the_dev_server_stops_its_database(tmp_path: Path, stop: signal
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "EMBEDDED_PG_DIR": str(data_dir), "EMBEDDER": "none"}
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "devtools.server", "--port", str(_free_port_block(4))],
+        [sys.executable, "-m", "devtools.server", "--port", str(_free_port_block(5))],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -66,12 +67,18 @@ def test_stopping_the_dev_server_stops_its_database(tmp_path: Path, stop: signal
     )
     try:
         assert server.stdout is not None
-        deadline = time.monotonic() + 120
+        deadline, dashboard = time.monotonic() + 120, None
         while time.monotonic() < deadline:
             line = server.stdout.readline()
+            if line.startswith("The dashboard: "):
+                dashboard = line.split()[2]
             if "A demo business" in line or not line:
                 break
         assert _postgres_of(data_dir), "the dev server did not start its database"
+        # make dev serves the dashboard too (before: only the four POST functions).
+        assert dashboard is not None
+        with urllib.request.urlopen(dashboard, timeout=60) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
         server.send_signal(stop)
         assert server.wait(timeout=60) is not None
         deadline = time.monotonic() + 30

@@ -128,8 +128,9 @@ def test_a_signed_in_user_reads_only_their_own_rows_and_changes_nothing(pushed: 
         total = conn.execute("select count(*) from profiles").fetchone()
     assert total is not None and total[0] >= 2
     with psycopg.connect(pushed) as conn:
-        conn.execute("set role authenticated")
-        conn.execute("select set_config('request.jwt.claims', %s, false)", (json.dumps({"sub": str(alice)}),))
+        # Transaction-local, so nothing of it outlives this test's transaction (a pooler reuses the connection).
+        conn.execute("set local role authenticated")
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(alice)}),))
         assert conn.execute("select owner_id from profiles").fetchall() == [(alice,)]
         for statement in (
             "truncate profiles",
