@@ -320,11 +320,7 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
         # Counters are cumulative (a report may not fall below an earlier one of the post), so
         # every example reports the same growth: counter i grows by 10^i a minute (up to ~10^11).
         minutes = max(0, int((observed - w.posted_at).total_seconds() // 60))
-        for name in draw(
-            st.sets(
-                st.sampled_from(COUNTER_FIELDS)
-            )
-        ):
+        for name in draw(st.sets(st.sampled_from(COUNTER_FIELDS))):
             body[name] = 10 ** COUNTER_FIELDS.index(name) * minutes
         if draw(st.booleans()):
             body["timeslot_hours"] = draw(st.sampled_from([6, 24, 48, 72, 168]))
