@@ -68,7 +68,7 @@ def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         space=rt.space,
         params=rt.params,
         reward_config=rt.reward_config,
-        embedder=rt.embedder,
+        embedder=rt.embedders,
         now=rt.clock.now(),
         content=rt.content,
     )

@@ -163,7 +163,7 @@ def generate(args: argparse.Namespace) -> None:
             space=runtime.space,
             params=runtime.params,
             reward_config=runtime.reward_config,
-            embedder=runtime.embedder,
+            embedder=runtime.embedders,
             now=runtime.clock.now(),
             content=runtime.content,
         )

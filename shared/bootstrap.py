@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
 from shared.action_space import ActionSpace
@@ -12,7 +12,7 @@ from shared.config import Settings
 from shared.content import ContentWriter
 from shared.embedding import Embedder
 from shared.image_store import ImageStore, LocalFolderStore
-from shared.minilm import load_embedder
+from shared.minilm import LazyEmbedder
 from shared.policy import PolicyParams, baseline_action
 from shared.reward import RewardConfig
 from shared.store.db import Database
@@ -32,9 +32,14 @@ class Runtime:
     reward_config: RewardConfig
     tasks: TaskSink
     auth: Authenticator
-    embedder: Embedder | None = None
+    embedders: LazyEmbedder = field(default_factory=lambda: LazyEmbedder("none"))
     embedded: EmbeddedPostgres | None = None
     content: ContentWriter | None = None  # None: the offline generator, stored with the decision
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The configured embedder, loaded on first use (a runtime copied with ``replace`` shares it)."""
+        return self.embedders.get()
 
     def close(self) -> None:
         self.db.close()
@@ -135,7 +140,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
         reward_config=settings.reward_config(),
         tasks=task_sink(settings, db),
         auth=Authenticator(settings.auth_config()),
-        embedder=load_embedder(settings.embedder),
+        embedders=LazyEmbedder(settings.embedder),
         embedded=embedded,
         content=build_content(settings),
     )

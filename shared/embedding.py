@@ -11,3 +11,9 @@ class Embedder(Protocol):
     def embed(self, text: str) -> FloatArray:
         """A (384,) embedding of ``text``."""
         ...
+
+
+class EmbedderSource(Protocol):
+    def get(self) -> Embedder | None:
+        """The embedder, loaded now if it was not yet; None when none is configured or installed."""
+        ...

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from shared.bootstrap import use_runtime
 from shared.context import unit
+from shared.minilm import LazyEmbedder
 from tests.integration.support import decision_of, embedding, generate
 
 
@@ -36,3 +40,19 @@ def test_a_profile_without_an_embedding_is_embedded_from_its_text(runtime, funct
     x = decision_of(runtime, answer["post_id"])["x"]
     expected = runtime.embedder.embed("Acme Analytics. Technology, B2B. Software. Dashboards for small teams")
     np.testing.assert_allclose(x[:384], unit(expected), atol=1e-12)
+
+
+def test_the_embedder_loads_only_when_a_function_embeds(runtime, functions, make_profile):
+    lazy = LazyEmbedder("auto")
+    rt = dataclasses.replace(runtime, embedders=lazy)
+    use_runtime(rt)
+    try:
+        business = make_profile()
+        # compute_reward, update_policy, record_snapshot and report never embed: MiniLM stays unloaded.
+        assert functions.post("compute_reward", {"sweep": True})[0] == 200
+        generate(functions, business, "with-vectors", topic_embedding=embedding(3))  # everything given
+        assert not lazy.loaded
+        generate(functions, business, "from-text")  # a topic without a vector: now it loads
+        assert lazy.loaded and type(rt.embedder).__name__ == "MiniLMEmbedder"
+    finally:
+        use_runtime(runtime)

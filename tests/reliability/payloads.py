@@ -9,6 +9,7 @@ nesting, or not an object at all. The field is where the 400 must point
 
 from __future__ import annotations
 
+import hashlib
 import json
 import string
 from dataclasses import dataclass
@@ -307,6 +308,11 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
             body["topic_embedding"] = embedding
         if when is not None:
             body["scheduled_for"] = when.isoformat()
+        # A request_id names one request: reused with another platform, topic or schedule it is a
+        # 409, so examples that differ there carry different ids (a repeat still repeats the id).
+        what = (body["platform"], body["topic"], None if when is None else when.timestamp())
+        digest = hashlib.sha256(repr(what).encode()).hexdigest()[:12]
+        body["request_id"] = f"{body['request_id'][:27]}-{digest}"
         return body
     if target == "record_snapshot":
         if draw(st.booleans()):

@@ -126,6 +126,12 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
         def now(self) -> datetime:
             return self.clock.now()
 
+        def counters(self, post: str, platform: str, hours: float, rate: int) -> dict[str, int]:
+            """Cumulative counters: a post's counts grow at one rate, the one its first report
+            drew (a report that fell below an earlier one would be refused)."""
+            likes = int(self.rates.setdefault(post, rate) * hours)
+            return {name: likes // (i + 1) for i, name in enumerate(COUNTERS[platform])}
+
         def published(self) -> list[str]:
             return sorted(p for p, m in self.posts.items() if m.posted_at is not None)
 
@@ -213,12 +219,7 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
                 "observed_at": observed_at.isoformat(),
                 "follower_count": FOLLOWERS,
             }
-            # Counters are cumulative: a post's counts grow at one rate, its first snapshot's
-            # (a report that fell below an earlier one would be refused).
-            rate = self.rates.setdefault(post, rate)
-            likes = int(rate * hours)
-            for i, name in enumerate(COUNTERS[model.platform]):
-                body[name] = likes // (i + 1)
+            body.update(self.counters(post, model.platform, hours, rate))
             status, answer = self.metrics(body)
             assert status == 200, answer
             self.record_delivery(body, answer)
@@ -293,7 +294,7 @@ def run_model(runtime: Any, functions: Any, make_profile: Any) -> dict[str, int]
                 if observed_at > self.now():
                     self.clock.set(observed_at)
                 body = {"type": "metrics", "post_id": post, "observed_at": observed_at.isoformat()}
-                body.update(follower_count=FOLLOWERS, **{COUNTERS[model.platform][0]: 77})
+                body.update(follower_count=FOLLOWERS, **self.counters(post, model.platform, hours, 13))
                 result = self.crash(point, lambda: self.metrics(body))
                 if result is not None:  # the point was not on this request's path: it went through
                     self.record_delivery(body, result[1])

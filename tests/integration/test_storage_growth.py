@@ -1,0 +1,38 @@
+"""Tables rewritten on every update stay small, and reads of the latest decisions have an index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.store.policy import apply_summed
+from tests.integration.support import fetch_one
+
+DIMENSIONS = [("TONE", v) for v in ("a", "b", "c")] + [("HOOK_TYPE", v) for v in ("a", "b", "c")]
+
+
+def test_thousands_of_theta_rewrites_leave_the_table_a_few_pages(runtime):
+    rng = np.random.default_rng(0)
+    for _ in range(2_000):
+        with runtime.db.transaction() as conn:
+            apply_summed(conn, {}, {pair: rng.normal(size=768) for pair in DIMENSIONS})
+    with runtime.db.transaction() as conn:
+        conn.execute("analyze policy_theta")
+    pages, storage = fetch_one(
+        runtime,
+        "select pg_relation_size('policy_theta') / current_setting('block_size')::int,"
+        " (select attstorage from pg_attribute where attrelid = 'policy_theta'::regclass and attname = 'theta')",
+    )
+    # Plain storage (one page per row version, none reusable) grew to 10,002 pages here; the default keeps 1.
+    assert storage == "x"
+    assert pages <= 10, pages
+    rows = fetch_one(runtime, "select count(*) from policy_theta")[0]
+    assert rows == len(DIMENSIONS)
+
+
+def test_the_latest_decisions_are_read_through_an_index(runtime):
+    with runtime.db.transaction() as conn:
+        conn.execute("set local enable_seqscan = off")
+        plan = "\n".join(
+            r[0] for r in conn.execute("explain select x from decisions order by created_at desc limit 10").fetchall()
+        )
+    assert "decisions_created_at" in plan, plan
