@@ -52,7 +52,7 @@ def write_lock(out: Path = LOCK) -> None:
                 "--quiet",
                 "--generate-hashes",
                 "--allow-unsafe",
-                "--strip-extras",
+                "--no-strip-extras",  # with_plain_pins needs them
                 "--no-emit-index-url",
                 "--no-emit-find-links",
                 "--no-header",
@@ -64,7 +64,23 @@ def write_lock(out: Path = LOCK) -> None:
             check=True,
             cwd=work,
         )
-        out.write_text(HEADER + (work / "runtime.lock").read_text(encoding="utf-8"), encoding="utf-8")
+        locked = with_plain_pins((work / "runtime.lock").read_text(encoding="utf-8"))
+        out.write_text(HEADER + locked, encoding="utf-8")
+
+
+def with_plain_pins(lock: str) -> str:
+    """Each pin with extras (``google-auth[requests]==2.63.0``) followed by the same pin without
+    them. In hash-checking mode pip (23.2, what a fresh venv has) treats the two spellings as
+    different requirements: with only one of them pinned, the other resolved to the newest
+    release on the index, unhashed, and the install was refused the day one came out."""
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.rstrip("\n"))
+    out = []
+    for block in blocks:
+        out.append(block)
+        extras = re.match(r"([A-Za-z0-9_.\-]+)\[[^\]]*\](==.*)", block, re.S)
+        if extras:
+            out.append(extras[1] + extras[2])
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
