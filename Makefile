@@ -18,9 +18,10 @@ $(BIN)/python:
 
 # The lock constrains the venvs too: the functions' packages are the versions the bundle ships.
 # Its hashes are left out here: a hash in a constraints file turns on hash checking for every
-# package, and the dev closure is not hashed (it is never deployed).
+# package, and the dev closure is not hashed (it is never deployed). Pins with extras go too
+# (pip refuses extras in constraints); the lock pins each of those packages without them as well.
 $(VENV)/constraints.txt: requirements.lock | $(BIN)/python
-	sed -e '/--hash=/d' -e 's/ \\$$//' requirements.lock > $@
+	sed -e '/--hash=/d' -e '/^[A-Za-z0-9_.-]*\[/d' -e 's/ \\$$//' requirements.lock > $@
 
 $(VENV)/.local-installed: requirements.txt requirements-local.txt $(VENV)/constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-local.txt -c $(VENV)/constraints.txt
