@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -48,6 +49,13 @@ create schema supabase_migrations;
 create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text);
 """
 
+
+def _connect(url: str, autocommit: bool = False) -> psycopg.Connection[tuple[Any, ...]]:
+    """No prepared statements: through a transaction pooler (make test-pooler) they would
+    land on another server connection."""
+    return psycopg.connect(url, autocommit=autocommit, prepare_threshold=None)
+
+
 OWN_ROWS = ("profiles", "posts", "decisions", "snapshots", "rewards")  # what signed-in users may read
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
@@ -56,11 +64,11 @@ PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", 
 def pushed(database_url: str) -> Iterator[str]:
     """A new database on the test server, prepared like Supabase's and migrated file by file."""
     name = f"cli_push_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with _connect(database_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with _connect(url, autocommit=True) as conn:
             conn.execute(SUPABASE_LIKE.encode())
             for path in migration_files(Settings().migrations_dir):
                 version, _, label = path.stem.partition("_")
@@ -72,12 +80,12 @@ def pushed(database_url: str) -> Iterator[str]:
                     )
         yield url
     finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with _connect(database_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def _tables(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
+    with _connect(url) as conn:
         rows = conn.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
             " where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1"
@@ -86,7 +94,7 @@ def _tables(url: str) -> list[str]:
 
 
 def test_every_file_applies_on_its_own_and_the_runners_table_is_not_needed(pushed: str) -> None:
-    with psycopg.connect(pushed) as conn:
+    with _connect(pushed) as conn:
         versions = conn.execute("select count(*) from supabase_migrations.schema_migrations").fetchone()
         runner = conn.execute("select to_regclass('public.app_migrations')").fetchone()
     assert versions == (len(migration_files(Settings().migrations_dir)),)
@@ -94,7 +102,7 @@ def test_every_file_applies_on_its_own_and_the_runners_table_is_not_needed(pushe
 
 
 def test_every_table_has_row_level_security(pushed: str) -> None:
-    with psycopg.connect(pushed) as conn:
+    with _connect(pushed) as conn:
         open_tables = conn.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
             " where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity"
@@ -106,7 +114,7 @@ def test_every_table_has_row_level_security(pushed: str) -> None:
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_the_api_roles_hold_only_what_the_product_grants(pushed: str, role: str) -> None:
     held = {}
-    with psycopg.connect(pushed) as conn:
+    with _connect(pushed) as conn:
         for table in _tables(pushed):
             held[table] = {
                 p
@@ -119,7 +127,7 @@ def test_the_api_roles_hold_only_what_the_product_grants(pushed: str, role: str)
 
 def test_a_signed_in_user_reads_only_their_own_rows_and_changes_nothing(pushed: str) -> None:
     alice, bob = uuid.uuid4(), uuid.uuid4()
-    with psycopg.connect(pushed, autocommit=True) as conn:
+    with _connect(pushed, autocommit=True) as conn:
         for owner in (alice, bob):
             conn.execute(
                 "insert into profiles (business_id, name, owner_id) values (%s, %s, %s)",
@@ -127,7 +135,7 @@ def test_a_signed_in_user_reads_only_their_own_rows_and_changes_nothing(pushed: 
             )
         total = conn.execute("select count(*) from profiles").fetchone()
     assert total is not None and total[0] >= 2
-    with psycopg.connect(pushed) as conn:
+    with _connect(pushed) as conn:
         # Transaction-local, so nothing of it outlives this test's transaction (a pooler reuses the connection).
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(alice)}),))
@@ -145,11 +153,11 @@ def test_a_signed_in_user_reads_only_their_own_rows_and_changes_nothing(pushed: 
 
 def test_on_supabase_without_pg_net_the_webhook_migration_stops_and_says_what_to_enable(database_url: str) -> None:
     name = f"cli_nonet_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with _connect(database_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with _connect(url, autocommit=True) as conn:
             conn.execute(SUPABASE_LIKE.encode())
             # Supabase's webhook function is there; pg_net and Vault are not enabled.
             conn.execute(
@@ -165,7 +173,7 @@ def test_on_supabase_without_pg_net_the_webhook_migration_stops_and_says_what_to
             # The file that stopped left nothing half done: its transaction rolled back.
             assert conn.execute("select to_regclass('public.sweep_runs')").fetchone() == (None,)
     finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with _connect(database_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
