@@ -22,9 +22,10 @@ def test_thousands_of_theta_rewrites_leave_the_table_a_few_pages(runtime):
         "select pg_relation_size('policy_theta') / current_setting('block_size')::int,"
         " (select attstorage from pg_attribute where attrelid = 'policy_theta'::regclass and attname = 'theta')",
     )
-    # Plain storage (one page per row version, none reusable) grew to 10,002 pages here; the default keeps 1.
+    # Plain storage (one page per row version, none reusable) grew to 10,002 pages here; the default
+    # keeps 1 alone, 32 beside the other tests of a pooled run (their snapshots hold dead rows).
     assert storage == "x"
-    assert pages <= 10, pages
+    assert pages <= 200, pages
     rows = fetch_one(runtime, "select count(*) from policy_theta")[0]
     assert rows == len(DIMENSIONS)
 
