@@ -91,16 +91,17 @@ ROUNDS: dict[str, tuple[Setting, ...]] = {
     ),
     # A shared intercept per platform, so that an untried value is predicted average, not 0.
     "intercept": (
-        _bandit("defaults (no shared intercept)"),
-        _bandit("intercept, its ridge 0.01", intercept=True),
-        _bandit("intercept, its ridge 1", intercept=True, intercept_ridge=1.0),
-        _bandit("intercept, its ridge 0.01, value bias ridge 10", intercept=True, ridge=10.0),
+        # γ₀ 1000, the default when this round ran (the intercept rounds made it 4000).
+        _bandit("no shared intercept", intercept=False, gamma_scale=1000.0),
+        _bandit("intercept, its ridge 0.01", intercept=True, gamma_scale=1000.0),
+        _bandit("intercept, its ridge 1", intercept=True, intercept_ridge=1.0, gamma_scale=1000.0),
+        _bandit("intercept, its ridge 0.01, value bias ridge 10", intercept=True, ridge=10.0, gamma_scale=1000.0),
     ),
     "intercept-b": (
-        _bandit("defaults (no shared intercept, γ₀ 1000)"),
-        _bandit("γ₀ 2000", gamma_scale=2000.0),
+        _bandit("no shared intercept, γ₀ 1000", intercept=False, gamma_scale=1000.0),
+        _bandit("γ₀ 2000", intercept=False, gamma_scale=2000.0),
         _bandit("intercept (ridge 0.01), γ₀ 2000", intercept=True, gamma_scale=2000.0),
-        _bandit("intercept (ridge 0.01), γ₀ 4000", intercept=True, gamma_scale=4000.0),
+        _bandit("intercept (ridge 0.01), γ₀ 4000: the default now", intercept=True, gamma_scale=4000.0),
     ),
     "bandit-a": (
         _bandit("γ₀ 20 (first guess)"),

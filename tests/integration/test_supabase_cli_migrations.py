@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -60,28 +61,35 @@ OWN_ROWS = ("profiles", "posts", "decisions", "snapshots", "rewards")  # what si
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
-@pytest.fixture(scope="module")
-def pushed(database_url: str) -> Iterator[str]:
-    """A new database on the test server, prepared like Supabase's and migrated file by file."""
-    name = f"cli_push_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def _supabase_like(database_url: str) -> Iterator[str]:
+    """A new database on the test server, prepared as Supabase prepares one; dropped after."""
+    name = f"cli_{uuid.uuid4().hex[:10]}"
     with _connect(database_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
     try:
         with _connect(url, autocommit=True) as conn:
             conn.execute(SUPABASE_LIKE.encode())
-            for path in migration_files(Settings().migrations_dir):
-                version, _, label = path.stem.partition("_")
-                with conn.transaction():  # one transaction per file, as the CLI does
-                    conn.execute(path.read_text("utf-8").encode())
-                    conn.execute(
-                        "insert into supabase_migrations.schema_migrations (version, name) values (%s, %s)",
-                        (version, label),
-                    )
         yield url
     finally:
         with _connect(database_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def pushed(database_url: str) -> Iterator[str]:
+    """A Supabase-like database migrated file by file, as the CLI does."""
+    with _supabase_like(database_url) as url, _connect(url, autocommit=True) as conn:
+        for path in migration_files(Settings().migrations_dir):
+            version, _, label = path.stem.partition("_")
+            with conn.transaction():  # one transaction per file, as the CLI does
+                conn.execute(path.read_text("utf-8").encode())
+                conn.execute(
+                    "insert into supabase_migrations.schema_migrations (version, name) values (%s, %s)",
+                    (version, label),
+                )
+        yield url
 
 
 def _tables(url: str) -> list[str]:
@@ -152,29 +160,19 @@ def test_a_signed_in_user_reads_only_their_own_rows_and_changes_nothing(pushed: 
 
 
 def test_on_supabase_without_pg_net_the_webhook_migration_stops_and_says_what_to_enable(database_url: str) -> None:
-    name = f"cli_nonet_{uuid.uuid4().hex[:10]}"
-    with _connect(database_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    try:
-        with _connect(url, autocommit=True) as conn:
-            conn.execute(SUPABASE_LIKE.encode())
-            # Supabase's webhook function is there; pg_net and Vault are not enabled.
-            conn.execute(
-                b"create schema supabase_functions;"
-                b" create function supabase_functions.http_request() returns trigger language plpgsql"
-                b" as $$ begin return new; end $$;"
-            )
-            files = migration_files(Settings().migrations_dir)
-            with pytest.raises(psycopg.errors.RaiseException, match="pg_net and Vault"):
-                for path in files:
-                    with conn.transaction():
-                        conn.execute(path.read_text("utf-8").encode())
-            # The file that stopped left nothing half done: its transaction rolled back.
-            assert conn.execute("select to_regclass('public.sweep_runs')").fetchone() == (None,)
-    finally:
-        with _connect(database_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with _supabase_like(database_url) as url, _connect(url, autocommit=True) as conn:
+        # Supabase's webhook function is there; pg_net and Vault are not enabled.
+        conn.execute(
+            b"create schema supabase_functions;"
+            b" create function supabase_functions.http_request() returns trigger language plpgsql"
+            b" as $$ begin return new; end $$;"
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="pg_net and Vault"):
+            for path in migration_files(Settings().migrations_dir):
+                with conn.transaction():
+                    conn.execute(path.read_text("utf-8").encode())
+        # The file that stopped left nothing half done: its transaction rolled back.
+        assert conn.execute("select to_regclass('public.sweep_runs')").fetchone() == (None,)
 
 
 def test_infra_is_the_clis_workdir() -> None:
