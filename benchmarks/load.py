@@ -214,7 +214,7 @@ def seed(url: str, posts: int, now: datetime) -> tuple[str, list[tuple[str, date
             params=runtime.params,
             reward_config=runtime.reward_config,
             embedder=None,
-            now=now,
+            now=posted,  # generated when it was published: a post may not be published before it exists
         )
         out.append((str(made.post_id), posted))
     runtime.close()

@@ -40,6 +40,10 @@ class RewardConfig:
     deletion_penalty: float = 0.7
     deletion_decay_days: float = 3.0
     default_reward: float | None = None
+    # A reported follower count further than this factor from the profile's is taken as
+    # the bound it passed (and flagged): F scales every reward, and a report of 0 followers
+    # would turn any engagement into 1.0 (docs/reliability.md, "Tenants").
+    follower_range: float = 4.0
 
     def __post_init__(self) -> None:
         if set(self.engagement_weights) != set(PLATFORMS):
@@ -60,6 +64,8 @@ class RewardConfig:
             raise ValueError("deletion_penalty must be finite and >= 0")
         if not (math.isfinite(self.deletion_decay_days) and self.deletion_decay_days > 0):
             raise ValueError("deletion_decay_days must be > 0")
+        if not (math.isfinite(self.follower_range) and self.follower_range >= 1):
+            raise ValueError("follower_range must be finite and >= 1")
         if self.default_reward is not None and not -1.0 <= self.default_reward <= 1.0:
             raise ValueError("default_reward must be in [-1, 1]")
 
@@ -98,6 +104,7 @@ class RewardResult:
     r_eng: float
     penalty: float
     slots_used: tuple[int, ...]
+    followers_reported: int | None = None  # set when the reported count was out of range and capped
 
     def components(self) -> dict[str, Any]:
         """What the reward row stores (by hand: ``dataclasses.asdict`` costs ~60 µs a reward in a sweep)."""
@@ -108,6 +115,7 @@ class RewardResult:
             "r_eng": self.r_eng,
             "penalty": self.penalty,
             "slots_used": list(self.slots_used),
+            "followers_reported": self.followers_reported,
         }
 
 
@@ -172,7 +180,9 @@ def compute_reward(
 
     R = Σ w_s E_s / Σ w_s over the window's slots that have a snapshot (the
     weights renormalise over the slots present); F = follower count of the
-    latest of those snapshots that has one, else the profile's. A post deleted
+    latest of those snapshots that has one, else the profile's; a reported F
+    outside [profile / range, profile × range] is capped to it (``follower_range``,
+    the report kept in ``followers_reported``). A post deleted
     before any snapshot was taken counts as R = 0: it still earns its penalty
     (docs/decisions.md).
     """
@@ -184,9 +194,14 @@ def compute_reward(
     values = [engagement(platform, chosen[s].counters, config) for s in slots]
     big_r = sum(w * e for w, e in zip(weights, values, strict=True)) / sum(weights) if slots else 0.0
     followers = profile_followers or 0
+    reported: int | None = None
     for s in reversed(slots):
         if chosen[s].follower_count is not None:
             followers = int(chosen[s].follower_count or 0)
+            if profile_followers:
+                low, high = profile_followers / config.follower_range, profile_followers * config.follower_range
+                if not low <= followers <= high:
+                    reported, followers = followers, round(min(max(followers, low), high))
             break
     r_eng = float(normalised_engagement(big_r, followers))
     penalty = 0.0
@@ -201,4 +216,5 @@ def compute_reward(
         r_eng=r_eng,
         penalty=penalty,
         slots_used=slots,
+        followers_reported=reported,
     )

@@ -152,6 +152,8 @@ def run_campaign(
         result.posts.append(record)
         outcome = audience.draw(b, topic, platform, tb, body["action"], rng)
         for hours in SNAPSHOT_HOURS:
+            if outcome.deleted_after_hours is not None and hours > outcome.deleted_after_hours:
+                break  # a deleted post has no counters to read
             observed = when + timedelta(hours=hours)
             counters = audience.counters_at(outcome, platform, hours)
             payload = {

@@ -21,7 +21,7 @@ from shared.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_h
 from shared.prompts import build_prompts, fill_caption, offline_caption
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
-from shared.services.publishing import publish
+from shared.services.publishing import CLOCK_SKEW, publish
 from shared.store import normalisers as normaliser_store
 from shared.store import posts as post_store
 from shared.store.db import Database
@@ -105,8 +105,6 @@ def generate_post(
     """
     post_id = post_id_for(cmd.business_id, cmd.request_id)
     scheduled_for = cmd.scheduled_for or now
-    if cmd.auto_publish and scheduled_for > now:
-        raise PermanentError("auto_publish needs scheduled_for not in the future", field="scheduled_for")
 
     with db.statement() as conn:
         # The bandit's decision reads only its solution: θ, the step count and this business's terms.
@@ -122,6 +120,10 @@ def generate_post(
             complete_content(db, post_id, content, now)
             return _stored(db, post_id)
         return stored
+    # Checked after the redelivery answer, which stands whenever it arrives. Publishing now
+    # means now (a post backdated by auto_publish would earn a final reward at once).
+    if cmd.auto_publish and abs(scheduled_for - now) > CLOCK_SKEW:
+        raise PermanentError("auto_publish publishes now: scheduled_for must be now or left out", field="scheduled_for")
 
     # Embedding is CPU work: it runs outside any transaction.
     business_vec = profile.embedding
@@ -167,6 +169,7 @@ def generate_post(
         platform=cmd.platform,
         topic=cmd.topic,
         scheduled_for=scheduled_for,
+        created_at=now,
         mode=prompts.mode,
         caption_prompt=prompts.caption_prompt,
         # Offline the caption is final, so the image prompt is filled now; a provider fills it later.

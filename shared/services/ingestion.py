@@ -11,7 +11,7 @@ from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
 from shared.plausibility import falling_counter
 from shared.reward import RewardConfig, Snapshot
-from shared.services.publishing import delete, not_in_future, publish
+from shared.services.publishing import CLOCK_SKEW, delete, not_in_future, publish
 from shared.services.rewards import settle
 from shared.store import posts as post_store
 from shared.store import rewards as reward_store
@@ -84,6 +84,8 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             raise Conflict("post is not published yet", field="post_id")
         if snap.observed_at < post.posted_at:
             raise PermanentError("observed_at is before posted_at", field="observed_at")
+        if post.deleted_at is not None and snap.observed_at > post.deleted_at + CLOCK_SKEW:
+            raise PermanentError("observed_at is after the post was deleted", field="observed_at")
         falling = falling_counter(snapshot_store.list_snapshots(conn, post.post_id), snap)
         if falling is not None:
             raise PermanentError(

@@ -9,6 +9,7 @@ from shared.reward import RewardConfig
 from shared.store import outbox
 from shared.store import posts as post_store
 from shared.store import rewards as reward_store
+from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn
 from shared.tasks.model import Task, reward_task
 
@@ -34,6 +35,8 @@ def publish(
         if post.media_id == media_id and post.posted_at == posted_at:
             return ()
         raise Conflict("post was already published with another media_id or posted_at", field="media_id")
+    if post.created_at is not None and posted_at < post.created_at - CLOCK_SKEW:
+        raise PermanentError("posted_at is before the post was generated", field="posted_at")
     post_store.mark_posted(conn, post.post_id, media_id, posted_at)
     eligible_at = posted_at + timedelta(hours=config.window_hours)
     finalize_by = posted_at + timedelta(hours=config.max_wait_hours)
@@ -52,5 +55,8 @@ def delete(conn: Conn, post: post_store.PostRow, deleted_at: datetime, now: date
         raise PermanentError("deleted_at is before posted_at", field="deleted_at")
     if post.status == "deleted":
         return False
+    last = max((snap.observed_at for snap in snapshot_store.list_snapshots(conn, post.post_id)), default=None)
+    if last is not None and deleted_at < last - CLOCK_SKEW:
+        raise PermanentError("deleted_at is before a snapshot observed the post alive", field="deleted_at")
     post_store.mark_deleted(conn, post.post_id, deleted_at)
     return True

@@ -36,6 +36,8 @@ class PostRow:
     content_source: str | None = None
     content_error: str | None = None
     image_url: str | None = None
+    # When the post was generated, on the service's clock (posted_at may not precede it).
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class NewPost:
     platform: str
     topic: str
     scheduled_for: datetime
+    created_at: datetime  # the service's clock, as every other time it writes
     mode: str
     caption_prompt: str
     image_prompt: str
@@ -83,7 +86,7 @@ class NewPost:
 _POST_COLUMNS = (
     "post_id, business_id, request_id, platform, topic, scheduled_for, status, media_id,"
     " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption,"
-    " generator_prompt, content_status, content_source, content_error, image_url"
+    " generator_prompt, content_status, content_source, content_error, image_url, created_at"
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
@@ -139,8 +142,9 @@ def insert_post_with_decision(
     row = conn.execute(
         "with p as ("
         " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
-        " mode, caption_prompt, image_prompt, caption, generator_prompt, content_status, content_source)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " mode, caption_prompt, image_prompt, caption, generator_prompt, content_status, content_source,"
+        " created_at)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         # No conflict target: post_id is derived from (business_id, request_id), and
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
@@ -161,6 +165,7 @@ def insert_post_with_decision(
             post.generator_prompt,
             post.content_status,
             post.content_source,
+            post.created_at,
             decision_id,
             context.platform,
             context.time_bucket,
@@ -212,6 +217,7 @@ def new_rows(
         generator_prompt=post.generator_prompt,
         content_status=post.content_status,
         content_source=post.content_source,
+        created_at=post.created_at,
     )
     decision = DecisionRow(
         decision_id=decision_id,

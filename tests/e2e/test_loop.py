@@ -65,7 +65,7 @@ def _campaign(businesses: list[Any], offset: int) -> list[Planned]:
         ("auto", (6,), None),  # the sweep finalises it at 48 h from the 6 h snapshot
         ("event", (), None),  # no snapshot: missing at 48 h
         ("auto", (6, 23.9), None),  # the 24 h slot arrives early (given slot): the Cloud Task computes it
-        ("event", (6, 24), 12.0),  # deleted before the reward is final: penalty
+        ("event", (6,), 12.0),  # deleted before the reward is final (nothing observed after): penalty
     ]
     plan = []
     for i, business in enumerate(businesses):

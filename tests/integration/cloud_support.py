@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,24 @@ class GoogleSigner:
             yield f"http://127.0.0.1:{server.server_port}/certs"
         finally:
             server.shutdown()
+
+
+class _ShiftedClock:
+    def __init__(self, when: datetime) -> None:
+        self._offset = when - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
+@contextmanager
+def as_of(runtime: Any, when: datetime) -> Iterator[None]:
+    """The runtime's clock set back to ``when`` and running on: a post generated in here
+    was generated then (a post may not be published before it was generated), so its
+    reward falls due on the real clock a day later."""
+    old = runtime.clock
+    runtime.clock = _ShiftedClock(when)
+    try:
+        yield
+    finally:
+        runtime.clock = old

@@ -40,14 +40,14 @@ def _valid(target: str, w: SimpleNamespace, kind: str = "metrics") -> dict[str, 
             "platform": "linkedin",
             "topic": "hiring",
             "topic_embedding": embedding(1),
-            "scheduled_for": at(1).isoformat(),
+            "scheduled_for": at(2).isoformat(),  # now: auto_publish publishes now
             "auto_publish": True,
         }
     if target == "record_snapshot":
         if kind == "published":
             return {"type": "published", "post_id": w.unpublished, "media_id": "m1", "posted_at": at(1).isoformat()}
         if kind == "deleted":
-            return {"type": "deleted", "post_id": w.published, "deleted_at": at(1).isoformat()}
+            return {"type": "deleted", "post_id": w.published, "deleted_at": at(2).isoformat()}
         return {"type": "metrics", "post_id": w.published, "observed_at": at(1.5).isoformat(), "likes": 3}
     if target == "compute_reward":
         return {"sweep": True}

@@ -205,18 +205,19 @@ def test_a_reward_task_and_its_update_pass_cloud_runs_audience_check_and_close_t
     secured, client = deployed
     business = make_profile()
     posted_at = datetime.now(UTC) - timedelta(hours=25)  # its reward is due now
-    status, post = functions.post(  # the client's call, before tokens are enforced in this process
-        "generate_post",
-        {
-            "business_id": str(business),
-            "request_id": f"cr-{uuid.uuid4().hex[:8]}",
-            "platform": "linkedin",
-            "topic": "quarterly results",
-            "topic_embedding": [0.05] * 384,
-            "scheduled_for": posted_at.isoformat(),
-            "auto_publish": True,
-        },
-    )
+    with cloud_support.as_of(runtime, posted_at):
+        status, post = functions.post(  # the client's call, before tokens are enforced in this process
+            "generate_post",
+            {
+                "business_id": str(business),
+                "request_id": f"cr-{uuid.uuid4().hex[:8]}",
+                "platform": "linkedin",
+                "topic": "quarterly results",
+                "topic_embedding": [0.05] * 384,
+                "scheduled_for": posted_at.isoformat(),
+                "auto_publish": True,
+            },
+        )
     assert status == 201
     status, _ = functions.post(
         "record_snapshot",

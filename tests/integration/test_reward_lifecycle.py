@@ -166,8 +166,19 @@ def test_observations_outside_the_window_slots_carry_no_weight(runtime, function
 def test_a_deletion_before_the_reward_is_final_applies_the_penalty(
     runtime, functions, posted, clock, deleted_after_hours
 ):
+    """A deleted post has no counters left to read: its snapshots observed after the
+    deletion are refused (and change nothing); the reward settles when due, on what
+    was observed before, less the penalty."""
+
     def snapshot_6h() -> None:
-        metrics(functions, posted, at(6), **C6)
+        if deleted_after_hours > 6:
+            metrics(functions, posted, at(6), **C6)
+            return
+        body = {"type": "metrics", "post_id": posted, "observed_at": at(6).isoformat(), **C6}
+        before = state_digest(runtime)
+        status, answer = functions.post("record_snapshot", body)
+        assert (status, error_paths(answer)) == (400, ["observed_at"]), answer
+        assert state_digest(runtime) == before
 
     def deletion() -> None:
         body = {"type": "deleted", "post_id": posted, "deleted_at": at(deleted_after_hours).isoformat()}
@@ -178,13 +189,28 @@ def test_a_deletion_before_the_reward_is_final_applies_the_penalty(
         clock.set(at(hours))
         send()
     clock.set(at(24))
-    metrics(functions, posted, at(24), **C24)
+    late = {"type": "metrics", "post_id": posted, "observed_at": at(24).isoformat(), **C24}
+    assert functions.post("record_snapshot", late)[0] == 400
+    compute(functions, {"post_id": posted})
     row = reward_row(runtime, posted)
     days = deleted_after_hours / 24
+    seen = {6: C6} if deleted_after_hours > 6 else {}
     assert row["components"]["penalty"] == pytest.approx(0.7 * math.exp(-days / 3))
-    assert row["value"] == pytest.approx(expected_reward("instagram", {6: C6, 24: C24}, 5000, deleted_after_days=days))
+    assert row["components"]["slots_used"] == sorted(seen)
+    r_eng = expected_reward("instagram", seen, 5000) if seen else 0.0
+    assert row["value"] == pytest.approx(max(r_eng - 0.7 * math.exp(-days / 3), -1.0))
     assert row["value"] == pytest.approx(row["components"]["r_eng"] - row["components"]["penalty"])
     assert fetch_all(runtime, "select status, deleted_at from posts") == [("deleted", at(deleted_after_hours))]
+
+
+def test_a_deletion_dated_before_a_snapshot_that_saw_the_post_alive_is_refused(runtime, functions, posted, clock):
+    clock.set(at(6))
+    metrics(functions, posted, at(6), **C6)
+    before = state_digest(runtime)
+    body = {"type": "deleted", "post_id": posted, "deleted_at": at(3).isoformat()}
+    status, answer = functions.post("record_snapshot", body)
+    assert (status, error_paths(answer)) == (400, ["deleted_at"]), answer
+    assert state_digest(runtime) == before
 
 
 def test_a_post_deleted_before_any_snapshot_is_still_penalised(runtime, functions, posted, clock):

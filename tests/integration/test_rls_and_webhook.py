@@ -21,14 +21,15 @@ def _as_user(runtime, user: uuid.UUID, sql: str):
 
 def test_each_user_reads_only_their_own_businesses_rows(runtime, functions, make_profile, clock):
     alice, bob = uuid.uuid4(), uuid.uuid4()
-    clock.set(at(6))
     posts = {}
     for owner, seed in ((alice, 1), (bob, 2)):
         business = make_profile(owner_id=owner, seed=seed)
         post = generate(functions, business, f"rls-{seed}", "linkedin", scheduled_for=at(0).isoformat())
         publish(functions, post["post_id"], at(0))
-        metrics(functions, post["post_id"], at(6), likes=10, comments=2)
         posts[owner] = post["post_id"]
+    clock.set(at(6))
+    for post_id in posts.values():
+        metrics(functions, post_id, at(6), likes=10, comments=2)
 
     for owner, other in ((alice, bob), (bob, alice)):
         for table in ("posts", "decisions", "snapshots", "rewards"):

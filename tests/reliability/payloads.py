@@ -20,6 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from shared.context import EMBEDDING_DIM
+from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"
 TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy")
@@ -135,6 +136,11 @@ def _future(w: World) -> st.SearchStrategy[Any]:
     return st.integers(301, 10**8).map(lambda s: (w.now + timedelta(seconds=s)).isoformat())
 
 
+def _past(w: World) -> st.SearchStrategy[Any]:
+    """Aware and more than the 5 minutes of clock skew behind the server's clock."""
+    return st.integers(301, 10**9).map(lambda s: (w.now - timedelta(seconds=s)).isoformat())
+
+
 _COUNT_BAD = st.one_of(
     st.integers(max_value=-1),
     st.integers(min_value=10**12 + 1, max_value=10**30),
@@ -182,7 +188,8 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
             ),
             "topic": st.one_of(st.just(""), st.text(min_size=2001, max_size=2100), st.just("a\x00b"), _not(str)),
             "topic_embedding": _embedding_bad(1),
-            "scheduled_for": st.one_of(_NOT_A_TIME.filter(lambda v: v is not None), _future(w)),
+            # The base body publishes now: so neither later nor earlier than the clock skew allows.
+            "scheduled_for": st.one_of(_NOT_A_TIME.filter(lambda v: v is not None), _future(w), _past(w)),
             "auto_publish": _BOOL_BAD,
         }
     if target == "record_snapshot":
@@ -294,8 +301,10 @@ def _embedding_good() -> st.SearchStrategy[list[float] | None]:
 def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
     if target == "generate_post":
         auto = draw(st.booleans())
+        # auto_publish publishes now (within the clock skew); a draft may be scheduled any time.
+        earliest = w.now - CLOCK_SKEW if auto else datetime(1970, 1, 1, 15, tzinfo=UTC)
         latest = w.now if auto else datetime(2199, 12, 31, 9, tzinfo=UTC)
-        when = draw(st.none() | aware(datetime(1970, 1, 1, 15, tzinfo=UTC), latest))
+        when = draw(st.none() | aware(earliest, latest))
         body: dict[str, Any] = {
             "business_id": w.business,
             "request_id": draw(st.from_regex(r"[A-Za-z0-9._:\-]{1,40}", fullmatch=True)),
@@ -319,7 +328,9 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
             return {
                 "type": "deleted",
                 "post_id": w.published,
-                "deleted_at": draw(aware(w.posted_at, w.now + timedelta(minutes=5))).isoformat(),
+                # Not before any snapshot drawn here (they are observed by now + 5 min, within the
+                # clock skew of this): a deletion dated before a snapshot that saw the post is refused.
+                "deleted_at": draw(aware(w.now, w.now + timedelta(minutes=5))).isoformat(),
             }
         observed = draw(aware(w.posted_at, w.now + timedelta(minutes=5)))
         body = {"type": "metrics", "post_id": w.published, "observed_at": observed.isoformat()}

@@ -174,10 +174,10 @@ def test_is_complete_only_when_the_24h_slot_has_a_snapshot(snapshots, complete):
 @pytest.mark.parametrize(
     ("snapshots", "profile", "expected"),
     [
-        ([snap(6, follower_count=100), snap(24, follower_count=200)], 999, 200),
-        ([snap(6, follower_count=100), snap(24)], 999, 100),
+        ([snap(6, follower_count=100), snap(24, follower_count=200)], 300, 200),
+        ([snap(6, follower_count=100), snap(24)], 300, 100),
         ([snap(6), snap(24)], 999, 999),
-        ([snap(6), snap(24, follower_count=0)], 999, 0),
+        ([snap(6), snap(24, follower_count=0)], None, 0),
         ([snap(6), snap(24)], None, 0),
     ],
 )
@@ -185,6 +185,18 @@ def test_followers_come_from_the_latest_window_snapshot_else_the_profile(snapsho
     result = compute_reward("facebook", snapshots, POSTED, None, profile, CONFIG)
     assert result is not None
     assert result.followers == expected
+    assert result.followers_reported is None
+
+
+@pytest.mark.parametrize(
+    ("reported", "used"), [(0, 250), (249, 250), (250, 250), (4000, 4000), (4001, 4000), (10**9, 4000)]
+)
+def test_a_follower_count_beyond_four_times_the_profiles_is_capped_and_kept_as_reported(reported, used):
+    result = compute_reward("x", [snap(24, likes=10**12, follower_count=reported)], POSTED, None, 1000, CONFIG)
+    assert result is not None and result.followers == used
+    assert result.followers_reported == (None if used == reported else reported)
+    assert result.components()["followers_reported"] == result.followers_reported
+    assert result.value == pytest.approx(math.tanh(math.log1p(10**12) / math.log1p(used)))
 
 
 @pytest.mark.parametrize("profile", [None, 0])
