@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning
+.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -114,6 +114,9 @@ clean: ## Remove the venv, the embedded database and caches
 
 bench: $(VENV)/.dev-installed ## Performance benchmark (about 10 min): writes docs/performance.md
 	$(BIN)/python -m benchmarks.performance $(ARGS)
+
+bench-tenants: $(VENV)/.dev-installed ## One tenant's fabricated posts vs as many honest ones: how far another business's policy moves (about 3 min): docs/tenants.md
+	$(BIN)/python -m benchmarks.tenants $(ARGS)
 
 # One BLAS thread per process: the benchmark runs one process per core itself.
 bench-learning: $(VENV)/.dev-installed ## Learning benchmark on the held-out worlds vs baselines (VW incl.), OPE coverage, cost (about 20 min): docs/learning.md

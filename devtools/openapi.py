@@ -124,6 +124,12 @@ def build() -> dict[str, Any]:
                 "content": responses[ok]["content"],
             }
             responses["502"] = _error("A content provider refused the request (recorded on the post).", components)
+        if name in ("generate_post", "record_snapshot"):
+            responses["429"] = _error(
+                "This business sent its hourly share (posts or snapshots); retry after the Retry-After seconds.",
+                components,
+                retry=True,
+            )
         for status, description in ERRORS.items():
             responses[status] = _error(description, components, retry=status == "503")
         paths[f"/{name}"] = {

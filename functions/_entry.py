@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from shared.auth import Caller, CallerKind
 from shared.bootstrap import Runtime, get_runtime
-from shared.errors import AppError, TransientError
+from shared.errors import AppError, RateLimited, TransientError
 from shared.logs import log
 from shared.services.dead_letters import record_dead_letter
 from shared.tasks.delivery import task_delivery
@@ -57,7 +57,8 @@ def _field_path(error: ErrorDetails, tagged: bool) -> str:
 
 def _error(exc: AppError) -> flask.Response:
     fields = [{"path": exc.field, "message": exc.message}] if exc.field else []
-    return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}})
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}}, headers)
 
 
 def handle(

@@ -71,6 +71,7 @@ def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         embedder=rt.embedders,
         now=rt.clock.now(),
         content=rt.content,
+        limits=rt.limits,
     )
     rt.tasks.dispatch(result.tasks, rt.clock.now())
     return (201 if result.created else 200), _view(result)

@@ -14,6 +14,7 @@ from shared.embedding import Embedder
 from shared.image_store import ImageStore, LocalFolderStore
 from shared.minilm import LazyEmbedder
 from shared.policy import PolicyParams, baseline_action
+from shared.rate_limits import RateLimits
 from shared.reward import RewardConfig
 from shared.store.db import Database
 from shared.store.embedded import EmbeddedPostgres, start_embedded
@@ -35,6 +36,7 @@ class Runtime:
     embedders: LazyEmbedder = field(default_factory=lambda: LazyEmbedder("none"))
     embedded: EmbeddedPostgres | None = None
     content: ContentWriter | None = None  # None: the offline generator, stored with the decision
+    limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -143,6 +145,7 @@ def build_runtime(settings: Settings | None = None, *, clock: Clock | None = Non
         embedders=LazyEmbedder(settings.embedder),
         embedded=embedded,
         content=build_content(settings),
+        limits=settings.rate_limits(),
     )
 
 

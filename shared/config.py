@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.auth import AuthConfig
 from shared.llm.retry import RetryPolicy
 from shared.policy import Learner, PolicyParams
+from shared.rate_limits import RateLimits
 from shared.reward import RewardConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     # The scheduled sweep fits and activates the context normaliser once there are this many
     # decisions and none was ever fitted (docs/decisions.md item 48; 0: never, fit by hand).
     policy_normaliser_fit_after: int = Field(default=300, ge=0)
+
+    # Per business and hour (docs/reliability.md, "Tenants"); 0 turns a limit off.
+    rate_posts_per_hour: int = Field(default=RateLimits.posts_per_hour, ge=0)
+    rate_snapshots_per_hour: int = Field(default=RateLimits.snapshots_per_hour, ge=0)
 
     reward_window_hours: int = Field(default=24, ge=6)
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)
@@ -167,6 +172,9 @@ class Settings(BaseSettings):
             holdback_action=parse_action(self.policy_holdback_action),
             learner=self.policy_learner,
         )
+
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(posts_per_hour=self.rate_posts_per_hour, snapshots_per_hour=self.rate_snapshots_per_hour)
 
     def reward_config(self) -> RewardConfig:
         return RewardConfig(

@@ -34,6 +34,18 @@ class Conflict(PermanentError):
     code = "conflict"
 
 
+class RateLimited(AppError):
+    """One business sent more than its hourly share (shared/rate_limits.py): 429 with
+    Retry-After; the same request succeeds once the next window opens."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class TransientError(AppError):
     """The same request may succeed later (database unavailable, lock timeout)."""
 

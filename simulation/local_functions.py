@@ -1,4 +1,4 @@
-"""The four functions served in process by functions-framework (test clients)."""
+"""The functions served in process by functions-framework (test clients)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import functions_framework
+from werkzeug.test import TestResponse
 
 from shared.config import PROJECT_ROOT
 
@@ -24,9 +25,18 @@ class LocalFunctions:
     def post(
         self, target: str, body: Mapping[str, Any] | bytes, headers: Mapping[str, str] | None = None
     ) -> tuple[int, Any]:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        resp = self._clients[target].post("/", data=data, content_type="application/json", headers=dict(headers or {}))
+        resp = self.response(target, body, headers)
         return resp.status_code, resp.get_json(silent=True)
+
+    def response(
+        self, target: str, body: Mapping[str, Any] | bytes, headers: Mapping[str, str] | None = None
+    ) -> TestResponse:
+        """The whole answer (status, headers, body) to a POST of ``body``."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        resp: TestResponse = self._clients[target].post(
+            "/", data=data, content_type="application/json", headers=dict(headers or {})
+        )
+        return resp
 
     def invoke(self, target: str, payload: Mapping[str, str]) -> int:
         """The local task runner's delivery: POST the task body to its function."""

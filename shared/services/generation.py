@@ -14,11 +14,12 @@ from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.content import ContentWriter
 from shared.context import FloatArray, Platform, build_context
 from shared.embedding import EmbedderSource
-from shared.errors import Conflict, NotFound, PermanentError
+from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.logs import log
 from shared.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
 from shared.prompts import build_prompts, fill_caption, offline_caption
+from shared.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
 from shared.reward import RewardConfig
 from shared.services.content import complete_content
 from shared.services.publishing import CLOCK_SKEW, publish
@@ -95,6 +96,7 @@ def generate_post(
     embedder: EmbedderSource | None,
     now: datetime,
     content: ContentWriter | None = None,
+    limits: RateLimits = NO_LIMITS,
 ) -> GeneratedPost:
     """Choose, log and store the post; then, with ``content``, let the providers write it.
 
@@ -109,7 +111,9 @@ def generate_post(
     with db.statement() as conn:
         # The bandit's decision reads only its solution: θ, the step count and this business's terms.
         arrays = RidgeIGW.solution_names(str(cmd.business_id)) if params.learner == "bandit" else ()
-        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform, arrays)
+        cap = limits.posts_per_hour
+        since = window_start(now) if cap else None
+        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform, arrays, since=since, cap=cap)
     profile = inputs.profile
     if profile is None:
         raise NotFound("no profile for this business", field="business_id")
@@ -120,8 +124,14 @@ def generate_post(
             complete_content(db, post_id, content, now)
             return _stored(db, post_id)
         return stored
-    # Checked after the redelivery answer, which stands whenever it arrives. Publishing now
-    # means now (a post backdated by auto_publish would earn a final reward at once).
+    # Checked after the redelivery answer, which stands whenever it arrives. Concurrent requests
+    # read the same count, so a burst can pass the limit by as many as are in flight.
+    if cap and inputs.recent_posts >= cap:
+        raise RateLimited(
+            f"this business generated {cap} posts this hour (the limit)", field="business_id",
+            retry_after=retry_after(now),
+        )  # fmt: skip
+    # Publishing now means now (a post backdated by auto_publish would earn a final reward at once).
     if cmd.auto_publish and abs(scheduled_for - now) > CLOCK_SKEW:
         raise PermanentError("auto_publish publishes now: scheduled_for must be now or left out", field="scheduled_for")
 

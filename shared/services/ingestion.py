@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from shared.errors import Conflict, NotFound, PermanentError
+from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.plausibility import falling_counter
+from shared.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
 from shared.reward import RewardConfig, Snapshot
 from shared.services.publishing import CLOCK_SKEW, delete, not_in_future, publish
 from shared.services.rewards import settle
 from shared.store import posts as post_store
+from shared.store import rates as rate_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn, Database
@@ -62,8 +64,11 @@ class Ingested:
     tasks: tuple[Task, ...] = ()
 
 
-def record_event(db: Database, event: Event, now: datetime, config: RewardConfig, beta: float) -> Ingested:
-    """Apply one event in one transaction; redelivery changes nothing twice."""
+def record_event(
+    db: Database, event: Event, now: datetime, config: RewardConfig, beta: float, limits: RateLimits = NO_LIMITS
+) -> Ingested:
+    """Apply one event in one transaction; redelivery changes nothing twice. A new snapshot
+    past the business's hourly limit is refused (429) and nothing of it stays."""
     if isinstance(event, Inserted):
         with db.transaction() as conn:
             return _process_inserted(conn, event.snapshot_id, now, config, beta)
@@ -104,6 +109,12 @@ def record_event(db: Database, event: Event, now: datetime, config: RewardConfig
             received_at=now,
         )
         fault_point("record_snapshot.after_snapshot")
+        cap = limits.snapshots_per_hour
+        if stored and cap and rate_store.count_snapshot(conn, post.business_id, window_start(now)) > cap:
+            raise RateLimited(
+                f"this business sent {cap} snapshots this hour (the limit)", field="post_id",
+                retry_after=retry_after(now),
+            )  # fmt: skip
         if not stored or late:
             return Ingested(post.post_id, "metrics", stored, late=late)
         settled = settle(conn, post.post_id, now, config, beta)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from shared.profile import Profile
@@ -17,22 +18,41 @@ class DecisionInputs:
     profile: Profile | None
     exists: bool  # the post of this idempotency key was generated before
     policy: PlatformPolicy
+    recent_posts: int = 0  # the business's posts generated since ``since``, counted up to ``cap``
 
 
 def load_decision_inputs(
-    conn: Conn, business_id: UUID, post_id: UUID, platform: str, arrays: Sequence[str] = ()
+    conn: Conn,
+    business_id: UUID,
+    post_id: UUID,
+    platform: str,
+    arrays: Sequence[str] = (),
+    *,
+    since: datetime | None = None,
+    cap: int = 0,
 ) -> DecisionInputs:
-    """Profile, existing post, and the platform's policy (with the active
-    normaliser's version and the learner's ``arrays``); the policy is one statement (one snapshot), the
-    three reads share one network round trip. The normaliser's arrays come
-    from the cache (``store.normalisers.get``), not from here."""
+    """Profile, existing post, the platform's policy (with the active normaliser's version
+    and the learner's ``arrays``) and, with ``since``, how many posts the business generated
+    since then (up to ``cap``: the index read stops there, whatever the business's history).
+    The policy is one statement (one snapshot); the reads share one network round trip.
+    The normaliser's arrays come from the cache (``store.normalisers.get``), not from here."""
     with conn.pipeline():
         profile = conn.execute(*profile_query(business_id))
         existing = conn.execute("select 1 from posts where post_id = %s", (post_id,))
         policy = conn.cursor(binary=True).execute(*platform_policy_query(platform, arrays))
+        recent = (
+            None
+            if since is None
+            else conn.execute(
+                "select count(*) from (select 1 from posts where business_id = %s and created_at >= %s limit %s) r",
+                (business_id, since, cap),
+            )
+        )
     row = profile.fetchone()
+    counted = None if recent is None else recent.fetchone()
     return DecisionInputs(
         profile=None if row is None else profile_from_row(row),
         exists=existing.fetchone() is not None,
         policy=platform_policy_from_rows(policy.fetchall()),
+        recent_posts=0 if counted is None else int(counted[0]),
     )

@@ -52,6 +52,7 @@ ALL_TABLES = (
     "learner_statistics",
     "policy_lifecycle",
     "context_normalisers",
+    "business_rates",
 )
 
 

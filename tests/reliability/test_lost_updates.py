@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from shared.rate_limits import NO_LIMITS
 from tests.integration.support import expected_step, fetch_all, policy_version, thetas
 from tests.reliability import scale
 from tests.reliability.checks import policy_violations
@@ -49,8 +50,10 @@ def _in_workers(job, parts: list[list[str]]) -> None:
 
 
 def test_eight_workers_times_25_distinct_rewards_lose_no_update_and_a_naive_writer_does(
-    runtime, gradient, functions, make_profile, clock
+    runtime, gradient, functions, make_profile, clock, monkeypatch
 ):
+    # 201 posts of one business within the hour: past its hourly limit, which is not what this is about.
+    monkeypatch.setattr(runtime, "limits", NO_LIMITS)
     business = make_profile()
     # θ₀ ≠ 0: one update applied before the race.
     (first,) = settled_posts(functions, clock, business, "warm", 1)
