@@ -23,7 +23,9 @@ resource "google_cloudfunctions2_function" "fn" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     # A token for a task or a sweep must name the function's own URL: Cloud Run accepts no other.
-    environment_variables = merge(local.environment, { OIDC_AUDIENCE = local.function_url[each.key] })
+    environment_variables = merge(
+      local.environment, { OIDC_AUDIENCE = local.function_url[each.key] }, lookup(local.function_environment, each.key, {})
+    )
 
     dynamic "secret_environment_variables" {
       for_each = { for key, pair in local.secret_mounts : pair.secret => local.secrets[pair.secret] if pair.function == each.key }

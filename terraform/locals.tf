@@ -30,6 +30,12 @@ locals {
     SUPABASE_URL          = var.supabase_url
   }
 
+  # Per function, over the shared settings: the dashboard's Google callers are people (the
+  # operators), not the tasks and scheduler accounts.
+  function_environment = {
+    report = { OIDC_SERVICE_ACCOUNTS = join(",", var.operator_emails) }
+  }
+
   # Secret Manager secret id => the setting it fills and the functions that read it. Only
   # the database URL is required (Terraform writes its version from var.database_url, so the
   # functions deploy in the same apply); an optional secret is mounted once it is listed in

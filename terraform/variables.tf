@@ -39,6 +39,12 @@ variable "configured_secrets" {
   }
 }
 
+variable "operator_emails" {
+  description = "Google accounts (people) who may open the dashboard of every business, with an ID token for the report function's URL. Business owners open their own with their Supabase login."
+  type        = list(string)
+  default     = []
+}
+
 variable "sweep_schedule" {
   description = "Cron schedule of the sweep (due rewards, lost webhooks, undispatched tasks)."
   type        = string

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from shared.action_space import ActionSpace
 from shared.dashboard.page import render
@@ -47,8 +48,13 @@ def dashboard_html(
     *,
     latest: int = 30,
     what_if_module: str = WHAT_IF_MODULE,
+    owner: UUID | None = None,
 ) -> str:
+    """The page; with ``owner`` (a business owner's user id), of their businesses only: the
+    what-ifs and the holdback's lift, which are read over every business, are left out."""
     with db.transaction() as conn:
-        data = load_dashboard(conn, latest=latest)
-    view = build_view(data, space, params, load_what_if(db, space, what_if_module))
-    return render(view, now, holdback=holdback_report(db), holdback_share=params.holdback_share)
+        data = load_dashboard(conn, latest=latest, owner=owner)
+    what_if = load_what_if(db, space, what_if_module) if owner is None else None
+    holdback = holdback_report(db) if owner is None else []
+    view = build_view(data, space, params, what_if)
+    return render(view, now, holdback=holdback, holdback_share=params.holdback_share)

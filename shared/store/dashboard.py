@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 
@@ -77,11 +79,20 @@ class DashboardData:
     arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
 
 
-def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
-    """Everything the dashboard shows, read in the caller's transaction (one snapshot)."""
+def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -> DashboardData:
+    """Everything the dashboard shows, read in the caller's transaction (one snapshot). With
+    ``owner`` (a Supabase user id), the posts, decisions, rewards and profiles are read as that
+    user, under the row-level security every signed-in user has: their own businesses only.
+    The policy shown is the shared one either way."""
     version_row = conn.execute("select version, steps from policy_state").fetchone()
     active = normalisers.active_version(conn)
     prefs, theta = policy.read_preferences_and_theta(conn)
+    arrays = read_arrays(conn, RidgeIGW.solution_names(None))
+    normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
+    if owner is not None:
+        # Until the transaction ends; a pooled connection keeps nothing of it.
+        conn.execute("set local role authenticated")
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(owner)}),))
     mean_x: dict[tuple[str, str], FloatArray] = {}
     counts: dict[tuple[str, str], int] = {}
     for platform, bucket, n, avg in conn.cursor(binary=True).execute(
@@ -140,14 +151,14 @@ def load_dashboard(conn: Conn, *, latest: int = 30) -> DashboardData:
         steps=int(version_row[1]),
         preferences=prefs,
         theta=theta,
-        arrays=read_arrays(conn, RidgeIGW.solution_names(None)),
+        arrays=arrays,
         mean_x=mean_x,
         decisions=counts,
         rewards=rewards,
         exploration=exploration,
         latest=posts,
         totals=totals,
-        normaliser=None if active is None else normalisers.fetch(conn, {active})[active],
+        normaliser=normaliser,
     )
 
 

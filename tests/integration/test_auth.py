@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
+from shared.config import PROJECT_ROOT
 from tests.conftest import START
 from tests.integration.support import state_digest
 
@@ -189,6 +190,34 @@ def test_a_user_acts_on_their_own_business_only(secured, functions, make_profile
     published = {"type": "published", "post_id": answer["post_id"], "media_id": "m", "posted_at": START.isoformat()}
     status, _ = functions.post("record_snapshot", published, bearer(user_token(keys, str(bob))))
     assert status == 403
+
+
+def test_the_dashboard_shows_an_owner_their_businesses_and_an_operator_every_one(
+    secured, functions, make_profile, keys
+):
+    import functions_framework
+
+    create = functions_framework.create_app  # untyped library call
+    client = create(target="report", source=str(PROJECT_ROOT / "main.py")).test_client()  # type: ignore[no-untyped-call]
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    for owner, name, seed in ((alice, "Alice Bakery", 1), (bob, "Bob Garage", 2)):
+        business = make_profile(owner_id=owner, name=name, seed=seed)
+        status, _ = functions.post("generate_post", _generate_body(business), bearer(user_token(keys, str(owner))))
+        assert status == 201
+
+    def page(headers: dict[str, str]) -> str:
+        resp = client.get("/", headers=headers)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return str(resp.get_data(as_text=True))
+
+    own = page(bearer(user_token(keys, str(alice))))
+    assert "Alice Bakery" in own and "Bob Garage" not in own and "1 businesses · 1 posts" in own
+    everyone = page(bearer(google_token(keys)))
+    assert "Alice Bakery" in everyone and "Bob Garage" in everyone and "2 businesses · 2 posts" in everyone
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers=bearer(user_token(keys, "not-a-user-id"))).status_code == 403
+    stranger = page(bearer(user_token(keys, str(uuid.uuid4()))))
+    assert "Alice Bakery" not in stranger and "0 businesses · 0 posts" in stranger
 
 
 def test_an_anonymous_role_token_is_forbidden(secured, functions, make_profile, keys):

@@ -133,10 +133,30 @@ def test_each_function_expects_tokens_for_its_own_url():
     # jobs name the URL they call; so each function must expect its own URL, not a shared name.
     resource = _load("functions.tf")["resource"][0]['"google_cloudfunctions2_function"']['"fn"']
     env = _str(resource["service_config"][0]["environment_variables"]).replace(" ", "")
-    assert env == "${merge(local.environment,{OIDC_AUDIENCE=local.function_url[each.key]})}", env
+    assert env == (
+        "${merge(local.environment,{OIDC_AUDIENCE=local.function_url[each.key]},"
+        "lookup(local.function_environment,each.key,{}))}"
+    ), env
     assert "OIDC_AUDIENCE" not in _locals()["environment"]
+    assert all("OIDC_AUDIENCE" not in over for over in _locals()["function_environment"].values())
     with pytest.raises(KeyError):
         _variable_default("oidc_audience")
+
+
+def test_the_dashboard_is_reachable_by_owners_and_listed_operators_only():
+    # Owners carry a Supabase token and operators a Google ID token for the report's URL: Cloud
+    # Run lets both through to the function, which checks them (tests/integration/test_auth.py).
+    public = _load("iam.tf")["resource"]
+    invoker = next(r for r in public if '"google_cloud_run_service_iam_member"' in r and
+                   '"public_invoker"' in r['"google_cloud_run_service_iam_member"'])  # fmt: skip
+    members = invoker['"google_cloud_run_service_iam_member"']['"public_invoker"']
+    assert "report" in _str(members["for_each"])
+    over = {_str(k): v for k, v in _locals()["function_environment"].items()}
+    # The dashboard's Google callers are the operators alone, not the tasks and scheduler accounts.
+    assert set(over) == {"report"} and set(over["report"]) <= SETTINGS_FIELDS
+    assert _str(over["report"]["OIDC_SERVICE_ACCOUNTS"]) == '${join(",", var.operator_emails)}'
+    variables = {_str(k): v for block in _load("variables.tf")["variable"] for k, v in block.items()}
+    assert variables["operator_emails"]["default"] == []  # nobody sees every business until named
 
 
 def test_the_scheduler_jobs_built_by_the_client_match_terraform():
