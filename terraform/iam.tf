@@ -16,17 +16,17 @@ resource "google_service_account" "scheduler" {
   display_name = "Cloud Scheduler caller of the sweep"
 }
 
-# Functions that create tasks may act as the tasks account (to mint its OIDC token)
-# and enqueue into the two queues.
+# Functions that create tasks (local.task_creators) may act as the tasks account (to mint
+# its OIDC token) and enqueue into the two queues; update_policy and report may not.
 resource "google_service_account_iam_member" "function_acts_as_tasks" {
-  for_each           = local.functions
+  for_each           = toset(local.task_creators)
   service_account_id = google_service_account.tasks.name
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
 resource "google_cloud_tasks_queue_iam_member" "enqueue_compute_reward" {
-  for_each = local.functions
+  for_each = toset(local.task_creators)
   name     = google_cloud_tasks_queue.compute_reward.id
   location = var.region
   role     = "roles/cloudtasks.enqueuer"
@@ -34,7 +34,7 @@ resource "google_cloud_tasks_queue_iam_member" "enqueue_compute_reward" {
 }
 
 resource "google_cloud_tasks_queue_iam_member" "enqueue_update_policy" {
-  for_each = local.functions
+  for_each = toset(local.task_creators)
   name     = google_cloud_tasks_queue.update_policy.id
   location = var.region
   role     = "roles/cloudtasks.enqueuer"

@@ -12,6 +12,10 @@ locals {
     report          = { entry_point = "report", memory = "512Mi" }
   }
 
+  # The functions that create Cloud Tasks (a publication's reward task, a reward's update
+  # task, the sweep's re-dispatch); a test checks this against the code.
+  task_creators = ["generate_post", "record_snapshot", "compute_reward"]
+
   # Settings every function reads (names are shared/config.py's fields, upper-cased).
   environment = {
     AUTH_MODE             = "enforce"

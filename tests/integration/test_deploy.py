@@ -222,3 +222,27 @@ def test_the_bundle_imports_every_entry_point_in_a_clean_venv(tmp_path: Path):
     )
     done = subprocess.run([str(venv / "bin/python"), "-c", check], cwd=src, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_only_the_functions_that_create_tasks_may_enqueue_and_mint_the_tasks_token():
+    creators = {_str(f) for f in _locals()["task_creators"]}
+    # A function creates tasks when its entry point dispatches them (the sweep's re-dispatch
+    # runs in compute_reward).
+    dispatching = {
+        name
+        for name in _locals()["functions"]
+        if "tasks.dispatch" in (PROJECT_ROOT / "functions" / f"{_str(name)}.py").read_text()
+    }
+    assert creators == {_str(n) for n in dispatching} == {"generate_post", "record_snapshot", "compute_reward"}
+    grants = {}
+    for block in _load("iam.tf")["resource"]:
+        for kind, resources in block.items():
+            for name, body in resources.items():
+                grants[(_str(kind), _str(name))] = body.get("for_each")
+    for grant in ("function_acts_as_tasks", "enqueue_compute_reward", "enqueue_update_policy"):
+        kind = (
+            "google_service_account_iam_member"
+            if grant == "function_acts_as_tasks"
+            else ("google_cloud_tasks_queue_iam_member")
+        )
+        assert grants[(kind, grant)] == "${toset(local.task_creators)}"
