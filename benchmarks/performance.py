@@ -19,8 +19,6 @@ import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,14 +64,6 @@ def pct(values: list[float], q: float) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
-
-
-@contextmanager
-def timed() -> Iterator[list[float]]:
-    box: list[float] = []
-    t = time.perf_counter()
-    yield box
-    box.append(time.perf_counter() - t)
 
 
 class Bench:

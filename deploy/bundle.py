@@ -1,4 +1,4 @@
-"""``make bundle``: the deployable source archive of the four functions.
+"""``make bundle``: the deployable source archive of the five functions.
 
 It holds main.py, functions/, shared/ and requirements.txt, which is all
 Cloud Run functions need to build them; nothing of the simulation, tests or

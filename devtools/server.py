@@ -1,4 +1,4 @@
-"""``make dev``: the four functions on loopback, with the local task dispatcher.
+"""``make dev``: the four POST functions on loopback, with the local task dispatcher.
 
 Try the HTTP flow without a cloud account: each function gets its own port
 (as each gets its own URL on Cloud Run), tasks are delivered over HTTP when

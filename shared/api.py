@@ -1,4 +1,4 @@
-"""Request bodies of the four functions: strict, no extra fields, finite floats."""
+"""Request bodies of the four POST functions: strict, no extra fields, finite floats."""
 
 from __future__ import annotations
 

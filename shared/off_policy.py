@@ -27,7 +27,6 @@ from shared.context import FloatArray
 from shared.reward_model import cross_fitted
 from shared.target_policies import LoggedDecision, TargetPolicy
 
-ESTIMATORS = ("IPS", "SNIPS", "DR")
 # Every reward lies in [−1, 1] (shared/reward.py), so every policy's value does too: an
 # interval reaching past it says no more than the range itself, and is cut to it. The
 # estimate is not: IPS can leave the range on a small log, and cutting it would bias it.

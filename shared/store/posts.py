@@ -251,14 +251,6 @@ def get_post(conn: Conn, post_id: UUID, *, for_update: bool = False) -> PostRow 
     return None if row is None else _post(row)
 
 
-def find_post(conn: Conn, business_id: UUID, request_id: str) -> PostRow | None:
-    row = conn.execute(
-        f"select {_POST_COLUMNS} from posts where business_id = %s and request_id = %s",
-        (business_id, request_id),
-    ).fetchone()
-    return None if row is None else _post(row)
-
-
 def get_decision(conn: Conn, post_id: UUID) -> DecisionRow | None:
     row = conn.execute(f"select {_DECISION_COLUMNS} from decisions where post_id = %s", (post_id,)).fetchone()
     return None if row is None else decision_from_row(row)

@@ -42,34 +42,6 @@ def get_reward(conn: Conn, post_id: UUID, *, for_update: bool = False) -> Reward
     return None if row is None else RewardRow(*row)
 
 
-def finalise(
-    conn: Conn,
-    post_id: UUID,
-    *,
-    status: str,
-    value: float | None,
-    components: dict[str, Any] | None,
-    baseline_before: float | None,
-    baseline_after: float | None,
-    definition_version: str,
-    now: datetime,
-) -> None:
-    conn.execute(
-        "update rewards set status = %s, value = %s, components = %s, baseline_before = %s,"
-        " baseline_after = %s, definition_version = %s, computed_at = %s where post_id = %s",
-        (
-            status,
-            value,
-            None if components is None else Jsonb(components),
-            baseline_before,
-            baseline_after,
-            definition_version,
-            now,
-            post_id,
-        ),
-    )
-
-
 def claim_due(
     conn: Conn, now: datetime, after: tuple[datetime, UUID] | None, limit: int
 ) -> list[tuple[datetime, UUID]]:

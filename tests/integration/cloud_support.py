@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,11 +62,14 @@ def emulator(*args: str) -> Iterator[str]:
 
 
 @contextmanager
-def served(targets: Sequence[str]) -> Iterator[dict[str, str]]:
-    """Each function of main.py in ``targets`` served over HTTP on loopback: name → base URL."""
+def served(targets: Sequence[str], answered: Counter[str] | None = None) -> Iterator[dict[str, str]]:
+    """Each function of main.py in ``targets`` served over HTTP on loopback: name → base URL.
+    With ``answered``, each request a function has answered is counted under its name."""
     urls, servers = {}, []
     for target in targets:
         app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]
+        if answered is not None:
+            app = _counting(app, target, answered)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -75,6 +79,18 @@ def served(targets: Sequence[str]) -> Iterator[dict[str, str]]:
     finally:
         for server in servers:
             server.shutdown()
+
+
+def _counting(app: Any, name: str, answered: Counter[str]) -> Any:
+    lock = threading.Lock()
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        body = list(app(environ, start_response))  # the whole answer first: then it was answered
+        with lock:
+            answered[name] += 1
+        return body
+
+    return wsgi
 
 
 class GoogleSigner:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -31,10 +32,13 @@ def emulator() -> Iterator[str]:
         yield address
 
 
+ANSWERED: Counter[str] = Counter()
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, str]]:
-    """compute_reward and update_policy served over HTTP on loopback."""
-    with cloud_support.served(("compute_reward", "update_policy")) as urls:
+    """compute_reward and update_policy served over HTTP on loopback (ANSWERED counts their answers)."""
+    with cloud_support.served(("compute_reward", "update_policy"), ANSWERED) as urls:
         yield urls
 
 
@@ -164,10 +168,14 @@ def test_duplicate_task_creation_and_duplicate_delivery_change_nothing(runtime, 
     # The same update task again: the emulator does not deduplicate names, so it is
     # delivered twice more; the function's ledger keeps the effect single.
     task = update_task(uuid.UUID(post["post_id"]), datetime.now(UTC))
+    before = ANSWERED["update_policy"]
     cloud.create(task)
     cloud.create(task)
     _wait(runtime, "select count(*) from outbox", 2)
-    time.sleep(2.0)
+    deadline = time.monotonic() + 30
+    while ANSWERED["update_policy"] < before + 2:  # both duplicates were delivered and answered
+        assert time.monotonic() < deadline, ANSWERED
+        time.sleep(0.05)
     with runtime.db.transaction() as conn:
         version = conn.execute("select version from policy_state").fetchone()[0]
         ledger = conn.execute("select count(*) from policy_updates").fetchone()[0]

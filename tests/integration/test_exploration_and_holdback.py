@@ -17,6 +17,7 @@ from shared.policy import baseline_action, seed_from_id
 from shared.services.generation import decision_id_for
 from shared.services.holdback import holdback_report
 from tests.integration.support import (
+    at,
     decision_of,
     embedding,
     fetch_all,
@@ -246,3 +247,37 @@ def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
     finally:
         db.close()
         proxy.close()
+
+
+def test_a_decision_reads_the_preferences_of_its_own_time_bucket(gradient, functions, make_profile):
+    """H is kept per platform and time bucket; a morning post is drawn from the morning's."""
+    from shared.store.policy import apply_summed
+
+    with gradient.db.transaction() as conn:
+        apply_summed(conn, {("x", "morning", "TONE", "humorous"): 8.0, ("x", "evening", "TONE", "formal"): 8.0}, {})
+    bid = make_profile(time_zone="UTC")
+    drafts = {
+        bucket: generate(functions, bid, bucket, "x", topic_embedding=embedding(3), scheduled_for=at(hours).isoformat())
+        for bucket, hours in (("morning", 1), ("evening", 9))  # 10:00 and 18:00 UTC
+    }
+    for bucket, favoured in (("morning", "humorous"), ("evening", "formal")):
+        pi = drafts[bucket]["probabilities"]["TONE"]
+        assert decision_of(gradient, drafts[bucket]["post_id"])["time_bucket"] == bucket
+        assert max(pi, key=pi.get) == favoured and pi[favoured] > 0.9, (bucket, pi)
+
+
+@pytest.mark.parametrize("learner", ["bandit", "gradient"])
+def test_an_ordinary_decision_stores_the_product_of_its_chosen_values_probabilities(
+    runtime, functions, make_profile, learner
+):
+    runtime.params = replace(runtime.params, learner=learner)
+    bid = make_profile()
+    for i in range(5):
+        post_id = generate(functions, bid, f"j{i}", "instagram", topic_embedding=embedding(i))["post_id"]
+        joint, choices, holdback = fetch_one(
+            runtime, "select joint_propensity, choices, holdback from decisions where post_id = %s", UUID(post_id)
+        )
+        assert holdback is False
+        chosen = [c["pi"][c["values"].index(c["chosen"])] for c in choices]
+        assert [c["propensity"] for c in choices] == chosen
+        assert joint == pytest.approx(math.prod(chosen), rel=1e-12) and 0 < joint < 1

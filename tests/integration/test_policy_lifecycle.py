@@ -305,6 +305,15 @@ def test_rollback_errors_name_the_field_and_change_nothing(runtime):
     assert state_digest(runtime) == digest
 
 
+def _blocked_backends(runtime) -> int:
+    with runtime.db.transaction() as conn:
+        row = conn.execute(
+            "select count(*) from pg_stat_activity"
+            " where datname = current_database() and cardinality(pg_blocking_pids(pid)) > 0"
+        ).fetchone()
+    return int(row[0])
+
+
 def test_a_rollback_waits_for_the_version_lock_an_update_holds(runtime):
     snap, _ = lifecycle.take_snapshot(runtime.db, key="s", label="", space=runtime.space, now=at(0))
     done = threading.Event()
@@ -317,7 +326,11 @@ def test_a_rollback_waits_for_the_version_lock_an_update_holds(runtime):
 
         worker = threading.Thread(target=roll)
         worker.start()
-        time.sleep(0.5)
+        # The rollback is seen blocked behind this transaction's lock, not merely not done yet.
+        deadline = time.monotonic() + 10
+        while not _blocked_backends(runtime):
+            assert time.monotonic() < deadline and not done.is_set()
+            time.sleep(0.02)
         assert not done.is_set()
     worker.join(10)
     assert done.is_set()
