@@ -88,7 +88,7 @@ test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) $(PGBOUNCER
 test-fast: $(VENV)/.dev-installed ## The quick loop: no slow (learning) suites, no tests/reliability, no Chromium, no Cloud Tasks emulator
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not emulator" --ignore=tests/reliability $(ARGS)
 
-test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## SPEC §7 at full scale (rounds, kills, cases) and 60 s of load (CI; docs/reliability.md)
+test-reliability: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(PGBOUNCER) ## docs/spec.md §7 at full scale (rounds, kills, cases) and 60 s of load (CI; docs/reliability.md)
 	RELIABILITY_SCALE=full $(BIN)/python -m pytest -n 2 tests/reliability $(ARGS)
 	$(BIN)/python -m benchmarks.load
 

@@ -20,7 +20,7 @@ from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, 
 from simulation.audience import Audience, AudienceParams
 
 POST_HOURS: Final = tuple(range(6, 24))  # local posting hours, as in simulation/campaign.py
-REWARD_DELAY_HOURS: Final = 24.0  # the reward window (SPEC §5)
+REWARD_DELAY_HOURS: Final = 24.0  # the reward window (docs/spec.md §5)
 BATCH_HOURS: Final = 6.0  # rewards due in a 6 h window are learned from together
 
 

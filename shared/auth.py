@@ -1,4 +1,4 @@
-"""Who is calling (SPEC §7): Supabase user JWTs, Google OIDC tokens, the webhook secret.
+"""Who is calling (docs/spec.md §7): Supabase user JWTs, Google OIDC tokens, the webhook secret.
 
 Tokens are verified against the issuer's JWKS (ES256/RS256 only, so
 ``alg=none`` and HS256 confusion are refused), with ``aud``, ``iss`` and

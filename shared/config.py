@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     reward_max_wait_hours: float = Field(default=48.0, ge=6, allow_inf_nan=False)
     reward_default: float | None = Field(default=None, ge=-1, le=1)
 
-    # Auth (SPEC §7). "disabled" is for local development only and must be asked for.
+    # Auth (docs/spec.md §7). "disabled" is for local development only and must be asked for.
     auth_mode: Literal["enforce", "disabled"] = "enforce"
     supabase_jwks_url: str | None = None  # https://<project>.supabase.co/auth/v1/.well-known/jwks.json
     supabase_jwt_issuer: str | None = None  # https://<project>.supabase.co/auth/v1
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     # all-MiniLM-L6-v2 ("minilm"), none, or "auto" (minilm when it is installed).
     embedder: Literal["auto", "minilm", "none"] = "auto"
 
-    # LLM providers (SPEC §8). No key: the deterministic offline generator.
+    # LLM providers (docs/spec.md §8). No key: the deterministic offline generator.
     xai_api_key: SecretStr | None = None
     xai_base_url: str = "https://api.x.ai/v1"
     xai_model: str = "grok-4"

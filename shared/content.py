@@ -2,7 +2,7 @@
 
 It talks to providers only through their interfaces (``TextModel``,
 ``ImageModel``, ``ImageStore``) and never to the database: the service that
-calls it holds no transaction while it runs (SPEC §7).
+calls it holds no transaction while it runs (docs/spec.md §7).
 """
 
 from __future__ import annotations

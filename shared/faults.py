@@ -1,4 +1,4 @@
-"""Named fault points for the crash tests (SPEC §7: a crash at any point leaves no partial state).
+"""Named fault points for the crash tests (docs/spec.md §7: a crash at any point leaves no partial state).
 
 A service calls ``fault_point("update_policy.after_claim")`` at a place where a
 crash matters. It does nothing unless the environment names that point in

@@ -1,4 +1,4 @@
-"""Context normalisation (SPEC §4, "Features"): the x' that θ·x' uses.
+"""Context normalisation (docs/spec.md §4, "Features"): the x' that θ·x' uses.
 
 Sentence embeddings are anisotropic: one direction shared by every text
 dominates, and what tells businesses and topics apart lives in a few small

@@ -1,4 +1,4 @@
-"""Policy math (SPEC §4): per-dimension softmax with an exploration floor, and
+"""Policy math (docs/spec.md §4): per-dimension softmax with an exploration floor, and
 the softmax policy-gradient update. Pure: numpy and stdlib only.
 """
 
@@ -31,7 +31,7 @@ class PolicyParams:
     """
 
     tau: float = 1.0
-    # The SPEC's 0.05 floor and 0.05 / 0.01 rates were tuned on the learning
+    # The design note's 0.05 floor and 0.05 / 0.01 rates (docs/spec.md §4) were tuned on the learning
     # benchmark (make bench-learning): docs/decisions.md, items 1 and 48.
     epsilon: float = 0.01
     alpha_h: float = 2.0

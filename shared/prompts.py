@@ -1,4 +1,4 @@
-"""Prompts (SPEC §8): the standard template, the trend mode, and the offline
+"""Prompts (docs/spec.md §8): the standard template, the trend mode, and the offline
 caption that keeps the loop running without LLM keys. Pure.
 """
 

@@ -1,4 +1,4 @@
-"""Reward math (SPEC §5): platform engagement, slot weights, normalisation by
+"""Reward math (docs/spec.md §5): platform engagement, slot weights, normalisation by
 followers, deletion penalty. Pure: numpy and stdlib only.
 """
 

@@ -17,7 +17,7 @@ from shared.services.dashboard import dashboard_html
 from shared.store.migrate import SchemaMissing
 from simulation.campaign import CampaignConfig, run_campaign
 from simulation.local_functions import LocalFunctions
-from simulation.report import final_period, plot, table, weekly
+from simulation.report import day_times, final_period, plot, table, weekly
 
 DESCRIPTION = (
     "Run a simulated campaign through the real functions and database, "
@@ -58,13 +58,17 @@ def run(args: argparse.Namespace) -> None:
         try:
             functions = LocalFunctions()
             started = time.perf_counter()
+            day_started: list[float] = []  # when each simulated day's first event ran
             with tqdm(total=config.days, unit="day", desc="simulating") as bar:
 
                 def advance(day: int) -> None:
+                    day_started.append(time.perf_counter())
                     bar.update(min(day + 1, config.days) - bar.n)
 
                 result = run_campaign(config, runtime, functions, on_day=advance)
             elapsed = time.perf_counter() - started
+            ends = [*day_started[1:], time.perf_counter()]
+            per_day = [end - start for start, end in zip(day_started, ends, strict=True)]
             if args.report is not None:
                 page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
                 args.report.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +87,9 @@ def run(args: argparse.Namespace) -> None:
         f"{elapsed:.0f} s ({len(result.posts) / elapsed:.0f} posts/s)."
     )
     print(f"Over {final.label}, the learned policy closed {final.gap_closed:.0%} of the gap between uniform and best.")
+    timing = day_times(per_day)
+    if timing is not None:
+        print(timing)
     plot(periods, args.plot, f"Learning curve (seed {config.seed}, {config.businesses} businesses)")
     print(f"Learning curve written to {args.plot}")
     if args.report is not None:

@@ -81,3 +81,19 @@ def plot(periods: list[Period], path: Path, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def day_times(seconds: list[float], early_start: int = 5, window: int = 7) -> str | None:
+    """A line comparing the wall time of a simulated day early in the campaign (days
+    ``early_start`` to ``early_start + window − 1``, once the first rewards are learned)
+    with the last ``window`` days: medians, so a day with a one-off job (the normaliser's
+    fit) does not count. None when the campaign is too short for two separate windows."""
+    if len(seconds) < early_start + 2 * window:
+        return None
+    early = float(np.median(seconds[early_start : early_start + window]))
+    late = float(np.median(seconds[-window:]))
+    first, last = len(seconds) - window + 1, len(seconds)
+    return (
+        f"Wall time per simulated day (median): {early:.2f} s over days {early_start + 1}-{early_start + window}, "
+        f"{late:.2f} s over days {first}-{last} ({late / early:.2f}x)."
+    )

@@ -236,7 +236,7 @@ def render(
 </section>
 <section id="policy"><h2>What the policy prefers now</h2>{"".join(bars)}</section>
 <section id="reward"><h2>Reward over time against the baseline</h2>
-<p class="note">Reward is in [−1, 1] (SPEC §5); the baseline is the platform's running average the policy compares
+<p class="note">Reward is in [−1, 1]; the baseline is the platform's running average the policy compares
 each reward with. Above the baseline, the chosen creative did better than usual.</p>{"".join(rewards)}</section>
 <section id="exploration"><h2>Exploration</h2>
 <p class="note">Share of creative choices (one per dimension per post) that took a value other than the policy's most

@@ -1,4 +1,4 @@
-"""Recording a task that is rejected at its last attempt (STYLE: a dead-letter record)."""
+"""Recording a task that is rejected at its last attempt (docs/architecture.md, dead letters)."""
 
 from __future__ import annotations
 

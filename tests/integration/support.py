@@ -1,7 +1,7 @@
 """Helpers shared by the integration and end-to-end tests: requests through the
 HTTP functions, and independent reads of the database to assert on.
 
-The expected values here are written from SPEC §4–§5 directly (not with the
+The expected values here are written from docs/spec.md §4–§5 directly (not with the
 project's own reward or policy code), so a test compares two derivations.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from tests.conftest import START
 
-# The product's default learning rates (docs/decisions.md explains why not the SPEC's 0.05 / 0.01).
+# The product's default learning rates (docs/decisions.md explains why not the design note's 0.05 / 0.01).
 ALPHA_H = 2.0
 ALPHA_THETA = 0.25
 BETA = 0.1
@@ -160,7 +160,7 @@ def engagement(platform: str, counters: dict[str, int]) -> float:
 def expected_reward(
     platform: str, slots: dict[int, dict[str, int]], followers: int, deleted_after_days: float | None = None
 ) -> float:
-    """SPEC §5: R over the given window slots, r_eng, and the deletion penalty."""
+    """docs/spec.md §5: R over the given window slots, r_eng, and the deletion penalty."""
     weights = {s: SLOT_WEIGHTS[s] for s in slots}
     big_r = sum(weights[s] * engagement(platform, c) for s, c in slots.items()) / sum(weights.values())
     r_eng = math.tanh(math.log1p(big_r) / math.log1p(max(followers, 1)))
@@ -186,7 +186,7 @@ def decision_of(rt, post_id) -> dict[str, Any]:
 
 
 def expected_step(rt, post_id) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], np.ndarray]]:
-    """SPEC §4: the H and θ changes one post's reward makes, from its stored decision and reward."""
+    """docs/spec.md §4: the H and θ changes one post's reward makes, from its stored decision and reward."""
     decision = decision_of(rt, post_id)
     reward = reward_row(rt, post_id)
     advantage = reward["value"] - reward["baseline_before"]

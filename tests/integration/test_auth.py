@@ -1,4 +1,4 @@
-"""Every endpoint authenticates its caller (SPEC §7), with keys minted here and
+"""Every endpoint authenticates its caller (docs/spec.md §7), with keys minted here and
 served as JWKS on loopback. Every rejection writes nothing and leaks nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC §7: bad input gets a 4xx naming the field, and changes nothing.
+"""docs/spec.md §7: bad input gets a 4xx naming the field, and changes nothing.
 
 Every case is sent through the HTTP function on a database that already holds
 a profile, a generated post and a published post, so "nothing changed" is

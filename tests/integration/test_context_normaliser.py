@@ -165,7 +165,7 @@ def _fitted(seed: int) -> FittedNormaliser:
 
 
 def _logged(rt, post_ids: list[str], normaliser: ContextNormaliser | None) -> list[LoggedUpdate]:
-    """Each post's update as the SPEC states it, with x mapped through ``normaliser``."""
+    """Each post's update as docs/spec.md §4 states it, with x mapped through ``normaliser``."""
     out = []
     for post in post_ids:
         value, before = fetch_one(rt, "select value, baseline_before from rewards where post_id = %s", UUID(post))

@@ -42,7 +42,7 @@ def _learn(functions, clock, bid, n: int) -> None:
 
 
 def _softmax(scores: list[float], tau: float) -> list[float]:
-    """Written here from SPEC §4, not with the product's code."""
+    """Written here from docs/spec.md §4, not with the product's code."""
     z = [s / tau for s in scores]
     top = max(z)
     e = [math.exp(v - top) for v in z]

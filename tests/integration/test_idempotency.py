@@ -1,4 +1,4 @@
-"""SPEC §7: every delivery channel is at-least-once, every effect exactly-once.
+"""docs/spec.md §7: every delivery channel is at-least-once, every effect exactly-once.
 
 Each function gets the same request twice (a redelivery) and, where it
 matters, the same request from several threads at once.

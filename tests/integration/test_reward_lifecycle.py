@@ -1,4 +1,4 @@
-"""SPEC §5–§6: when a reward is computed, from which snapshots, and what the
+"""docs/spec.md §5–§6: when a reward is computed, from which snapshots, and what the
 policy update then does with the decision's logged context and probabilities.
 """
 
@@ -214,7 +214,7 @@ def test_a_deletion_dated_before_a_snapshot_that_saw_the_post_alive_is_refused(r
 
 
 def test_a_post_deleted_before_any_snapshot_is_still_penalised(runtime, functions, posted, clock):
-    """SPEC §6: a deletion before the reward is final carries the penalty.
+    """docs/spec.md §6: a deletion before the reward is final carries the penalty.
 
     A post deleted at 2 h never gets a 6 h snapshot (it is gone), so with no
     engagement (R = 0, r_eng = 0) the reward is −0.7·exp(−d/3); recording it

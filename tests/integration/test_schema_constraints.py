@@ -1,4 +1,4 @@
-"""SPEC §7: database constraints back the validation (finite values, array
+"""docs/spec.md §7: database constraints back the validation (finite values, array
 lengths, counts ≥ 0), so a writer that skipped the API still cannot store
 a NaN, a short vector or a negative counter.
 

@@ -1,7 +1,7 @@
-"""Independent checks of the whole database against SPEC §6–§7.
+"""Independent checks of the whole database against docs/spec.md §6–§7.
 
 Each check reads the tables with its own SQL and recomputes what the state
-must be from the SPEC's formulas (tests/integration/support.py), so it can
+must be from docs/spec.md's formulas (tests/integration/support.py), so it can
 disagree with the product. ``violations`` returns readable lines; a test
 asserts the list is empty, and the controls assert it is not.
 """
@@ -99,7 +99,7 @@ def baseline_violations(rt: Any) -> list[str]:
 
 
 def expected_policy(rt: Any) -> tuple[dict[tuple[str, str, str, str], float], dict[tuple[str, str], np.ndarray]]:
-    """H and θ as the sum of one SPEC §4 step per ledger row (from the decision's x and logged π⁰)."""
+    """H and θ as the sum of one docs/spec.md §4 step per ledger row (from the decision's x and logged π⁰)."""
     h: dict[tuple[str, str, str, str], float] = defaultdict(float)
     theta: dict[tuple[str, str], np.ndarray] = {}
     rows = _q(

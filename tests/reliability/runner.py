@@ -1,4 +1,4 @@
-"""A handler process per request, to be killed at a fault point (SPEC §7 crash tests).
+"""A handler process per request, to be killed at a fault point (docs/spec.md §7 crash tests).
 
 ``python -m tests.reliability.runner`` imports main.py through functions-framework
 once, then for every request line on stdin forks a child: the child builds its

@@ -1,4 +1,4 @@
-"""SPEC §7, bad input at scale: thousands of generated bad bodies per endpoint are all
+"""docs/spec.md §7, bad input at scale: thousands of generated bad bodies per endpoint are all
 answered 4xx with the path of the wrong field, none 5xx, and no row changes;
 generated valid bodies are all answered 2xx. Oversized bodies are refused (413)
 before they are parsed. (tests/integration/test_bad_input.py has the hand-written

@@ -1,4 +1,4 @@
-"""SPEC §7, crash atomicity: the handler process is SIGKILLed at each fault point inside
+"""docs/spec.md §7, crash atomicity: the handler process is SIGKILLed at each fault point inside
 each function's transaction(s), again and again. After every kill the database is
 consistent (tests/reliability/checks.py: reward ⇔ outbox row, ledger ⇔ θ change, …);
 a kill inside a transaction leaves every row as it was; one redelivery converges

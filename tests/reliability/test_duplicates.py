@@ -1,4 +1,4 @@
-"""SPEC §7, duplicate delivery: 16 concurrent deliveries of the same task or snapshot
+"""docs/spec.md §7, duplicate delivery: 16 concurrent deliveries of the same task or snapshot
 have exactly one effect, round after round.
 
 update_policy: one ledger row, version +1, H and θ equal to one application.

@@ -1,4 +1,4 @@
-"""SPEC §7, no lost updates: 8 workers × 25 distinct rewards of one platform, applied
+"""docs/spec.md §7, no lost updates: 8 workers × 25 distinct rewards of one platform, applied
 concurrently through update_policy, leave θ = θ₀ + Σ deltas and the version +200.
 
 The control applies the same deltas with a deliberately naive read-modify-write

@@ -1,4 +1,4 @@
-"""SPEC §5–§7 as a stateful property: random sequences of creating, publishing, snapshots
+"""docs/spec.md §5–§7 as a stateful property: random sequences of creating, publishing, snapshots
 (duplicated, out of order, late), clock moves, task deliveries (duplicated), sweeps and
 crashes at fault points, checked against a model after every step.
 
@@ -87,7 +87,7 @@ def slot_of(posted_at: datetime, observed_at: datetime) -> int | None:
 
 
 def predicted(post: PostModel) -> tuple[str, float | None]:
-    """SPEC §5 from the model's snapshots: the earliest observation of each slot in the window."""
+    """docs/spec.md §5 from the model's snapshots: the earliest observation of each slot in the window."""
     assert post.posted_at is not None
     slots: dict[int, tuple[datetime, dict[str, int]]] = {}
     for observed_at, counters in post.snapshots.items():

@@ -1,4 +1,4 @@
-"""Poison and transient failures (SPEC §7, STYLE: 4xx permanent with a dead letter after the
+"""Poison and transient failures (docs/spec.md §7; docs/architecture.md: 4xx permanent with a dead letter after the
 last attempt, 503 + Retry-After for transient problems).
 
 A malformed task body is rejected on every attempt; the local runner dead-letters

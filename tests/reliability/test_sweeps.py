@@ -1,4 +1,4 @@
-"""SPEC §5–§7, sweeps: two overlapping sweeps over 1,000 due rewards settle each exactly
+"""docs/spec.md §5–§7, sweeps: two overlapping sweeps over 1,000 due rewards settle each exactly
 once, and a sweep finalises every reward after 10% of the snapshot webhooks were dropped.
 """
 

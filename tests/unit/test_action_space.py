@@ -1,4 +1,4 @@
-"""The action space (SPEC §2): loaded from data, validated, six dimensions by default."""
+"""The action space (docs/spec.md §2): loaded from data, validated, six dimensions by default."""
 
 from __future__ import annotations
 

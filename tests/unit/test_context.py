@@ -1,4 +1,4 @@
-"""Decision context (SPEC §3): local time bucket, day of week, and x ∈ R^768."""
+"""Decision context (docs/spec.md §3): local time bucket, day of week, and x ∈ R^768."""
 
 from __future__ import annotations
 

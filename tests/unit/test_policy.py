@@ -1,4 +1,4 @@
-"""Policy math (SPEC §4): softmax, exploration floor, seeded sampling, the gradient."""
+"""Policy math (docs/spec.md §4): softmax, exploration floor, seeded sampling, the gradient."""
 
 from __future__ import annotations
 
@@ -367,7 +367,7 @@ def test_fold_baseline_moves_the_baseline_by_beta_of_the_error():
 
 
 def test_default_params_are_the_documented_ones():
-    # τ, ε and β as the SPEC says; the learning rates as docs/decisions.md says.
+    # τ, ε and β as docs/spec.md §4 says; the learning rates as docs/decisions.md says.
     p = PolicyParams()
     assert (p.tau, p.epsilon, p.alpha_h, p.alpha_theta, p.beta) == (1.0, 0.01, 2.0, 0.25, 0.1)
 

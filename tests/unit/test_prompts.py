@@ -1,4 +1,4 @@
-"""Prompts (SPEC §8): standard and trend modes, the caption placeholder, the offline caption."""
+"""Prompts (docs/spec.md §8): standard and trend modes, the caption placeholder, the offline caption."""
 
 from __future__ import annotations
 

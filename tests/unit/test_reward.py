@@ -1,4 +1,4 @@
-"""Reward math (SPEC §5), checked against worked examples computed in the tests."""
+"""Reward math (docs/spec.md §5), checked against worked examples computed in the tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- Core schema of the social content learner (SPEC §3–§7).
+-- Core schema of the social content learner (docs/spec.md §3–§7).
 -- Every float array is float8[] with CHECKs (finite, right length); every
 -- counter is >= 0; unique keys make every step idempotent.
 

@@ -1,4 +1,4 @@
--- The production path (SPEC §1, §7): webhook bookkeeping, Scheduler sweep claims,
+-- The production path (docs/spec.md §1, §7): webhook bookkeeping, Scheduler sweep claims,
 -- row-level security, and the Supabase Database Webhook on snapshot insert.
 
 -- A snapshot inserted straight into the table (by the metrics collector) is

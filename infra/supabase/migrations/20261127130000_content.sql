@@ -1,4 +1,4 @@
--- Content of a post written by the LLM providers (SPEC §8): the generator
+-- Content of a post written by the LLM providers (docs/spec.md §8): the generator
 -- prompt, where the content came from, and the image URL. A post is first
 -- committed with its decision ('pending' when a provider will write the
 -- content), the provider is called outside any transaction, and a second

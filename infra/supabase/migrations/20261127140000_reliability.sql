@@ -1,4 +1,4 @@
--- Reliability (SPEC §7): dead letters of Cloud Tasks. A task rejected at its
+-- Reliability (docs/spec.md §7): dead letters of Cloud Tasks. A task rejected at its
 -- last attempt (the queue's max_attempts, TASKS_MAX_ATTEMPTS in the functions'
 -- settings) leaves one row here, so a poison task is never dropped silently.
 -- The local task runner keeps its dead letters in outbox rows ('dead').
