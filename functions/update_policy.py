@@ -23,7 +23,13 @@ def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         snapshot_every=rt.settings.policy_snapshot_every,
         space=rt.space,
     )
-    return 200, {"post_id": out.post_id, "applied": out.applied, "version": out.version, "advantage": out.advantage}
+    return 200, {
+        "post_id": out.post_id,
+        "applied": out.applied,
+        "version": out.version,
+        "advantage": out.advantage,
+        "reason": out.reason,
+    }
 
 
 @functions_framework.http

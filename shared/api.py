@@ -234,6 +234,9 @@ ComputeRewardResponse = RewardOutcome | SweepReport
 
 class UpdatePolicyResponse(Answer):
     post_id: UUID
-    applied: bool  # False: this post's update had been applied before
+    applied: bool
     version: Annotated[int, Field(ge=0)]
     advantage: float | None
+    # applied now; already_applied (by an earlier delivery, at ``version``); holdback (never
+    # learned from); missing (no snapshot in time and no default reward: nothing to learn).
+    reason: Literal["applied", "already_applied", "holdback", "missing"]

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> None:
                 result = run_campaign(config, runtime, functions, on_day=advance)
             elapsed = time.perf_counter() - started
             ends = [*day_started[1:], time.perf_counter()]
-            per_day = [end - start for start, end in zip(day_started, ends, strict=True)]
+            # The campaign's days only: after them the last rewards fall due (no posts).
+            per_day = [end - start for start, end in zip(day_started, ends, strict=True)][: config.days]
             if args.report is not None:
                 page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
                 args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from shared.action_space import ActionSpace
@@ -24,10 +25,15 @@ from shared.store.posts import PendingUpdate
 @dataclass(frozen=True)
 class UpdateOutcome:
     post_id: UUID
-    applied: bool  # False: this update had been applied before
-    version: int
+    applied: bool
+    version: int  # the version the update made; when not applied now, the current one or the earlier update's
     advantage: float | None
+    # Why: "applied" now, "already_applied" by an earlier delivery, "holdback" (never learned
+    # from), or "missing" (no snapshot arrived in time and no default reward: nothing to learn).
+    reason: Reason = "applied"
 
+
+Reason = Literal["applied", "already_applied", "holdback", "missing"]
 
 # How many pending updates one delivery applies under one version lock.
 GROUP = 32
@@ -91,15 +97,17 @@ def update_policy(
         found = post_store.update_inputs(conn, post_id)
     if found is None:
         raise NotFound("no reward for this post", field="post_id")
-    done, value, baseline_before, decision = found
-    if done is not None:
-        return UpdateOutcome(post_id, False, done, None)
-    if value is None or baseline_before is None:
-        raise Conflict("the reward of this post is not final", field="post_id")
-    if decision is not None and decision.holdback:
+    if found.applied_version is not None:
+        return UpdateOutcome(post_id, False, found.applied_version, None, "already_applied")
+    if found.status == "missing" and found.value is None:
+        with db.statement() as conn:
+            return UpdateOutcome(post_id, False, policy_store.policy_version(conn), None, "missing")
+    if found.value is None or found.baseline_before is None:
+        raise Conflict("the reward of this post is not final yet", field="post_id")
+    if found.decision is not None and found.decision.holdback:
         with db.transaction() as conn:
             policy_store.mark_handled(conn, post_id)
-            return UpdateOutcome(post_id, False, policy_store.policy_version(conn), None)
+            return UpdateOutcome(post_id, False, policy_store.policy_version(conn), None, "holdback")
     with db.transaction() as conn:
         version = policy_store.lock_version(conn)
         pending = post_store.pending_updates(conn, post_id, group)
@@ -107,7 +115,7 @@ def update_policy(
             # Applied by another delivery's group while this one waited for the lock.
             applied = policy_store.applied_version(conn, post_id)
             assert applied is not None
-            return UpdateOutcome(post_id, False, applied, None)
+            return UpdateOutcome(post_id, False, applied, None, "already_applied")
         advantages = [p.reward - p.baseline_before for p in pending]
         policy_store.record_updates(
             conn, [(p.post_id, p.reward, a) for p, a in zip(pending, advantages, strict=True)], version + 1, now

@@ -293,15 +293,23 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
     )
 
 
-def update_inputs(
-    conn: Conn, post_id: UUID
-) -> tuple[int | None, float | None, float | None, DecisionRow | None] | None:
-    """(applied version, reward value, baseline before, decision) of a post in one
-    statement; None when the post has no reward row."""
+@dataclass(frozen=True)
+class UpdateInputs:
+    """What update_policy needs to know about one post's reward, read in one statement."""
+
+    applied_version: int | None  # the version its update made, when it was applied
+    status: str  # the reward's: 'pending', 'computed' or 'missing'
+    value: float | None
+    baseline_before: float | None
+    decision: DecisionRow | None
+
+
+def update_inputs(conn: Conn, post_id: UUID) -> UpdateInputs | None:
+    """None when the post has no reward row."""
     row = (
         conn.cursor(binary=True)
         .execute(
-            f"select u.version_after, r.value, r.baseline_before, {DECISION_COLUMNS_OF_D} from rewards r"
+            f"select u.version_after, r.status, r.value, r.baseline_before, {DECISION_COLUMNS_OF_D} from rewards r"
             " left join policy_updates u on u.post_id = r.post_id"
             " left join decisions d on d.post_id = r.post_id where r.post_id = %s",
             (post_id,),
@@ -310,8 +318,8 @@ def update_inputs(
     )
     if row is None:
         return None
-    decision = None if row[3] is None else decision_from_row(row[3:])
-    return row[0], row[1], row[2], decision
+    decision = None if row[4] is None else decision_from_row(row[4:])
+    return UpdateInputs(row[0], row[1], row[2], row[3], decision)
 
 
 @dataclass(frozen=True)

@@ -256,10 +256,10 @@ def test_compute_reward_from_seven_threads_and_a_sweep_at_once_folds_once(runtim
 def test_update_policy_twice_applies_one_step(runtime, gradient, functions, settled):
     dh, dtheta = expected_step(runtime, settled)
     status, first = functions.post("update_policy", {"post_id": settled})
-    assert (status, first["applied"], first["version"]) == (200, True, 1)
+    assert (status, first["applied"], first["version"], first["reason"]) == (200, True, 1, "applied")
     digest = state_digest(runtime)
     status, second = functions.post("update_policy", {"post_id": settled})
-    assert (status, second["applied"], second["version"]) == (200, False, 1)
+    assert (status, second["applied"], second["version"], second["reason"]) == (200, False, 1, "already_applied")
     assert state_digest(runtime) == digest
     assert policy_version(runtime) == 1
     assert fetch_one(runtime, "select count(*) from policy_updates")[0] == 1

@@ -105,15 +105,18 @@ def test_the_sweep_finalises_at_the_max_wait_with_only_the_6h_snapshot(runtime, 
 
 
 def test_the_sweep_marks_a_reward_missing_when_no_snapshot_arrived(runtime, functions, posted, clock):
+    status, answer = functions.post("update_policy", {"post_id": posted})  # pending: not final yet
+    assert (status, answer["error"]["message"]) == (409, "the reward of this post is not final yet"), answer
     clock.set(at(48))
     assert compute(functions, {"sweep": True})["missing"] == 1
     row = reward_row(runtime, posted)
     assert (row["status"], row["value"], row["baseline_before"]) == ("missing", None, None)
     assert _updates(runtime) == 0
     assert baseline(runtime, "instagram") == (0, 0)
+    digest = state_digest(runtime)
     status, answer = functions.post("update_policy", {"post_id": posted})
-    assert status == 409, answer
-    assert table_counts(runtime)["policy_updates"] == 0
+    assert (status, answer["applied"], answer["reason"], answer["version"]) == (200, False, "missing", 0), answer
+    assert state_digest(runtime) == digest
 
 
 def test_snapshots_after_the_reward_is_final_are_stored_late_and_change_nothing(runtime, functions, posted, clock):
