@@ -25,6 +25,7 @@ from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
 from shared.store.profiles import upsert_profile
 from simulation.local_functions import LocalFunctions
+from tests.tokens import Keys, serve_jwks
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
@@ -152,3 +153,16 @@ def table_counts(rt: Runtime) -> dict[str, int]:
         counts["version"] = int(conn.execute("select version from policy_state").fetchone()[0])  # type: ignore[index]
         counts["baseline_n"] = int(conn.execute("select sum(n) from policy_baselines").fetchone()[0])  # type: ignore[index]
     return counts
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    """Signing keys for Supabase user tokens and Google OIDC tokens (tests/tokens.py)."""
+    return Keys()
+
+
+@pytest.fixture(scope="module")
+def jwks_server(keys: Keys) -> Iterator[str]:
+    """The keys' JWKS served on loopback: the base URL."""
+    with serve_jwks(keys) as url:
+        yield url

@@ -7,34 +7,13 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from shared.config import PROJECT_ROOT
 from shared.policy import PolicyParams
-
-
-def learner(
-    database_url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "IMAGE_DIR": str(tmp_path / "images"),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "learner", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+from tests.e2e.cli import learner
 
 
 def test_help_lists_the_commands(database_url, tmp_path):
@@ -122,7 +101,7 @@ def test_generate_json_carries_the_explanation_of_every_value(runtime, database_
 
 
 def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, database_url, tmp_path):
-    from tests.integration.test_policy_lifecycle import awkward_state, install
+    from tests.integration.policy_states import awkward_state, install
 
     install(runtime, awkward_state(runtime), version=9)
     first = tmp_path / "policy.json"

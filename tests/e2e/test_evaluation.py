@@ -13,7 +13,7 @@ from shared.services.evaluation import MINIMUM, evaluate_logged, what_if_rows
 from shared.target_policies import default_what_ifs
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START
-from tests.e2e.test_cli import learner
+from tests.e2e.cli import learner
 
 
 @pytest.fixture

@@ -7,69 +7,31 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT
 from tests.conftest import START
 from tests.integration.support import state_digest
-
-SUPABASE_ISS = "https://project-ref.supabase.test/auth/v1"
-OIDC_AUDIENCE = "https://europe-west1-learner-test.cloudfunctions.net/compute_reward"  # the function's own URL
-TASKS_SA = "tasks@learner-test.iam.gserviceaccount.com"
-SECRET = "sentinel-webhook-secret-7f3a"  # must never appear in a log line or a response
-OLD_SECRET = "sentinel-old-secret-19c2"
-
-
-class Keys:
-    def __init__(self) -> None:
-        self.supabase = ec.generate_private_key(ec.SECP256R1())
-        self.google = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.stranger = ec.generate_private_key(ec.SECP256R1())  # same kid, wrong key
-
-    def jwks(self, which: str) -> dict[str, Any]:
-        if which == "supabase":
-            jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.supabase.public_key()))
-            jwk.update(kid="sb-1", alg="ES256", use="sig")
-        else:
-            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.google.public_key()))
-            jwk.update(kid="g-1", alg="RS256", use="sig")
-        return {"keys": [jwk]}
-
-
-@pytest.fixture(scope="module")
-def keys() -> Keys:
-    return Keys()
-
-
-@pytest.fixture(scope="module")
-def jwks_server(keys: Keys) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps(keys.jwks(self.path.strip("/").removesuffix(".json"))).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+from tests.tokens import (
+    OIDC_AUDIENCE,
+    OLD_SECRET,
+    SECRET,
+    SUPABASE_ISS,
+    TASKS_SA,
+    Keys,
+    bearer,
+    google_token,
+    user_token,
+)
 
 
 @pytest.fixture
@@ -87,35 +49,6 @@ def secured(runtime: Runtime, jwks_server: str) -> Iterator[Runtime]:
     use_runtime(rt)
     yield rt
     use_runtime(runtime)
-
-
-def user_token(keys: Keys, sub: str, **over: Any) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {"iss": SUPABASE_ISS, "aud": "authenticated", "sub": sub, "role": "authenticated"}
-    claims.update(iat=now, exp=now + 600)
-    claims.update(over)
-    key = over.pop("_key", None) or keys.supabase
-    claims.pop("_key", None)
-    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "sb-1"})
-
-
-def google_token(keys: Keys, **over: Any) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": "https://accounts.google.com",
-        "aud": OIDC_AUDIENCE,
-        "sub": "1234567890",
-        "email": TASKS_SA,
-        "email_verified": True,
-        "iat": now,
-        "exp": now + 600,
-    }
-    claims.update(over)
-    return jwt.encode(claims, keys.google, algorithm="RS256", headers={"kid": "g-1"})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _generate_body(business_id: uuid.UUID) -> dict[str, Any]:

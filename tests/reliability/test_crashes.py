@@ -33,6 +33,7 @@ import pytest
 from benchmarks.load import LlmStub
 from shared.config import PROJECT_ROOT
 from shared.faults import REACHED, RELEASE
+from tests.integration.cloud_support import free_port
 from tests.integration.support import fetch_one, policy_version, state_digest
 from tests.reliability import scale
 from tests.reliability.checks import violations
@@ -374,12 +375,6 @@ def test_a_connection_terminated_mid_transaction_is_answered_503_never_2xx_and_c
     scale.record("crash.terminate", fault=scenario.fault, terminations=scale.TERMINATE_ROUNDS, non_5xx=0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     exe = os.path.join(os.path.dirname(sys.executable), "functions-framework")
     cmd = [exe, "--target", "update_policy", "--source", str(PROJECT_ROOT / "main.py"), "--host", "127.0.0.1"]
@@ -414,7 +409,7 @@ def test_the_functions_framework_server_killed_at_a_fault_point_answers_nothing_
     env.update(AUTO_MIGRATE="false", PYTHONPATH=str(PROJECT_ROOT), LEARNER_FAULT_POINT="update_policy.after_apply")
     body = f'{{"post_id": "{post}"}}'.encode()
     before = state_digest(runtime)
-    port = _free_port()
+    port = free_port()
     doomed = _serve(port, env)
     try:
         assert _post(port, body) is None
@@ -423,7 +418,7 @@ def test_the_functions_framework_server_killed_at_a_fault_point_answers_nothing_
         doomed.wait()
     assert state_digest(runtime) == before
     del env["LEARNER_FAULT_POINT"]
-    port = _free_port()
+    port = free_port()
     fresh = _serve(port, env)
     try:
         assert _post(port, body) == 200

@@ -28,17 +28,8 @@ from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT
 from tests.integration.support import generate, publish
-from tests.integration.test_auth import (  # the keys and JWKS server that test mints and serves
-    OIDC_AUDIENCE,
-    SECRET,
-    SUPABASE_ISS,
-    TASKS_SA,
-    Keys,
-    google_token,
-    jwks_server,  # noqa: F401 - a fixture (serving this module's keys)
-    user_token,
-)
 from tests.reliability import scale
+from tests.tokens import OIDC_AUDIENCE, SECRET, SUPABASE_ISS, TASKS_SA, Keys, google_token, user_token
 
 TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "report")
 OWNER = "6b1f8a6e-51e1-4b5e-9a59-0c3f1f0d2a11"
@@ -108,7 +99,7 @@ def keys() -> Keys:
 
 
 @pytest.fixture
-def secured(runtime, functions, make_profile, clock, keys, jwks_server) -> Iterator[Secured]:  # noqa: F811
+def secured(runtime, functions, make_profile, clock, keys, jwks_server) -> Iterator[Secured]:
     """Auth enforced (keys minted by the test, JWKS on loopback), and a business with a published post."""
     owner = OWNER
     business = make_profile(owner_id=owner)
