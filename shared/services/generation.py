@@ -124,16 +124,17 @@ def generate_post(
             complete_content(db, post_id, content, now)
             return _stored(db, post_id)
         return stored
-    # Checked after the redelivery answer, which stands whenever it arrives. Concurrent requests
+    # Checked after the redelivery answer, which stands whenever it arrives. Publishing now means
+    # now (a post backdated by auto_publish would earn a final reward at once).
+    if cmd.auto_publish and abs(scheduled_for - now) > CLOCK_SKEW:
+        raise PermanentError("auto_publish publishes now: scheduled_for must be now or left out", field="scheduled_for")
+    # After what can never succeed (a 4xx), before what can later (a 429). Concurrent requests
     # read the same count, so a burst can pass the limit by as many as are in flight.
     if cap and inputs.recent_posts >= cap:
         raise RateLimited(
             f"this business generated {cap} posts this hour (the limit)", field="business_id",
             retry_after=retry_after(now),
         )  # fmt: skip
-    # Publishing now means now (a post backdated by auto_publish would earn a final reward at once).
-    if cmd.auto_publish and abs(scheduled_for - now) > CLOCK_SKEW:
-        raise PermanentError("auto_publish publishes now: scheduled_for must be now or left out", field="scheduled_for")
 
     # Embedding is CPU work: it runs outside any transaction.
     business_vec = profile.embedding
