@@ -63,7 +63,9 @@ class World:
 
     def __init__(self, runtime: Runtime, functions: LocalFunctions, config: CampaignConfig) -> None:
         self.runtime, self.functions, self.config = runtime, functions, config
-        self.audience = Audience(runtime.space, config.seed, n_businesses=config.businesses)
+        self.audience = Audience(
+            runtime.space, config.seed, n_businesses=config.businesses, reward_config=runtime.reward_config
+        )
         self.when = runtime.clock.now() + timedelta(days=2)
         victim = self.audience.businesses[0]
         bucket = time_bucket_of(local_time(self.when, victim.time_zone).hour)

@@ -19,8 +19,8 @@ class RateLimits:
 
     # A week of drafts for four platforms, three variants each, fits in one hour (84).
     posts_per_hour: int = 120
-    # Hourly polling of every post of the last week at that rate would be far more; a poller
-    # that reads each post at the reward's slots (6, 24, 48, 72, 168 h) sends 5 per post.
+    # A poller that reads each post at the reward's slots (6, 24, 48, 72, 168 h) sends 5 per
+    # post: this is 400 posts' worth of every slot in one hour.
     snapshots_per_hour: int = 2_000
 
     def __post_init__(self) -> None:

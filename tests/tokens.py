@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,12 +39,12 @@ class Keys:
 
 
 @contextmanager
-def serve_jwks(keys: Keys) -> Iterator[str]:
-    """The keys' JWKS at <base>/supabase.json and <base>/google.json, until closed."""
+def serve_json(answer: Callable[[str], Any]) -> Iterator[str]:
+    """A loopback HTTP server answering GET <path> with ``answer(path)`` as JSON; its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = json.dumps(keys.jwks(self.path.strip("/").removesuffix(".json"))).encode()
+            body = json.dumps(answer(self.path)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -55,8 +55,17 @@ def serve_jwks(keys: Keys) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def serve_jwks(keys: Keys) -> Iterator[str]:
+    """The keys' JWKS at <base>/supabase.json and <base>/google.json, until closed."""
+    with serve_json(lambda path: keys.jwks(path.strip("/").removesuffix(".json"))) as base:
+        yield base
 
 
 def user_token(keys: Keys, sub: str, **over: Any) -> str:

@@ -10,11 +10,11 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
 from shared.config import PROJECT_ROOT
+from tests.tokens import serve_json
 
 PROJECT, LOCATION = "learner-test", "europe-west1"
 EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))
@@ -124,24 +125,8 @@ class GoogleSigner:
     @contextmanager
     def serve_jwks(self) -> Iterator[str]:
         """The JWKS URL on loopback."""
-        body = json.dumps(self.jwks()).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}/certs"
-        finally:
-            server.shutdown()
+        with serve_json(lambda _path: self.jwks()) as base:
+            yield f"{base}/certs"
 
 
 class _ShiftedClock:
@@ -163,3 +148,23 @@ def as_of(runtime: Any, when: datetime) -> Iterator[None]:
         yield
     finally:
         runtime.clock = old
+
+
+def published_a_while_ago(runtime: Any, functions: Any, business: Any, posted_at: datetime, platform: str) -> str:
+    """A post generated and auto-published at ``posted_at`` (in the past, on the real clock):
+    its reward falls due 24 h after that. The post's id."""
+    with as_of(runtime, posted_at):
+        status, post = functions.post(
+            "generate_post",
+            {
+                "business_id": str(business),
+                "request_id": f"ago-{uuid.uuid4().hex[:8]}",
+                "platform": platform,
+                "topic": "quarterly results",
+                "topic_embedding": [0.05] * 384,
+                "scheduled_for": posted_at.isoformat(),
+                "auto_publish": True,
+            },
+        )
+    assert status == 201, post
+    return str(post["post_id"])

@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -205,25 +204,12 @@ def test_a_reward_task_and_its_update_pass_cloud_runs_audience_check_and_close_t
     secured, client = deployed
     business = make_profile()
     posted_at = datetime.now(UTC) - timedelta(hours=25)  # its reward is due now
-    with cloud_support.as_of(runtime, posted_at):
-        status, post = functions.post(  # the client's call, before tokens are enforced in this process
-            "generate_post",
-            {
-                "business_id": str(business),
-                "request_id": f"cr-{uuid.uuid4().hex[:8]}",
-                "platform": "linkedin",
-                "topic": "quarterly results",
-                "topic_embedding": [0.05] * 384,
-                "scheduled_for": posted_at.isoformat(),
-                "auto_publish": True,
-            },
-        )
-    assert status == 201
+    post_id = cloud_support.published_a_while_ago(runtime, functions, business, posted_at, "linkedin")
     status, _ = functions.post(
         "record_snapshot",
         {
             "type": "metrics",
-            "post_id": post["post_id"],
+            "post_id": post_id,
             "observed_at": (posted_at + timedelta(hours=24)).isoformat(),
             "likes": 120,
             "comments": 9,

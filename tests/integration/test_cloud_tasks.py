@@ -90,26 +90,13 @@ def test_a_reward_task_reaches_compute_reward_at_its_time_and_the_loop_finishes(
     business = make_profile()
     now = datetime.now(UTC)
     posted_at = now - timedelta(hours=24) + timedelta(seconds=3)  # the reward falls due in 3 s
-    with cloud_support.as_of(runtime, posted_at):
-        status, post = functions.post(
-            "generate_post",
-            {
-                "business_id": str(business),
-                "request_id": f"ct-{uuid.uuid4().hex[:8]}",
-                "platform": "linkedin",
-                "topic": "quarterly results",
-                "topic_embedding": [0.05] * 384,
-                "scheduled_for": posted_at.isoformat(),
-                "auto_publish": True,
-            },
-        )
-    assert status == 201
+    post_id = cloud_support.published_a_while_ago(runtime, functions, business, posted_at, "linkedin")
     for hours in (6, 24):
         status, _ = functions.post(
             "record_snapshot",
             {
                 "type": "metrics",
-                "post_id": post["post_id"],
+                "post_id": post_id,
                 "observed_at": (posted_at + timedelta(hours=hours)).isoformat(),
                 "likes": 40 * hours,
                 "comments": hours,
@@ -138,25 +125,12 @@ def test_a_reward_task_reaches_compute_reward_at_its_time_and_the_loop_finishes(
 def test_duplicate_task_creation_and_duplicate_delivery_change_nothing(runtime, cloud, functions, make_profile):
     business = make_profile()
     posted_at = datetime.now(UTC) - timedelta(hours=25)
-    with cloud_support.as_of(runtime, posted_at):
-        status, post = functions.post(
-            "generate_post",
-            {
-                "business_id": str(business),
-                "request_id": f"dup-{uuid.uuid4().hex[:8]}",
-                "platform": "x",
-                "topic": "launch day",
-                "topic_embedding": [0.02] * 384,
-                "scheduled_for": posted_at.isoformat(),
-                "auto_publish": True,
-            },
-        )
-    assert status == 201
+    post_id = cloud_support.published_a_while_ago(runtime, functions, business, posted_at, "x")
     functions.post(
         "record_snapshot",
         {
             "type": "metrics",
-            "post_id": post["post_id"],
+            "post_id": post_id,
             "observed_at": (posted_at + timedelta(hours=24)).isoformat(),
             "likes": 300,
             "replies": 12,
@@ -167,7 +141,7 @@ def test_duplicate_task_creation_and_duplicate_delivery_change_nothing(runtime, 
 
     # The same update task again: the emulator does not deduplicate names, so it is
     # delivered twice more; the function's ledger keeps the effect single.
-    task = update_task(uuid.UUID(post["post_id"]), datetime.now(UTC))
+    task = update_task(uuid.UUID(post_id), datetime.now(UTC))
     before = ANSWERED["update_policy"]
     cloud.create(task)
     cloud.create(task)
@@ -199,20 +173,7 @@ def test_a_task_whose_creation_failed_stays_in_the_outbox_and_the_sweep_dispatch
     runtime.tasks = OutboxRelay(runtime.db, down)
     business = make_profile()
     posted_at = datetime.now(UTC) - timedelta(hours=30)
-    with cloud_support.as_of(runtime, posted_at):
-        status, _ = functions.post(
-            "generate_post",
-            {
-                "business_id": str(business),
-                "request_id": f"down-{uuid.uuid4().hex[:8]}",
-                "platform": "facebook",
-                "topic": "open day",
-                "topic_embedding": [0.03] * 384,
-                "scheduled_for": posted_at.isoformat(),
-                "auto_publish": True,
-            },
-        )
-    assert status == 201
+    cloud_support.published_a_while_ago(runtime, functions, business, posted_at, "facebook")
     with runtime.db.transaction() as conn:
         assert conn.execute("select status from outbox").fetchall() == [("pending",)]
 
