@@ -17,7 +17,7 @@ import json
 import sys
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,7 +106,7 @@ def add_policy_commands(sub: Any) -> None:
         "action, POLICY_HOLDBACK_SHARE), per platform and overall, with 95%% normal intervals and the "
         "difference (Welch).",
     )
-    hb.add_argument("--since", type=_aware, help="only posts scheduled from this time (ISO 8601 with a zone)")
+    hb.add_argument("--since", type=date.fromisoformat, help="only posts scheduled from this UTC day on (YYYY-MM-DD)")
     hb.add_argument("--json", action="store_true", help="print JSON")
 
 

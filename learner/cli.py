@@ -275,7 +275,7 @@ def report(args: argparse.Namespace) -> None:
 def _write_report(runtime: Any, out: Path) -> None:
     from shared.services.dashboard import dashboard_html
 
-    page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
+    page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now(), evaluate=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
 

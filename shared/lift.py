@@ -25,6 +25,16 @@ class ArmSummary:
         if not (math.isfinite(self.mean) and math.isfinite(self.variance)) or self.variance < 0:
             raise ValueError("mean and variance must be finite, variance >= 0")
 
+    @classmethod
+    def of_sums(cls, n: int, total: float, total_sq: float) -> ArmSummary:
+        """From the count, sum and sum of squares (rounding can make a variance of equal
+        values a hair below 0: it is 0)."""
+        if n == 0:
+            return cls(0, 0.0, 0.0)
+        mean = total / n
+        variance = max(0.0, (total_sq - n * mean * mean) / (n - 1)) if n > 1 else 0.0
+        return cls(n, mean, variance)
+
 
 @dataclass(frozen=True)
 class Interval:

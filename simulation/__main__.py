@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
             # The campaign's days only: after them the last rewards fall due (no posts).
             per_day = [end - start for start, end in zip(day_started, ends, strict=True)][: config.days]
             if args.report is not None:
-                page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now())
+                page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now(), evaluate=True)
                 args.report.parent.mkdir(parents=True, exist_ok=True)
                 args.report.write_text(page, encoding="utf-8")
         finally:

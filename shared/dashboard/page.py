@@ -13,9 +13,9 @@ from html import escape
 
 from shared.context import PLATFORMS
 from shared.dashboard.charts import Series, line_chart, probability_bars
+from shared.dashboard.data import LatestPost
 from shared.dashboard.view import ALL, BUCKETS, CellView, DashboardView
 from shared.lift import Interval, LiftRow
-from shared.store.dashboard import LatestPost
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
 
@@ -147,16 +147,12 @@ def _post_row(p: LatestPost) -> str:
 
 
 def _what_if(view: DashboardView) -> str:
-    if view.what_if is None:
-        return (
-            '<p class="unavailable" id="what-if-unavailable">Not available: the off-policy evaluation module is'
-            " not installed. When it is, this table compares other policies (IPS, SNIPS, DR estimates with"
-            " confidence intervals) on the logged decisions.</p>"
-        )
     if not view.what_if:
         return (
-            '<p class="unavailable" id="what-if-empty">No estimates yet: off-policy evaluation needs at least'
-            " 20 posts with a final reward.</p>"
+            '<p class="unavailable" id="what-if-unavailable">Not computed yet: once 20 posts have a final'
+            " reward, the scheduled sweep (every 15 minutes by default) evaluates the policy each time it has"
+            " moved on since the last evaluation. This table then compares other policies (IPS, SNIPS, DR estimates with confidence intervals) on the"
+            " logged decisions.</p>"
         )
     rows = "".join(
         f"<tr><td>{escape(r.policy)}</td><td>{escape(r.estimator)}</td><td class='num'>{r.value:.3f}</td>"

@@ -17,8 +17,8 @@ import numpy as np
 from shared.action_space import ActionSpace
 from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
-from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
 BUCKETS = (ALL, *TIME_BUCKETS)
@@ -76,7 +76,7 @@ class DashboardView:
     period: str  # "day" or "week"
     cells: tuple[CellView, ...]
     latest: tuple[LatestPost, ...]
-    what_if: tuple[WhatIfRow, ...] | None  # None: the evaluation module is not available
+    what_if: tuple[WhatIfRow, ...] | None  # None: no evaluation stored yet (the sweep computes it)
 
     def cell(self, platform: str, bucket: str) -> CellView:
         return next(c for c in self.cells if c.platform == platform and c.bucket == bucket)

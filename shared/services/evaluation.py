@@ -1,10 +1,12 @@
 """Off-policy evaluation of the logged decisions: read (one transaction) →
-estimate (pure). ``what_if_rows`` is what the dashboard's what-if table shows."""
+estimate (pure). The sweep refreshes the stored one when the policy moved on; the
+dashboard's what-if table reads what is stored (one row, not a bootstrap per page)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -13,6 +15,7 @@ from shared.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
 from shared.off_policy import Estimate, evaluate
 from shared.store import evaluation as store
 from shared.store.db import Database
+from shared.store.evaluation import StoredEvaluation
 from shared.target_policies import (
     BanditPolicy,
     LoggingPolicy,
@@ -83,6 +86,19 @@ def evaluate_logged(
     return Evaluation(current.version, len(logged), tuple(estimates))
 
 
-def what_if_rows(db: Database, space: ActionSpace) -> list[Estimate]:
-    """The dashboard's hook: rows with policy, estimator, value, ci_low, ci_high, n."""
-    return list(evaluate_logged(db, space).estimates)
+def refresh_evaluation(db: Database, space: ActionSpace, now: datetime) -> StoredEvaluation | None:
+    """Evaluate and store, unless the stored evaluation is of the current policy version
+    already or the log is too short to evaluate (then None, and nothing is written). Runs outside any transaction but its two short ones: the read and
+    the write; an overlapping run's newer version is not overwritten."""
+    with db.statement() as conn:
+        stored = store.cached_evaluation(conn)
+        version = store.policy_version(conn)
+    if stored is not None and stored.version == version:
+        return None
+    result = evaluate_logged(db, space)
+    if result.n < MINIMUM:
+        return None
+    fresh = StoredEvaluation(result.version, result.n, now, result.estimates)
+    with db.transaction() as conn:
+        store.store_evaluation(conn, fresh)
+    return fresh

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
 from shared.context import PLATFORMS
 from shared.lift import LiftRow, lift_rows
@@ -11,7 +11,7 @@ from shared.store import holdback as store
 from shared.store.db import Database
 
 
-def holdback_report(db: Database, since: datetime | None = None) -> list[LiftRow]:
+def holdback_report(db: Database, since: date | None = None) -> list[LiftRow]:
     """ "all" first, then each platform with rewards; one read."""
     with db.statement() as conn:
         arms = store.arm_summaries(conn, since)

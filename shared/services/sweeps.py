@@ -8,6 +8,7 @@ from datetime import datetime
 
 from shared.action_space import ActionSpace
 from shared.reward import RewardConfig
+from shared.services.evaluation import refresh_evaluation
 from shared.services.ingestion import sweep_unprocessed
 from shared.services.lifecycle import fit_when_due
 from shared.services.rewards import sweep as sweep_rewards
@@ -26,6 +27,7 @@ class SweepRun:
     waiting: int = 0
     redispatched: int = 0  # outbox rows whose dispatch after commit never happened
     normaliser: str | None = None  # the context normaliser fitted and activated by this run
+    evaluated: int | None = None  # the policy version whose off-policy evaluation this run stored
 
 
 def run_sweep(
@@ -46,7 +48,9 @@ def run_sweep(
 
     Last, with ``space`` and ``normaliser_fit_after`` = N > 0: once there are N
     decisions and no context normaliser was ever fitted, fit one and activate it
-    (a lifecycle change, docs/lifecycle.md); overlapping sweeps fit it once."""
+    (a lifecycle change, docs/lifecycle.md); overlapping sweeps fit it once. Then, when
+    the policy moved on since the stored off-policy evaluation, evaluate it again (the
+    dashboard's what-if table reads the stored one)."""
     if job is not None and scheduled_for is not None:
         with db.transaction() as conn:
             if not sweep_store.claim_run(conn, job, scheduled_for, now):
@@ -67,6 +71,9 @@ def run_sweep(
         fitted = fit_when_due(db, space=space, now=now, after=normaliser_fit_after)
         if fitted is not None and fitted.applied:
             run = replace(run, normaliser=str(fitted.detail["normaliser"]))
+        evaluation = refresh_evaluation(db, space, now)
+        if evaluation is not None:
+            run = replace(run, evaluated=evaluation.version)
     if job is not None and scheduled_for is not None:
         with db.transaction() as conn:
             sweep_store.store_report(conn, job, scheduled_for, asdict(run))

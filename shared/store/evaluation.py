@@ -3,11 +3,17 @@ and the current policy (SQL only)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
 
 from shared.bandit import RidgeIGW
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
+from shared.off_policy import Estimate
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays
@@ -50,8 +56,7 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
     """H, θ, the reward-model learner's shared solution, the version and the active
     normaliser in one snapshot (the caller's transaction), with the learner, τ and ε
     of the latest decision."""
-    version = conn.execute("select version from policy_state").fetchone()
-    assert version is not None
+    version = policy_version(conn)
     prefs, theta = policy.read_preferences_and_theta(conn)
     latest = conn.execute(
         "select tau, epsilon, learner from decisions where not holdback order by created_at desc limit 1"
@@ -60,4 +65,62 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
     active = normalisers.active_version(conn)
     normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
     arrays = read_arrays(conn, RidgeIGW.solution_names(None))
-    return CurrentPolicy(int(version[0]), prefs, theta, tau, epsilon, normaliser, learner, arrays)
+    return CurrentPolicy(version, prefs, theta, tau, epsilon, normaliser, learner, arrays)
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    version: int  # the policy version evaluated
+    n: int
+    computed_at: datetime
+    estimates: tuple[Estimate, ...]
+
+
+def cached_evaluation(conn: Conn) -> StoredEvaluation | None:
+    row = conn.execute("select version, n, computed_at, estimates from evaluations").fetchone()
+    if row is None:
+        return None
+    version, n, computed_at, estimates = row
+    return StoredEvaluation(int(version), int(n), computed_at, tuple(_estimate(e) for e in estimates))
+
+
+def policy_version(conn: Conn) -> int:
+    row = conn.execute("select version from policy_state").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def store_evaluation(conn: Conn, evaluation: StoredEvaluation) -> None:
+    """Keep it unless a newer version's is stored already (overlapping sweeps)."""
+    conn.execute(
+        "insert into evaluations as e (id, version, n, computed_at, estimates) values (1, %s, %s, %s, %s)"
+        " on conflict (id) do update set version = excluded.version, n = excluded.n,"
+        " computed_at = excluded.computed_at, estimates = excluded.estimates"
+        " where e.version <= excluded.version",
+        (
+            evaluation.version,
+            evaluation.n,
+            evaluation.computed_at,
+            Jsonb([_json(e) for e in evaluation.estimates]),
+        ),
+    )
+
+
+def _json(e: Estimate) -> dict[str, object]:
+    # JSON has no NaN (an estimate without weight): it is stored as null.
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(e).items()}
+
+
+def _estimate(e: dict[str, Any]) -> Estimate:
+    def number(key: str) -> float:
+        return math.nan if e[key] is None else float(e[key])
+
+    return Estimate(
+        str(e["policy"]),
+        str(e["estimator"]),
+        number("value"),
+        number("ci_low"),
+        number("ci_high"),
+        int(e["n"]),
+        number("ess"),
+    )

@@ -7,13 +7,16 @@ screenshot is left in out/ (gitignored) for review.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from shared.config import PROJECT_ROOT
+from shared.off_policy import Estimate
 from shared.services.dashboard import dashboard_html
+from shared.store.evaluation import StoredEvaluation, store_evaluation
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.browser import ARGS, executable
 from tests.conftest import START
@@ -120,12 +123,18 @@ def test_the_report_function_serves_the_page_over_http(runtime, functions, make_
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     page = resp.get_data(as_text=True)
-    assert "1 businesses · 1 posts" in page and 'id="what-if-empty"' in page  # no reward yet
+    assert "1 businesses · 1 posts" in page and 'id="what-if-unavailable"' in page  # no evaluation yet
     assert client.post("/").status_code == 405
 
 
-def test_the_what_if_table_is_filled_when_an_evaluation_module_is_present(runtime):
-    html = dashboard_html(runtime.db, runtime.space, runtime.params, START, what_if_module="tests.fake_evaluation")
-    assert 'id="what-if"' in html and "greedy" in html and "[0.380, 0.440]" in html
-    absent = dashboard_html(runtime.db, runtime.space, runtime.params, START, what_if_module="tests.no_such_module")
-    assert 'id="what-if-unavailable"' in absent
+def test_the_what_if_table_shows_the_stored_evaluation(runtime):
+    absent = dashboard_html(runtime.db, runtime.space, runtime.params, START)
+    assert 'id="what-if-unavailable"' in absent  # the sweep has not evaluated anything yet
+    rows = (
+        Estimate("greedy", "SNIPS", 0.412, 0.38, 0.44, 120, 80.0),
+        Estimate("uniform", "IPS", 0.301, 0.25, 0.35, 120, math.nan),  # NaN: stored as JSON null
+    )
+    with runtime.db.transaction() as conn:
+        store_evaluation(conn, StoredEvaluation(0, 120, START, rows))
+    html = dashboard_html(runtime.db, runtime.space, runtime.params, START)
+    assert 'id="what-if"' in html and "greedy" in html and "[0.380, 0.440]" in html and "[0.250, 0.350]" in html

@@ -9,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from shared.services.evaluation import MINIMUM, evaluate_logged, what_if_rows
+from shared.services.evaluation import MINIMUM, evaluate_logged, refresh_evaluation
+from shared.store.evaluation import cached_evaluation
 from shared.target_policies import default_what_ifs
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START
@@ -48,10 +49,17 @@ def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime
         if e.estimator == "SNIPS":  # a weighted mean of rewards stays in the reward's range
             assert -1.0 <= e.ci_low <= e.value <= e.ci_high <= 1.0
 
-    # The dashboard's hook gives the same rows; the CLI prints them.
-    assert [(r.policy, r.estimator, r.value) for r in what_if_rows(runtime.db, runtime.space)] == [
-        (e.policy, e.estimator, e.value) for e in result.estimates
+    # The campaign's last sweep stored an evaluation; brought up to date, it holds the same
+    # rows (the dashboard's what-if table reads them); again at the same version, nothing is done.
+    refresh_evaluation(runtime.db, runtime.space, runtime.clock.now())
+    with runtime.db.transaction() as conn:
+        stored = cached_evaluation(conn)
+    assert stored is not None and stored.version == result.version and stored.n == result.n
+    assert [(e.policy, e.estimator, e.value, e.ess) for e in stored.estimates] == [
+        (e.policy, e.estimator, e.value, e.ess) for e in result.estimates
     ]
+    assert refresh_evaluation(runtime.db, runtime.space, runtime.clock.now()) is None
+    # The CLI prints them.
     done = learner(database_url, tmp_path, "evaluate", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
@@ -68,7 +76,9 @@ def test_a_log_too_short_to_evaluate_gives_no_rows(runtime, functions, make_prof
     assert status == 201
     result = evaluate_logged(runtime.db, runtime.space)
     assert result.n == 0 and result.estimates == ()
-    assert what_if_rows(runtime.db, runtime.space) == []
+    assert refresh_evaluation(runtime.db, runtime.space, runtime.clock.now()) is None
+    with runtime.db.transaction() as conn:
+        assert cached_evaluation(conn) is None
 
 
 def test_a_bad_what_if_file_is_refused_by_the_cli(database_url, tmp_path):

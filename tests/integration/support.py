@@ -53,6 +53,9 @@ ALL_TABLES = (
     "policy_lifecycle",
     "context_normalisers",
     "business_rates",
+    "activity_days",
+    "business_activity_days",
+    "evaluations",
 )
 
 

@@ -57,7 +57,8 @@ def _connect(url: str, autocommit: bool = False) -> psycopg.Connection[tuple[Any
     return psycopg.connect(url, autocommit=autocommit, prepare_threshold=None)
 
 
-OWN_ROWS = ("profiles", "posts", "decisions", "snapshots", "rewards")  # what signed-in users may read
+# What signed-in users may read (their own rows).
+OWN_ROWS = ("profiles", "posts", "decisions", "snapshots", "rewards", "business_activity_days")
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 

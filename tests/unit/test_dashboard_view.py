@@ -13,10 +13,10 @@ import pytest
 from shared.action_space import ActionSpace
 from shared.context import CONTEXT_DIM
 from shared.dashboard.charts import Series, line_chart, probability_bars
+from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.dashboard.page import render
 from shared.dashboard.view import ALL, Point, build_view, policy_bars
 from shared.policy import PolicyParams, select
-from shared.store.dashboard import DashboardData, ExplorationDay, LatestPost, RewardDay
 
 SPACE = ActionSpace.load()
 PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below
@@ -188,7 +188,7 @@ def test_user_text_is_escaped_in_the_page():
     page = render(build_view(data(latest=(post,)), SPACE, PARAMS), NOW)
     assert "<img src=x" not in page and "<script>alert" not in page
     assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in page
-    assert 'id="what-if-unavailable"' in page  # no evaluation module given
+    assert 'id="what-if-unavailable"' in page  # no evaluation stored yet
 
 
 def test_the_what_if_rows_fill_the_table_when_given():

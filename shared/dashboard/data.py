@@ -1,0 +1,68 @@
+"""What the dashboard shows, as the store reads it (pure types: the view and the page
+import them without loading the database driver)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from shared.context import FloatArray
+from shared.normaliser import ContextNormaliser
+
+
+@dataclass(frozen=True)
+class RewardDay:
+    platform: str
+    time_bucket: str
+    day: date  # UTC day the posts were scheduled for
+    posts: int  # with a final reward value
+    mean_reward: float
+    baseline: float  # the platform's baseline after the latest reward of that day's posts (per platform, not bucket)
+
+
+@dataclass(frozen=True)
+class ExplorationDay:
+    platform: str
+    time_bucket: str
+    day: date  # UTC day the posts were scheduled for
+    choices: int  # dimension choices made that day (decisions × dimensions)
+    explored: int  # choices of a value other than the policy's most likely one
+
+
+@dataclass(frozen=True)
+class LatestPost:
+    post_id: str
+    business: str
+    platform: str
+    time_bucket: str
+    scheduled_for: datetime
+    status: str
+    action: dict[str, str]
+    joint_propensity: float
+    policy_version: int
+    mode: str
+    caption_prompt: str
+    image_prompt: str
+    caption: str | None
+    image_url: str | None
+    content_source: str | None
+    content_status: str
+    reward_status: str | None
+    reward: float | None
+    holdback: bool = False  # the fixed baseline action (docs/lifecycle.md)
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    version: int
+    preferences: dict[tuple[str, str], dict[tuple[str, str], float]]  # (platform, bucket) → (dim, value) → H
+    theta: dict[tuple[str, str], FloatArray]  # (dim, value) → θ, shape (768,)
+    mean_x: dict[tuple[str, str], FloatArray]  # (platform, bucket) → mean x of recent decisions, shape (768,)
+    decisions: dict[tuple[str, str], int]  # (platform, bucket) → count
+    rewards: tuple[RewardDay, ...]
+    exploration: tuple[ExplorationDay, ...]
+    latest: tuple[LatestPost, ...]
+    totals: dict[str, int]
+    steps: int = 0  # learning steps behind the state (the ε schedule reads them)
+    normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
+    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution

@@ -1,0 +1,118 @@
+"""The per-day activity tables the dashboard reads (migration 20261206040000) against a
+recount from the raw rows, done here in Python: after a campaign with holdback posts,
+drafts published later, redeliveries and a deletion; and the migration's backfill of
+rows that existed before it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.config import Settings
+from simulation.campaign import CampaignConfig, run_campaign
+from tests.conftest import START
+from tests.integration.support import fetch_all, generate, metrics, publish
+
+COUNTERS = ("decisions", "choices", "explored", "published", "rewarded", "valued", "reward_sum", "reward_sumsq")
+
+
+def recount(rt) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """(business, platform, bucket, day, holdback) → counters, from decisions, posts and rewards."""
+    rows = fetch_all(
+        rt,
+        "select p.business_id, d.platform, d.time_bucket, (p.scheduled_for at time zone 'UTC')::date, d.holdback,"
+        " p.status, d.choices, r.status, r.value, r.baseline_after, r.computed_at"
+        " from decisions d join posts p using (post_id) left join rewards r using (post_id)",
+    )
+    out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0) | {"baseline": None})
+    for business, platform, bucket, day, holdback, status, choices, r_status, value, b_after, computed_at in rows:
+        row = out[(business, platform, bucket, day, holdback)]
+        row["decisions"] += 1
+        if not holdback:
+            row["choices"] += len(choices)
+            row["explored"] += sum(c["propensity"] < max(c["pi"]) - 1e-12 for c in choices)
+        row["published"] += status != "generated"
+        row["rewarded"] += r_status == "computed"
+        if value is not None:
+            row["valued"] += 1
+            row["reward_sum"] += value
+            row["reward_sumsq"] += value * value
+        if b_after is not None and (row["baseline"] is None or computed_at >= row["baseline"][0]):
+            row["baseline"] = (computed_at, b_after)
+    return dict(out)
+
+
+def kept(rt, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    key = (
+        "business_id, platform, time_bucket, day, holdback"
+        if table == "business_activity_days"
+        else ("platform, time_bucket, day, holdback")
+    )
+    n_key = len(key.split(", "))
+    rows = fetch_all(rt, f"select {key}, {', '.join(COUNTERS)}, baseline_at, baseline_after from {table}")
+    return {
+        tuple(r[:n_key]): dict(zip(COUNTERS, r[n_key : n_key + len(COUNTERS)], strict=True))
+        | {"baseline": None if r[-2] is None else (r[-2], r[-1])}
+        for r in rows
+    }
+
+
+def assert_same(
+    kept_rows: dict[tuple[Any, ...], dict[str, Any]], counted: dict[tuple[Any, ...], dict[str, Any]]
+) -> None:
+    assert kept_rows.keys() == counted.keys()
+    for key, want in counted.items():
+        got = kept_rows[key]
+        for name in COUNTERS:
+            assert got[name] == pytest.approx(want[name], abs=1e-9), (key, name)
+        assert got["baseline"] == want["baseline"], key
+
+
+def operator_view(per_business: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0) | {"baseline": None})
+    for (_, *key), row in per_business.items():
+        total = out[tuple(key)]
+        for name in COUNTERS:
+            total[name] += row[name]
+        if row["baseline"] is not None and (total["baseline"] is None or row["baseline"][0] >= total["baseline"][0]):
+            total["baseline"] = row["baseline"]
+    return dict(out)
+
+
+@pytest.mark.slow
+def test_the_activity_tables_equal_a_recount_and_the_backfill_too(runtime, functions, make_profile, monkeypatch):
+    monkeypatch.setattr(runtime, "params", replace(runtime.params, holdback_share=0.3))
+    run_campaign(CampaignConfig(seed=3, businesses=2, days=5, start=START), runtime, functions)
+    # A draft published later, a redelivered request, a redelivered snapshot, a deletion.
+    business = make_profile()
+    draft = generate(functions, business, "draft", "linkedin", auto_publish=False)["post_id"]
+    generate(functions, business, "draft", "linkedin", auto_publish=False, expect=(200,))
+    clock = runtime.clock
+    posted_at = clock.now()
+    publish(functions, draft, posted_at)
+    clock.advance(timedelta(hours=3))
+    for _ in range(2):
+        metrics(functions, draft, posted_at + timedelta(hours=1), likes=3, comments=1, follower_count=1000)
+    deleted_at = (posted_at + timedelta(hours=2)).isoformat()
+    for _ in range(2):
+        status, answer = functions.post(
+            "record_snapshot", {"type": "deleted", "post_id": draft, "deleted_at": deleted_at}
+        )
+        assert status == 200, answer
+
+    counted = recount(runtime)
+    assert sum(r["published"] for r in counted.values()) > 0 and sum(r["valued"] for r in counted.values()) > 0
+    assert any(key[-1] for key in counted) and any(r["explored"] for r in counted.values())
+    assert_same(kept(runtime, "business_activity_days"), counted)
+    assert_same(kept(runtime, "activity_days"), operator_view(counted))
+
+    # The migration, run again on emptied tables, counts what was there before it.
+    with runtime.db.transaction() as conn:
+        conn.execute("truncate activity_days, business_activity_days")
+        conn.execute((Settings().migrations_dir / "20261206040000_dashboard_at_constant_cost.sql").read_text())
+    assert_same(kept(runtime, "business_activity_days"), counted)
+    assert_same(kept(runtime, "activity_days"), operator_view(counted))
