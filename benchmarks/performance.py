@@ -52,10 +52,14 @@ class Scale:
     computes: int
     sweep: int
     history: tuple[int, ...]
+    page_repeats: int
 
 
-FULL = Scale(decisions=500, updates=600, computes=600, sweep=100_000, history=(1_000, 100_000, 1_000_000))
-QUICK = Scale(decisions=30, updates=40, computes=40, sweep=500, history=(1_000, 5_000))
+FULL = Scale(
+    decisions=500, updates=600, computes=600, sweep=100_000, history=(1_000, 100_000, 1_000_000), page_repeats=6
+)
+HISTORY_BUSINESSES = 100
+QUICK = Scale(decisions=30, updates=40, computes=40, sweep=500, history=(1_000, 5_000), page_repeats=2)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -316,37 +320,78 @@ class Bench:
 
     # --- 4. growth ----------------------------------------------------------------------------------
     def grow_history(self, total: int) -> None:
-        """Posts with final rewards and two snapshots each, up to ``total`` posts (bulk SQL)."""
+        """Up to ``total`` posts, shaped like a deployment's: HISTORY_BUSINESSES businesses (each
+        with an owner), a year of days, every platform and time bucket, each post with its
+        decision (768 random floats of context, a real decision's choices), a final reward and
+        two snapshots (bulk SQL; the activity tables' triggers count them as they would live)."""
+        self._history_setup()
         have = self.sql("select count(*) from posts")[0][0]
         missing = total - have
-        step = 200_000
+        step = 50_000
         while missing > 0:
             n = min(step, missing)
             self.sql(
-                "with p as ("
+                "with g as ("
+                " select gen_random_uuid() as post_id, (select array_agg(business_id order by business_id)"
+                "   from profiles where name like 'History %%') as bs, i from generate_series(1, %s) i),"
+                " p as ("
                 " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for, status,"
-                "  media_id, posted_at, mode, caption_prompt, image_prompt, caption)"
-                " select gen_random_uuid(), %s, 'hist-' || gen_random_uuid(), (array['instagram','x','linkedin',"
-                "  'facebook'])[1 + g %% 4], 't', %s, 'posted', 'm', %s, 'standard', 'c', 'i', 'c'"
-                " from generate_series(1, %s) g returning post_id, posted_at),"
+                "  media_id, posted_at, mode, caption_prompt, image_prompt, caption, created_at)"
+                " select post_id, bs[1 + i %% cardinality(bs)], 'hist-' || post_id,"
+                "  (array['instagram','x','linkedin','facebook'])[1 + i %% 4], 't',"
+                "  %s - make_interval(days => 1 + i %% 365, hours => 6 * ((i / 4) %% 4)), 'posted', 'm',"
+                "  %s - make_interval(days => 1 + i %% 365, hours => 6 * ((i / 4) %% 4)), 'standard',"
+                "  'c', 'i', 'c', %s - make_interval(days => 1 + i %% 365, hours => 6 * ((i / 4) %% 4) + 1)"
+                "  from g returning post_id, platform, scheduled_for, posted_at, created_at),"
+                " d as (insert into decisions (decision_id, post_id, platform, time_bucket, day_of_week, x,"
+                "  context_fallback, choices, joint_propensity, tau, epsilon, policy_version, action_space, seed,"
+                "  holdback, normaliser_version, learner, action, created_at)"
+                " select gen_random_uuid(), p.post_id, p.platform,"
+                "  (array['morning','afternoon','evening','night'])[1 + extract(hour from p.scheduled_for)::int / 6],"
+                "  extract(isodow from p.scheduled_for)::int - 1, pool.x, false, t.choices, t.joint_propensity,"
+                "  t.tau, t.epsilon, t.policy_version, t.action_space, t.seed, false, t.normaliser_version,"
+                "  t.learner, t.action, p.created_at"
+                "  from p join bench_x_pool pool on pool.i = 1 + abs(hashtext(p.post_id::text)) %% 1000,"
+                "  (select * from decisions where not holdback order by created_at limit 1) t"
+                "  returning post_id),"
                 " r as (insert into rewards (post_id, status, eligible_at, finalize_by, value, baseline_before,"
                 "  baseline_after, definition_version, computed_at)"
-                " select post_id, 'computed', posted_at + interval '24 hours', posted_at + interval '48 hours',"
-                "  0.3, 0.3, 0.3, 'hist', %s from p returning post_id)"
+                " select p.post_id, 'computed', p.posted_at + interval '24 hours', p.posted_at + interval '48 hours',"
+                "  0.3 + 0.1 * ((abs(hashtext(p.post_id::text)) %% 11) - 5) / 5.0, 0.3, 0.3, 'hist',"
+                "  p.posted_at + interval '24 hours' from p join d using (post_id) returning post_id)"
                 " insert into snapshots (post_id, observed_at, likes, follower_count, processed_at)"
-                " select post_id, %s + make_interval(hours => h), 10 * h, 4000, %s from r, (values (6), (24)) s(h)",
-                (
-                    self.business,
-                    NOW - timedelta(days=60),
-                    NOW - timedelta(days=60),
-                    n,
-                    NOW,
-                    NOW - timedelta(days=60),
-                    NOW,
-                ),
+                " select r.post_id, p.posted_at + make_interval(hours => h), 10 * h, 4000, %s"
+                " from r join p using (post_id), (values (6), (24)) s(h)",
+                (n, NOW, NOW, NOW, NOW),
             )
             missing -= n
         self.sql("analyze")
+
+    def _history_setup(self) -> None:
+        """The history's businesses, a pool of 1,000 random contexts, and a real decision to copy."""
+        if self.sql("select count(*) from profiles where name like 'History %%'")[0][0] == 0:
+            with self.rt.db.transaction() as conn:
+                for k in range(HISTORY_BUSINESSES):
+                    upsert_profile(
+                        conn,
+                        Profile(
+                            business_id=uuid.UUID(int=10_000 + k),
+                            owner_id=uuid.UUID(int=20_000 + k),
+                            name=f"History {k}",
+                            embedding=self.rng.normal(size=384),
+                            follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
+                        ),
+                    )
+                conn.execute("create table bench_x_pool (i int primary key, x float8[] not null)")
+                with conn.cursor().copy("copy bench_x_pool (i, x) from stdin") as copy:
+                    for i in range(1, 1001):
+                        copy.write_row((i, list(self.rng.normal(scale=0.05, size=768))))
+        if not self.sql("select 1 from decisions where not holdback limit 1"):
+            self.generate(self.command(0))
+
+    def history_owner(self) -> uuid.UUID:
+        """The owner of one history business (a hundredth of the posts)."""
+        return uuid.UUID(int=20_000)
 
     def plans(self) -> list[str]:
         """The plans of the statements whose cost could grow with history."""
@@ -527,26 +572,71 @@ def sweeping(bench: Bench) -> None:
 
 def growth(bench: Bench) -> None:
     s, out = bench.scale, bench.out
-    out("## 4. Costs as data grows (target: decision latency at 10⁶ posts within 20% of 10³)")
+    out("## 4. Costs as data grows (targets: decision at 10⁶ posts within 20% of 10³; page and evaluation")
+    out("within 20% of 10³, ≤ 1 s, peak RSS ≤ 256 MB at every size)")
     out()
-    out("| posts stored | decision p50 | decision p99 | sweep per reward (2,000 due) |")
-    out("|---|---|---|---|")
-    first = None
+    out(
+        "| posts and decisions stored | decision p50 | decision p99 | sweep per reward (2,000 due) |"
+        " page p50 (p99) | owner's page p50 | evaluation p50 | peak RSS page / evaluation |"
+    )
+    out("|---|---|---|---|---|---|---|---|")
+    first: dict[str, float] = {}
+    url = bench.rt.db.url
     for size in s.history:
         bench.grow_history(size)
         lat, _ = bench.decision_latency(n=max(s.decisions // 2, 20))
         due = bench.due_rewards(min(2000, s.sweep), f"g{size}")
         sec, _, settled = bench.run_sweep(len(due))
-        p50 = pct(lat, 50)
-        first = first or p50
-        out(f"| {size:,} | {ms(p50)} ({p50 / first - 1:+.0%}) | {ms(pct(lat, 99))} | {ms(sec / max(settled, 1))} |")
+        page = page_cost(url, "page", s.page_repeats)
+        owner = page_cost(url, "owner", s.page_repeats, bench.history_owner())
+        evaluation = page_cost(url, "evaluate", s.page_repeats)
+        figures = {"decision": pct(lat, 50), "page": page.p50, "owner": owner.p50, "evaluation": evaluation.p50}
+        for k, v in figures.items():
+            first.setdefault(k, v)
+
+        vs = {k: f"{ms(v)} ({v / first[k] - 1:+.0%})" for k, v in figures.items()}
+
+        out(
+            f"| {size:,} | {vs['decision']} | {ms(pct(lat, 99))} | {ms(sec / max(settled, 1))} |"
+            f" {vs['page']} ({ms(page.p99)}) | {vs['owner']} | {vs['evaluation']} |"
+            f" {page.peak_rss_mb:.0f} / {evaluation.peak_rss_mb:.0f} MB |"
+        )
     out()
-    out("History rows are posts with final rewards and two snapshots each (bulk SQL); their decisions")
-    out("are not generated (a decision never reads other posts' decisions). Plans at the largest size:")
+    out(
+        f"History rows: posts of {HISTORY_BUSINESSES} businesses over a year, every platform and time bucket,"
+        " each with its decision (768 random context floats, stored as the service stores them), a final"
+        " reward and two snapshots (bulk SQL, counted by the activity tables' triggers as live writes are)."
+        f" Page and evaluation: {s.page_repeats} repeats each in a fresh process (the first included in the"
+        " p99, not in the p50), as the report function and the sweep run them; the owner's page is one"
+        " business's (a hundredth of the posts) under row-level security; the evaluation is the sweep's work"
+        " (IPS, SNIPS and DR with 500 bootstrap draws on the latest 5,000 rewarded decisions). Peak RSS is"
+        " the process's own high-water mark (VmHWM), imports included. Plans at the largest size:"
+    )
     out()
     for line in bench.plans():
         out(line)
     out()
+
+
+@dataclasses.dataclass(frozen=True)
+class PageCost:
+    p50: float  # of the repeats after the first
+    p99: float  # of every repeat
+    peak_rss_mb: float
+
+
+def page_cost(url: str, what: str, repeats: int, owner: uuid.UUID | None = None) -> PageCost:
+    """benchmarks/page_cost.py in a fresh interpreter (a report or sweep instance's process)."""
+    args = [sys.executable, "-m", "benchmarks.page_cost", "--database-url", url, "--what", what]
+    args += ["--repeats", str(repeats), "--now", NOW.isoformat()]
+    if owner is not None:
+        args += ["--owner", str(owner)]
+    done = subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    times = [float(t) for t in result["times"]]
+    return PageCost(pct(times[1:] or times, 50), pct(times, 99), float(result["peak_rss_mb"]))
 
 
 def cold_starts(bench: Bench, url: str, quick: bool) -> None:

@@ -94,6 +94,9 @@ class FittedNormaliser:
     fitted_on: int
 
 
+_BLOCK = 1024  # rows of contexts per step of the covariance sum
+
+
 def fit_normaliser(
     xs: FloatArray, *, rank: int = 16, shrinkage: float = 1e-3, platform_weight: float = 2.0
 ) -> ContextNormaliser:
@@ -109,9 +112,20 @@ def fit_normaliser(
     if not (math.isfinite(shrinkage) and shrinkage > 0):
         raise ValueError("shrinkage must be > 0")
     mean = xs.mean(axis=0)
-    # SVD of the centred data: rows of vt are the principal directions, s² / (m − 1) their variances.
-    _, s, vt = np.linalg.svd(xs - mean, full_matrices=False)
-    variances = s[:rank] ** 2 / (xs.shape[0] - 1)
+    # The principal directions are the top eigenvectors of the covariance (n × n), summed
+    # over blocks of rows: memory stays a few n × n arrays however many contexts there are
+    # (an SVD of the centred data would hold two more copies of it).
+    covariance = np.zeros((xs.shape[1], xs.shape[1]))
+    for start in range(0, xs.shape[0], _BLOCK):
+        block = xs[start : start + _BLOCK] - mean
+        covariance += block.T @ block
+    covariance /= xs.shape[0] - 1
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    top = np.argsort(eigenvalues)[::-1][:rank]
+    basis = eigenvectors[:, top].T.copy()
+    # A direction's sign is arbitrary: its largest coordinate is made positive, so a fit is reproducible.
+    basis *= np.sign(basis[np.arange(rank), np.argmax(np.abs(basis), axis=1)])[:, None]
+    variances = np.maximum(eigenvalues[top], 0.0)
     return ContextNormaliser(
-        mean=mean, basis=vt[:rank].copy(), scale=1.0 / np.sqrt(variances + shrinkage), platform_weight=platform_weight
+        mean=mean, basis=basis, scale=1.0 / np.sqrt(variances + shrinkage), platform_weight=platform_weight
     )

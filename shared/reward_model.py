@@ -37,7 +37,9 @@ class Design:
 def design(decisions: Sequence[LoggedDecision], normaliser: ContextNormaliser) -> Design:
     n = len(decisions)
     k = normaliser.rank
-    comps = normaliser.components(np.array([d.x for d in decisions]))
+    comps = np.concatenate(
+        [normaliser.components(np.array([d.x for d in decisions[i : i + 1024]])) for i in range(0, n, 1024)]
+    )
     n_p, n_tb = len(PLATFORMS), len(TIME_BUCKETS)
     z = np.zeros((n, 1 + n_p + n_p * n_tb + k))
     u = np.zeros((n, 1 + n_p + k))

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
 
+WEEKLY_AFTER_DAYS = 42  # longer spans are drawn per week, so the lines stay readable
+
 
 @dataclass(frozen=True)
 class RewardDay:
@@ -66,3 +68,6 @@ class DashboardData:
     steps: int = 0  # learning steps behind the state (the ε schedule reads them)
     normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
     arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
+    # Rows already summed per week (their day is the Monday), as the store does for long spans;
+    # None: the view decides from the rows' days.
+    weekly: bool | None = None

@@ -151,8 +151,8 @@ def _what_if(view: DashboardView) -> str:
         return (
             '<p class="unavailable" id="what-if-unavailable">Not computed yet: once 20 posts have a final'
             " reward, the scheduled sweep (every 15 minutes by default) evaluates the policy each time it has"
-            " moved on since the last evaluation. This table then compares other policies (IPS, SNIPS, DR estimates with confidence intervals) on the"
-            " logged decisions.</p>"
+            " moved on since the last evaluation. This table then compares other policies (IPS, SNIPS and DR"
+            " estimates with confidence intervals) on the logged decisions.</p>"
         )
     rows = "".join(
         f"<tr><td>{escape(r.policy)}</td><td>{escape(r.estimator)}</td><td class='num'>{r.value:.3f}</td>"

@@ -17,12 +17,11 @@ import numpy as np
 from shared.action_space import ActionSpace
 from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
 BUCKETS = (ALL, *TIME_BUCKETS)
-WEEKLY_AFTER_DAYS = 42  # longer spans are drawn per week, so the lines stay readable
 
 
 @dataclass(frozen=True)
@@ -144,14 +143,33 @@ def build_view(
     if params.learner == "gradient":
         params = replace(params, epsilon=epsilon_at(params, data.steps))
     days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
-    weekly = bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
+    weekly = data.weekly if data.weekly is not None else bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
+    # Each row read once: grouped by cell, the "all" bucket being the platform's rows.
+    rewards: dict[tuple[str, str], list[RewardDay]] = defaultdict(list)
+    explore: dict[tuple[str, str], list[ExplorationDay]] = defaultdict(list)
+    for r in data.rewards:
+        rewards[(r.platform, r.time_bucket)].append(r)
+        rewards[(r.platform, ALL)].append(r)
+    for e in data.exploration:
+        explore[(e.platform, e.time_bucket)].append(e)
+        explore[(e.platform, ALL)].append(e)
     cells = []
     for platform in PLATFORMS:
-        rewards = [r for r in data.rewards if r.platform == platform]
-        explore = [e for e in data.exploration if e.platform == platform]
-        baseline = _last(((r.day, r.baseline) for r in rewards), weekly)
+        baseline = _last(((r.day, r.baseline) for r in rewards[(platform, ALL)]), weekly)
         for bucket in BUCKETS:
-            cells.append(_cell(data, space, params, platform, bucket, rewards, explore, baseline, weekly))
+            cells.append(
+                _cell(
+                    data,
+                    space,
+                    params,
+                    platform,
+                    bucket,
+                    rewards[(platform, bucket)],
+                    explore[(platform, bucket)],
+                    baseline,
+                    weekly,
+                )
+            )
     return DashboardView(
         version=data.version,
         totals=dict(data.totals),
@@ -173,9 +191,6 @@ def _cell(
     baseline: tuple[Point, ...],
     weekly: bool,
 ) -> CellView:
-    def mine(row_bucket: str) -> bool:
-        return bucket == ALL or row_bucket == bucket
-
     dims: tuple[DimensionView, ...] = ()
     if bucket != ALL:
         # No decision yet in this cell: the policy at x = 0 (its preferences alone).
@@ -196,15 +211,13 @@ def _cell(
             dims = bars(space, learner.probabilities(platform, bucket, components))
         else:
             dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
-    decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and mine(b))
+    decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and bucket in (ALL, b))
     return CellView(
         platform=platform,
         bucket=bucket,
         decisions=decisions,
         dimensions=dims,
-        reward=_weighted(((r.day, r.mean_reward, r.posts) for r in rewards if mine(r.time_bucket)), weekly),
+        reward=_weighted(((r.day, r.mean_reward, r.posts) for r in rewards), weekly),
         baseline=baseline,
-        exploration=_weighted(
-            ((e.day, e.explored / e.choices, e.choices) for e in explore if mine(e.time_bucket)), weekly
-        ),
+        exploration=_weighted(((e.day, e.explored / e.choices, e.choices) for e in explore), weekly),
     )

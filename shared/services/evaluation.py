@@ -88,8 +88,9 @@ def evaluate_logged(
 
 def refresh_evaluation(db: Database, space: ActionSpace, now: datetime) -> StoredEvaluation | None:
     """Evaluate and store, unless the stored evaluation is of the current policy version
-    already or the log is too short to evaluate (then None, and nothing is written). Runs outside any transaction but its two short ones: the read and
-    the write; an overlapping run's newer version is not overwritten."""
+    already or the log is too short to evaluate (then None, and nothing is written).
+    Outside any transaction but two short ones (the read, the write); an overlapping run's
+    newer version is not overwritten."""
     with db.statement() as conn:
         stored = store.cached_evaluation(conn)
         version = store.policy_version(conn)

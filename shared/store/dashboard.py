@@ -15,13 +15,13 @@ import numpy as np
 
 from shared.bandit import RidgeIGW
 from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays
 
 # The policy's "typical context" of a cell is the mean x of its latest decisions.
-RECENT_DECISIONS = 200
+RECENT_DECISIONS = 50
 
 _CELLS = [(p, b) for p in PLATFORMS for b in TIME_BUCKETS]
 
@@ -46,15 +46,19 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
         (p, b): int(n)
         for p, b, n in conn.execute(f"select platform, time_bucket, sum(decisions) from {activity} group by 1, 2")
     }
+    first, last = conn.execute(f"select min(day), max(day) from {activity}").fetchone() or (None, None)
+    weekly = first is not None and (last - first).days > WEEKLY_AFTER_DAYS
+    # Long spans are drawn per week: summed here, a row per week instead of seven.
+    period = "date_trunc('week', day)::date" if weekly else "day"
     rewards = tuple(
         RewardDay(p, tb, day, int(n), float(total) / int(n), float(b))
         for p, tb, day, n, total, b in conn.execute(
             "with r as ("
-            f"  select platform, time_bucket, day, sum(valued) as n, sum(reward_sum) as total from {activity}"
-            "  group by 1, 2, 3 having sum(valued) > 0),"
+            f"  select platform, time_bucket, {period} as day, sum(valued) as n, sum(reward_sum) as total"
+            f"  from {activity} group by 1, 2, 3 having sum(valued) > 0),"
             " b as ("
-            f"  select distinct on (platform, day) platform, day, baseline_after from {activity}"
-            "  where baseline_at is not null order by platform, day, baseline_at desc)"
+            f"  select distinct on (platform, {period}) platform, {period} as day, baseline_after from {activity}"
+            f"  where baseline_at is not null order by platform, {period}, baseline_at desc)"
             " select r.platform, r.time_bucket, r.day, r.n, r.total, b.baseline_after"
             " from r join b using (platform, day) order by r.day, r.platform, r.time_bucket"
         )
@@ -62,7 +66,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
     exploration = tuple(
         ExplorationDay(p, tb, day, int(n), int(explored))
         for p, tb, day, n, explored in conn.execute(
-            f"select platform, time_bucket, day, sum(choices), sum(explored) from {activity}"
+            f"select platform, time_bucket, {period}, sum(choices), sum(explored) from {activity}"
             " group by 1, 2, 3 having sum(choices) > 0 order by 3, 1, 2"
         )
     )
@@ -86,6 +90,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
         latest=posts,
         totals=totals,
         normaliser=normaliser,
+        weekly=weekly,
     )
 
 

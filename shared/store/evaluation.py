@@ -14,10 +14,10 @@ from shared.bandit import RidgeIGW
 from shared.context import FloatArray
 from shared.normaliser import ContextNormaliser
 from shared.off_policy import Estimate
+from shared.policy import DimensionChoice
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays
-from shared.store.posts import DECISION_COLUMNS_OF_D, decision_from_row
 from shared.target_policies import LoggedDecision
 
 
@@ -35,20 +35,38 @@ class CurrentPolicy:
 
 def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
     """The latest ``limit`` decisions that have a final reward value, oldest first.
-    Holdback decisions are left out: their one-hot π supports no other policy."""
-    rows = (
-        conn.cursor(binary=True)
-        .execute(
-            f"select r.value, {DECISION_COLUMNS_OF_D} from decisions d join rewards r using (post_id)"
+    Holdback decisions are left out: their one-hot π supports no other policy.
+
+    Read in batches through a server-side cursor, with only what the estimators use of each
+    choice (its values, π and the chosen value; the explanations are left in the database),
+    and each dimension's list of values shared by every decision: memory stays close to the
+    contexts themselves (768 floats each)."""
+    values: dict[tuple[str, ...], tuple[str, ...]] = {}
+    out = []
+    with conn.cursor(name="logged_decisions", binary=True) as cursor:
+        cursor.itersize = 500
+        cursor.execute(
+            "select r.value, d.platform, d.time_bucket, d.x,"
+            " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values', c->'pi', c->'chosen'))"
+            "  from jsonb_array_elements(d.choices) c)"
+            " from decisions d join rewards r using (post_id)"
             " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit %s",
             (limit,),
         )
-        .fetchall()
-    )
-    out = []
-    for row in reversed(rows):
-        d = decision_from_row(row[1:])
-        out.append(LoggedDecision(d.platform, d.time_bucket, d.x, d.choices, float(row[0])))
+        for reward, platform, time_bucket, x, choices in cursor:
+            logged = tuple(
+                DimensionChoice(
+                    dimension=dimension,
+                    values=values.setdefault(tuple(vs), tuple(vs)),
+                    scores=(),
+                    pi0=(),
+                    pi=tuple(float(p) for p in pi),
+                    chosen=chosen,
+                )
+                for dimension, vs, pi, chosen in choices
+            )
+            out.append(LoggedDecision(platform, time_bucket, x, logged, float(reward)))
+    out.reverse()
     return out
 
 

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from shared.config import Settings
+from shared.dashboard.view import build_view
+from shared.store import dashboard as dashboard_store
+from shared.store.dashboard import load_dashboard
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START
 from tests.integration.support import fetch_all, generate, metrics, publish
@@ -116,3 +119,23 @@ def test_the_activity_tables_equal_a_recount_and_the_backfill_too(runtime, funct
         conn.execute((Settings().migrations_dir / "20261206040000_dashboard_at_constant_cost.sql").read_text())
     assert_same(kept(runtime, "business_activity_days"), counted)
     assert_same(kept(runtime, "activity_days"), operator_view(counted))
+
+
+@pytest.mark.slow
+def test_the_store_sums_long_spans_per_week_as_the_view_would(runtime, functions, monkeypatch):
+    run_campaign(CampaignConfig(seed=4, businesses=2, days=9, start=START), runtime, functions)
+    with runtime.db.transaction() as conn:
+        daily = load_dashboard(conn)
+    monkeypatch.setattr(dashboard_store, "WEEKLY_AFTER_DAYS", 3)  # nine days become a long span
+    with runtime.db.transaction() as conn:
+        weekly = load_dashboard(conn)
+    assert daily.weekly is False and weekly.weekly is True
+    assert len(weekly.rewards) < len(daily.rewards) and len(weekly.exploration) < len(daily.exploration)
+    by_view = build_view(replace(daily, weekly=True), runtime.space, runtime.params)  # the view sums the days
+    by_store = build_view(weekly, runtime.space, runtime.params)
+    assert by_view.period == by_store.period == "week"
+    for mine, theirs in zip(by_view.cells, by_store.cells, strict=True):
+        for series in ("reward", "exploration", "baseline"):
+            ours, stored = getattr(mine, series), getattr(theirs, series)
+            assert [(p.period, p.n) for p in ours] == [(p.period, p.n) for p in stored], series
+            assert [p.value for p in ours] == pytest.approx([p.value for p in stored], abs=1e-12), series

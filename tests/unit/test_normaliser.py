@@ -24,6 +24,19 @@ def test_whitened_components_have_zero_mean_and_unit_variance():
     np.testing.assert_allclose(comps.var(axis=0, ddof=1), 1.0, rtol=1e-6)
 
 
+def test_the_directions_are_the_principal_ones_of_the_data_each_with_a_fixed_sign():
+    # More rows than the covariance sums per block, so the blocks are exercised.
+    rng = np.random.default_rng(3)
+    xs = rng.normal(size=(2500, 768)) * np.linspace(2.0, 0.1, 768) + rng.normal(size=768)
+    norm = fit_normaliser(xs, rank=8, shrinkage=1e-3)
+    centred = xs - xs.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)  # the textbook definition
+    for direction, reference in zip(norm.basis, vt[:8], strict=True):
+        assert abs(direction @ reference) == pytest.approx(1.0, abs=1e-6)
+        assert direction[np.argmax(np.abs(direction))] > 0
+    np.testing.assert_allclose(norm.scale, 1.0 / np.sqrt(s[:8] ** 2 / (len(xs) - 1) + 1e-3), rtol=1e-8)
+
+
 def test_x_prime_holds_the_components_the_bias_and_the_platform_and_zeros_after():
     xs = anisotropic(100, seed=2)
     norm = fit_normaliser(xs, rank=3, platform_weight=2.0)
