@@ -41,7 +41,7 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(owner)}),))
     activity = "activity_days" if owner is None else "business_activity_days"
-    mean_x = _recent_mean_x(conn)
+    mean_x = _recent_mean_x(conn, owned=owner is not None)
     counts = {
         (p, b): int(n)
         for p, b, n in conn.execute(f"select platform, time_bucket, sum(decisions) from {activity} group by 1, 2")
@@ -94,21 +94,33 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
     )
 
 
-def _recent_mean_x(conn: Conn) -> dict[tuple[str, str], FloatArray]:
-    """Per cell, the mean x of its latest RECENT_DECISIONS decisions (through the cell's
-    index, whatever the number stored); cells without decisions are absent."""
+def _recent_mean_x(conn: Conn, *, owned: bool) -> dict[tuple[str, str], FloatArray]:
+    """Per cell, the mean x of its latest RECENT_DECISIONS decisions; cells without
+    decisions are absent. Every business's: through the cell's index, whatever the number
+    stored. An owner's (``owned``, under row-level security): from their latest posts, a
+    cell's share of the latest RECENT_DECISIONS × cells of them, through their businesses'
+    index, so the cost follows their posts, not everyone's."""
+    if owned:
+        sql = (
+            "select d.platform, d.time_bucket, d.x from posts p join decisions d using (post_id)"
+            " order by p.created_at desc limit %s"
+        )
+        params: tuple[object, ...] = (RECENT_DECISIONS * len(_CELLS),)
+    else:
+        sql = (
+            "select c.platform, c.time_bucket, r.x"
+            " from unnest(%s::text[], %s::text[]) as c(platform, time_bucket)"
+            " cross join lateral (select d.x from decisions d"
+            "   where d.platform = c.platform and d.time_bucket = c.time_bucket"
+            "   order by d.created_at desc limit %s) r"
+        )
+        params = ([p for p, _ in _CELLS], [b for _, b in _CELLS], RECENT_DECISIONS)
     sums: dict[tuple[str, str], FloatArray] = {}
     counts: dict[tuple[str, str], int] = {}
-    cursor = conn.cursor(binary=True).execute(
-        "select c.platform, c.time_bucket, r.x"
-        " from unnest(%s::text[], %s::text[]) as c(platform, time_bucket)"
-        " cross join lateral (select d.x from decisions d"
-        "   where d.platform = c.platform and d.time_bucket = c.time_bucket"
-        "   order by d.created_at desc limit %s) r",
-        ([p for p, _ in _CELLS], [b for _, b in _CELLS], RECENT_DECISIONS),
-    )
-    for platform, bucket, x in cursor:
+    for platform, bucket, x in conn.cursor(binary=True).execute(sql, params):
         key = (platform, bucket)
+        if counts.get(key, 0) >= RECENT_DECISIONS:
+            continue
         if key in sums:
             sums[key] += x
         else:
@@ -117,13 +129,16 @@ def _recent_mean_x(conn: Conn) -> dict[tuple[str, str], FloatArray]:
     return {key: total / counts[key] for key, total in sums.items()}
 
 
+# The latest posts first (through their index, under an owner's row-level security too),
+# then what is joined to them.
 _LATEST_SQL = (
-    "select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
+    "with p as materialized (select * from posts order by scheduled_for desc, post_id limit %s)"
+    " select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
     " d.joint_propensity, d.policy_version, p.mode, p.caption_prompt, p.image_prompt, p.caption, p.image_url,"
     " p.content_source, p.content_status, r.status, r.value, d.holdback"
-    " from posts p join decisions d using (post_id) join profiles pr using (business_id)"
+    " from p join decisions d using (post_id) join profiles pr using (business_id)"
     " left join rewards r using (post_id)"
-    " order by p.scheduled_for desc, p.post_id limit %s"
+    " order by p.scheduled_for desc, p.post_id"
 )
 
 

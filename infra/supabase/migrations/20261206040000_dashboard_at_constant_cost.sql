@@ -242,11 +242,24 @@ on conflict (platform, time_bucket, day, holdback) do update set
 
 -- A signed-in user reads the rows of their own businesses (as posts); anon nothing; the
 -- operator's table is the functions' own (service_role bypasses RLS).
+--
+-- The owner's rows are found through indexes: the signed-in user's businesses are computed
+-- once per statement (an InitPlan) and compared with `= any`, where the first policies'
+-- `business_id in (select ... from profiles ...)` became a hashed filter over every row of
+-- posts, and every decision through it (a business owner's page at 10^5 stored posts: 300 ms,
+-- 1% of them theirs). The same rows are visible as before: the user's own businesses'.
+create or replace function app_owned_businesses() returns setof uuid
+language sql stable security definer set search_path = public as $$
+  select business_id from profiles where owner_id = auth.uid()
+$$;
+drop policy if exists own_posts on posts;
+create policy own_posts on posts for select to authenticated
+  using (business_id = any (array(select app_owned_businesses())));
 alter table activity_days enable row level security;
 alter table business_activity_days enable row level security;
 drop policy if exists own_activity on business_activity_days;
 create policy own_activity on business_activity_days for select to authenticated
-  using (business_id in (select business_id from profiles where owner_id = auth.uid()));
+  using (business_id = any (array(select app_owned_businesses())));
 do $$
 begin
   if exists (select 1 from pg_roles where rolname = 'anon')
