@@ -53,13 +53,22 @@ class Scale:
     sweep: int
     history: tuple[int, ...]
     page_repeats: int
+    learn_updates: tuple[int, ...]
 
 
 FULL = Scale(
-    decisions=500, updates=600, computes=600, sweep=100_000, history=(1_000, 100_000, 1_000_000), page_repeats=6
+    decisions=500,
+    updates=600,
+    computes=600,
+    sweep=100_000,
+    history=(1_000, 100_000, 1_000_000),
+    page_repeats=6,
+    learn_updates=(100, 1_000, 10_000, 100_000),
 )
 HISTORY_BUSINESSES = 100
-QUICK = Scale(decisions=30, updates=40, computes=40, sweep=500, history=(1_000, 5_000), page_repeats=2)
+QUICK = Scale(
+    decisions=30, updates=40, computes=40, sweep=500, history=(1_000, 5_000), page_repeats=2, learn_updates=(100, 1_000)
+)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -504,6 +513,8 @@ def report(bench: Bench, url: str, quick: bool, sections: set[int]) -> None:
         large_space(bench)
     if 7 in sections:
         learner_alone(bench)
+    if 8 in sections:
+        learning_while_deciding(bench)
     out("Rerun: `make bench` (full scale, about 10 minutes) or `python -m benchmarks.performance --quick`.")
 
 
@@ -673,6 +684,55 @@ def cold_starts(bench: Bench, url: str, quick: bool) -> None:
     out()
 
 
+def learning_while_deciding(bench: Bench) -> None:
+    s, out = bench.scale, bench.out
+    out("## 8. Decisions while the policy learns (targets: generate_post p50 and p99 after 100,000 updates")
+    out("within 10% of after 100; the state a decision reads stays small)")
+    out()
+    out(
+        "| updates applied | generate_post p50 | p99 | policy state on disk (the rows a decision reads) |"
+        " ledger (policy_updates) | updates/s since the row above |"
+    )
+    out("|---|---|---|---|---|---|")
+    bench.grow_history(max(s.learn_updates[-1] + 1_000, bench.sql("select count(*) from posts")[0][0]))
+    v0 = bench.sql("select version from policy_state")[0][0]
+    applied, first = 0, None
+    for target in s.learn_updates:
+        started = time.perf_counter()
+        applied_before = applied
+        while applied < target:
+            pending = bench.sql(
+                "select post_id from rewards where value is not null and baseline_before is not null"
+                " and not policy_applied order by computed_at limit 1"
+            )
+            if not pending:
+                raise RuntimeError("no pending update left: grow the history")
+            update_policy(bench.rt.db, pending[0][0], NOW, bench.rt.params, space=bench.rt.space)
+            applied = bench.sql("select version from policy_state")[0][0] - v0
+        rate = (applied - applied_before) / (time.perf_counter() - started)
+        lat, _ = bench.decision_latency(n=max(s.decisions // 2, 20))
+        p50 = pct(lat, 50)
+        first = first or p50
+        state = bench.sql(
+            "select sum(pg_total_relation_size(t::regclass)) from unnest(array['policy_state', 'policy_preferences',"
+            " 'policy_theta', 'policy_baselines', 'learner_arrays', 'learner_statistics']) t"
+        )[0][0]
+        ledger = bench.sql("select pg_total_relation_size('policy_updates')")[0][0]
+        out(
+            f"| {applied:,} | {ms(p50)} ({p50 / first - 1:+.0%}) | {ms(pct(lat, 99))} | {state / 1e6:.1f} MB |"
+            f" {ledger / 1e6:.1f} MB | {rate:,.0f} |"
+        )
+    out()
+    out(
+        "Updates are applied through update_policy as the tasks apply them (each delivery learns up to 32 pending"
+        " rewards under the version lock), on the history's rewarded decisions; between the rows, decisions are"
+        " timed as in section 1. Sizes are pg_total_relation_size (tables, TOAST and indexes, dead rows"
+        " included until autovacuum takes them). The ledger keeps a row per applied update by design"
+        " (the idempotency of update_policy); a decision never reads it."
+    )
+    out()
+
+
 def large_space(bench: Bench) -> None:
     s, out = bench.scale, bench.out
     out("## 6. A larger action space (20 hooks × 2 × 20 tones × 3 × 2 × 24 styles × 9 compositions)")
@@ -723,7 +783,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.performance", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small scale (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run, e.g. 3 or 1,2")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="which sections to run, e.g. 3 or 1,2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="learner-bench-") as tmp:
         settings = Settings(embedded_pg_dir=Path(tmp) / "pg", auth_mode="disabled", embedder="none")

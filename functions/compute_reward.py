@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import flask
@@ -64,6 +64,7 @@ def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, 
         scheduled_for=scheduled_for,
         space=rt.space,
         normaliser_fit_after=rt.settings.policy_normaliser_fit_after,
+        dashboard_every=timedelta(hours=rt.settings.dashboard_every_hours),
     )
     return 200, asdict(run)
 

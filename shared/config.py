@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # The scheduled sweep fits and activates the context normaliser once there are this many
     # decisions and none was ever fitted (docs/decisions.md item 48; 0: never, fit by hand).
     policy_normaliser_fit_after: int = Field(default=300, ge=0)
+    # The sweep recomputes what the dashboard reads precomputed (the off-policy evaluation once
+    # the policy moved on, each cell's typical context) when it is this old (docs/dashboard.md).
+    dashboard_every_hours: float = Field(default=6.0, ge=0, allow_inf_nan=False)
 
     # Per business and hour (docs/reliability.md, "Tenants"); 0 turns a limit off.
     rate_posts_per_hour: int = Field(default=RateLimits.posts_per_hour, ge=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from shared.action_space import ActionSpace
@@ -11,7 +11,12 @@ from shared.dashboard.view import WhatIfRow, build_view
 from shared.policy import PolicyParams
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
-from shared.store.dashboard import load_dashboard
+from shared.store.dashboard import (
+    load_dashboard,
+    recent_mean_contexts,
+    store_typical_contexts,
+    typical_contexts_computed_at,
+)
 from shared.store.db import Database
 from shared.store.evaluation import cached_evaluation
 
@@ -28,9 +33,11 @@ def dashboard_html(
 ) -> str:
     """The page; with ``owner`` (a business owner's user id), of their businesses only: the
     what-ifs and the holdback's lift, which are read over every business, are left out.
-    The what-ifs are the evaluation the sweep stored last (None until it ran once); with
-    ``evaluate`` (the command line's and the demo's page), it is brought up to date first."""
+    The what-ifs and the typical contexts are what the sweep stored last (none until it ran
+    once); with ``evaluate`` (the command line's and the demo's page), they are brought up to
+    date first."""
     if evaluate and owner is None:
+        refresh_typical_contexts(db, now)
         refresh_evaluation(db, space, now)
     with db.transaction() as conn:
         evaluation = cached_evaluation(conn) if owner is None else None
@@ -43,3 +50,16 @@ def dashboard_html(
     holdback = holdback_report(db) if owner is None else []
     view = build_view(data, space, params, what_if)
     return render(view, now, holdback=holdback, holdback_share=params.holdback_share)
+
+
+def refresh_typical_contexts(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:
+    """Store each cell's typical context (the mean x of its latest decisions) unless the stored
+    ones are younger than ``every``; True when it stored some."""
+    with db.statement() as conn:
+        computed_at = typical_contexts_computed_at(conn)
+    if computed_at is not None and now - computed_at < every:
+        return False
+    with db.transaction() as conn:
+        contexts = recent_mean_contexts(conn)
+        store_typical_contexts(conn, contexts, now)
+    return bool(contexts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -86,15 +86,18 @@ def evaluate_logged(
     return Evaluation(current.version, len(logged), tuple(estimates))
 
 
-def refresh_evaluation(db: Database, space: ActionSpace, now: datetime) -> StoredEvaluation | None:
+def refresh_evaluation(
+    db: Database, space: ActionSpace, now: datetime, *, every: timedelta = timedelta(0)
+) -> StoredEvaluation | None:
     """Evaluate and store, unless the stored evaluation is of the current policy version
-    already or the log is too short to evaluate (then None, and nothing is written).
+    already, or was computed less than ``every`` before ``now``, or the log is too short
+    to evaluate (then None, and nothing is written).
     Outside any transaction but two short ones (the read, the write); an overlapping run's
     newer version is not overwritten."""
     with db.statement() as conn:
         stored = store.cached_evaluation(conn)
         version = store.policy_version(conn)
-    if stored is not None and stored.version == version:
+    if stored is not None and (stored.version == version or now - stored.computed_at < every):
         return None
     result = evaluate_logged(db, space)
     if result.n < MINIMUM:

@@ -4,10 +4,11 @@ lost delivery could have left behind, caught up in bounded batches."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.action_space import ActionSpace
 from shared.reward import RewardConfig
+from shared.services.dashboard import refresh_typical_contexts
 from shared.services.evaluation import refresh_evaluation
 from shared.services.ingestion import sweep_unprocessed
 from shared.services.lifecycle import fit_when_due
@@ -42,15 +43,16 @@ def run_sweep(
     scheduled_for: datetime | None = None,
     space: ActionSpace | None = None,
     normaliser_fit_after: int = 0,
+    dashboard_every: timedelta = timedelta(0),
 ) -> SweepRun:
     """Unprocessed snapshots first (they may complete rewards), then due rewards,
     then stale outbox rows. Overlapping sweeps skip each other's locked rows.
 
     Last, with ``space`` and ``normaliser_fit_after`` = N > 0: once there are N
     decisions and no context normaliser was ever fitted, fit one and activate it
-    (a lifecycle change, docs/lifecycle.md); overlapping sweeps fit it once. Then, when
-    the policy moved on since the stored off-policy evaluation, evaluate it again (the
-    dashboard's what-if table reads the stored one)."""
+    (a lifecycle change, docs/lifecycle.md); overlapping sweeps fit it once. Then what
+    the dashboard reads precomputed, when ``dashboard_every`` old: each cell's typical
+    context, and the off-policy evaluation if the policy moved on since."""
     if job is not None and scheduled_for is not None:
         with db.transaction() as conn:
             if not sweep_store.claim_run(conn, job, scheduled_for, now):
@@ -71,7 +73,8 @@ def run_sweep(
         fitted = fit_when_due(db, space=space, now=now, after=normaliser_fit_after)
         if fitted is not None and fitted.applied:
             run = replace(run, normaliser=str(fitted.detail["normaliser"]))
-        evaluation = refresh_evaluation(db, space, now)
+        refresh_typical_contexts(db, now, every=dashboard_every)
+        evaluation = refresh_evaluation(db, space, now, every=dashboard_every)
         if evaluation is not None:
             run = replace(run, evaluated=evaluation.version)
     if job is not None and scheduled_for is not None:

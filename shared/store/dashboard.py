@@ -8,6 +8,7 @@ and cell however many decisions are stored.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +31,9 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
     """Everything the dashboard shows, read in the caller's transaction (one snapshot). With
     ``owner`` (a Supabase user id), the posts, decisions, activity and profiles are read as
     that user, under the row-level security every signed-in user has: their own businesses
-    only. The policy shown is the shared one either way."""
+    only. The policy shown is the shared one either way, at the typical contexts of every
+    business's decisions (stored by the sweep, ``store_typical_contexts``)."""
+    mean_x = typical_contexts(conn)
     version_row = conn.execute("select version, steps from policy_state").fetchone()
     active = normalisers.active_version(conn)
     prefs, theta = policy.read_preferences_and_theta(conn)
@@ -41,7 +44,6 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(owner)}),))
     activity = "activity_days" if owner is None else "business_activity_days"
-    mean_x = _recent_mean_x(conn, owned=owner is not None)
     counts = {
         (p, b): int(n)
         for p, b, n in conn.execute(f"select platform, time_bucket, sum(decisions) from {activity} group by 1, 2")
@@ -94,39 +96,50 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
     )
 
 
-def _recent_mean_x(conn: Conn, *, owned: bool) -> dict[tuple[str, str], FloatArray]:
-    """Per cell, the mean x of its latest RECENT_DECISIONS decisions; cells without
-    decisions are absent. Every business's: through the cell's index, whatever the number
-    stored. An owner's (``owned``, under row-level security): from their latest posts, a
-    cell's share of the latest RECENT_DECISIONS × cells of them, through their businesses'
-    index, so the cost follows their posts, not everyone's."""
-    if owned:
-        sql = (
-            "select d.platform, d.time_bucket, d.x from posts p join decisions d using (post_id)"
-            " order by p.created_at desc limit %s"
-        )
-        params: tuple[object, ...] = (RECENT_DECISIONS * len(_CELLS),)
-    else:
-        sql = (
-            "select c.platform, c.time_bucket, r.x"
-            " from unnest(%s::text[], %s::text[]) as c(platform, time_bucket)"
-            " cross join lateral (select d.x from decisions d"
-            "   where d.platform = c.platform and d.time_bucket = c.time_bucket"
-            "   order by d.created_at desc limit %s) r"
-        )
-        params = ([p for p, _ in _CELLS], [b for _, b in _CELLS], RECENT_DECISIONS)
+def recent_mean_contexts(conn: Conn) -> dict[tuple[str, str], tuple[FloatArray, int]]:
+    """Per cell, (the mean x of its latest RECENT_DECISIONS decisions, how many), read
+    through the cell's index whatever the number stored; cells without decisions are absent."""
     sums: dict[tuple[str, str], FloatArray] = {}
     counts: dict[tuple[str, str], int] = {}
-    for platform, bucket, x in conn.cursor(binary=True).execute(sql, params):
+    for platform, bucket, x in conn.cursor(binary=True).execute(
+        "select c.platform, c.time_bucket, r.x"
+        " from unnest(%s::text[], %s::text[]) as c(platform, time_bucket)"
+        " cross join lateral (select d.x from decisions d"
+        "   where d.platform = c.platform and d.time_bucket = c.time_bucket"
+        "   order by d.created_at desc limit %s) r",
+        ([p for p, _ in _CELLS], [b for _, b in _CELLS], RECENT_DECISIONS),
+    ):
         key = (platform, bucket)
-        if counts.get(key, 0) >= RECENT_DECISIONS:
-            continue
         if key in sums:
             sums[key] += x
         else:
             sums[key] = np.array(x, dtype=np.float64)
         counts[key] = counts.get(key, 0) + 1
-    return {key: total / counts[key] for key, total in sums.items()}
+    return {key: (total / counts[key], counts[key]) for key, total in sums.items()}
+
+
+def store_typical_contexts(conn: Conn, contexts: dict[tuple[str, str], tuple[FloatArray, int]], now: datetime) -> None:
+    for (platform, bucket), (x, n) in sorted(contexts.items()):
+        conn.execute(
+            "insert into typical_contexts (platform, time_bucket, x, decisions, computed_at)"
+            " values (%s, %s, %b, %s, %s) on conflict (platform, time_bucket) do update"
+            " set x = excluded.x, decisions = excluded.decisions, computed_at = excluded.computed_at",
+            (platform, bucket, x, n, now),
+        )
+
+
+def typical_contexts(conn: Conn) -> dict[tuple[str, str], FloatArray]:
+    return {
+        (platform, bucket): x
+        for platform, bucket, x in conn.cursor(binary=True).execute(
+            "select platform, time_bucket, x from typical_contexts"
+        )
+    }
+
+
+def typical_contexts_computed_at(conn: Conn) -> datetime | None:
+    row = conn.execute("select min(computed_at) from typical_contexts").fetchone()
+    return None if row is None else row[0]
 
 
 # The latest posts first (through their index, under an owner's row-level security too),

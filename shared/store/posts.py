@@ -336,16 +336,20 @@ class PendingUpdate:
 def pending_updates(conn: Conn, first: UUID, limit: int) -> list[PendingUpdate]:
     """Final rewards whose policy update is not applied yet, ``first`` first.
     Holdback decisions are never learned from."""
+    # Two index reads, not a sort of the whole backlog: ``first`` by its key, the oldest
+    # others through the pending rewards' index (rewards_update_pending, on computed_at).
+    pending = "r.value is not null and r.baseline_before is not null and not r.policy_applied and not d.holdback"
+    columns = f"r.post_id, r.value, r.baseline_before, p.business_id, {DECISION_COLUMNS_OF_D}"
+    joined = "rewards r join decisions d using (post_id) join posts p using (post_id)"
     rows = (
         conn.cursor(binary=True)
         .execute(
-            f"select r.post_id, r.value, r.baseline_before, p.business_id, {DECISION_COLUMNS_OF_D}"
-            " from rewards r join decisions d using (post_id) join posts p using (post_id)"
-            " where r.value is not null and r.baseline_before is not null and not r.policy_applied"
-            " and not d.holdback"
-            " order by (r.post_id = %s) desc, r.computed_at, r.post_id limit %s",
-            (first, limit),
+            f"(select 0, {columns} from {joined} where r.post_id = %s and {pending})"
+            f" union all (select 1, {columns} from {joined} where r.post_id <> %s and {pending}"
+            "  order by r.computed_at, r.post_id limit %s)",
+            (first, first, limit),
         )
         .fetchall()
     )
-    return [PendingUpdate(r[0], r[1], r[2], decision_from_row(r[4:]), r[3]) for r in rows]
+    rows.sort(key=lambda r: r[0])  # ``first`` first (its part may be empty)
+    return [PendingUpdate(r[1], r[2], r[3], decision_from_row(r[5:]), r[4]) for r in rows[:limit]]

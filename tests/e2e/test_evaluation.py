@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -58,7 +59,14 @@ def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime
     assert [(e.policy, e.estimator, e.value, e.ess) for e in stored.estimates] == [
         (e.policy, e.estimator, e.value, e.ess) for e in result.estimates
     ]
-    assert refresh_evaluation(runtime.db, runtime.space, runtime.clock.now()) is None
+    now = runtime.clock.now()
+    assert refresh_evaluation(runtime.db, runtime.space, now) is None
+    # Once the policy moves on, a sweep evaluates again, but not sooner than it is told.
+    with runtime.db.transaction() as conn:
+        conn.execute("update policy_state set version = version + 1")
+    assert refresh_evaluation(runtime.db, runtime.space, now + timedelta(hours=1), every=timedelta(hours=6)) is None
+    again = refresh_evaluation(runtime.db, runtime.space, now + timedelta(hours=7), every=timedelta(hours=6))
+    assert again is not None and again.version == result.version + 1
     # The CLI prints them.
     done = learner(database_url, tmp_path, "evaluate", "--json")
     assert done.returncode == 0, done.stderr[-2000:]

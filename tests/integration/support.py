@@ -56,6 +56,7 @@ ALL_TABLES = (
     "activity_days",
     "business_activity_days",
     "evaluations",
+    "typical_contexts",
 )
 
 

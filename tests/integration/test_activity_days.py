@@ -10,12 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 
 from shared.config import Settings
 from shared.dashboard.view import build_view
 from shared.store import dashboard as dashboard_store
-from shared.store.dashboard import load_dashboard
+from shared.services.dashboard import refresh_typical_contexts
+from shared.store.dashboard import load_dashboard, typical_contexts
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START
 from tests.integration.support import fetch_all, generate, metrics, publish
@@ -139,3 +141,29 @@ def test_the_store_sums_long_spans_per_week_as_the_view_would(runtime, functions
             ours, stored = getattr(mine, series), getattr(theirs, series)
             assert [(p.period, p.n) for p in ours] == [(p.period, p.n) for p in stored], series
             assert [p.value for p in ours] == pytest.approx([p.value for p in stored], abs=1e-12), series
+
+
+@pytest.mark.slow
+def test_the_sweep_stores_each_cells_typical_context(runtime, functions):
+    run_campaign(CampaignConfig(seed=5, businesses=2, days=4, start=START), runtime, functions)
+    assert fetch_all(runtime, "select count(*) from typical_contexts")[0][0] > 0  # the campaign's sweeps stored some
+    now = runtime.clock.now()
+    assert refresh_typical_contexts(runtime.db, now) is True
+    with runtime.db.transaction() as conn:
+        stored = typical_contexts(conn)
+    cells = fetch_all(runtime, "select distinct platform, time_bucket from decisions")
+    assert set(stored) == {(p, b) for p, b in cells}
+    for platform, bucket in cells:
+        xs = [
+            np.asarray(x)
+            for (x,) in fetch_all(
+                runtime,
+                "select x from decisions where platform = %s and time_bucket = %s order by created_at desc limit 50",
+                platform,
+                bucket,
+            )
+        ]
+        np.testing.assert_allclose(stored[(platform, bucket)], np.mean(xs, axis=0), rtol=1e-12, atol=1e-15)
+    # Younger than the interval: left as they are; older: computed again.
+    assert refresh_typical_contexts(runtime.db, now + timedelta(hours=1), every=timedelta(hours=6)) is False
+    assert refresh_typical_contexts(runtime.db, now + timedelta(hours=7), every=timedelta(hours=6)) is True

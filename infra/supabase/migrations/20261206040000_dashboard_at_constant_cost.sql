@@ -289,6 +289,27 @@ begin
 end
 $$;
 
+-- Each cell's typical context (the mean x of its latest decisions), at which the page draws
+-- the policy's bars: computed by the sweep with the evaluation, so a page load reads 16 rows
+-- instead of 800 contexts spread over the decisions table. Service-only.
+create table if not exists typical_contexts (
+  platform     text not null,
+  time_bucket  text not null,
+  x            float8[] not null check (array_ndims(x) = 1 and cardinality(x) = 768 and app_all_finite(x)),
+  decisions    integer not null check (decisions > 0),  -- how many were averaged
+  computed_at  timestamptz not null,
+  primary key (platform, time_bucket)
+);
+alter table typical_contexts enable row level security;
+do $$
+begin
+  if exists (select 1 from pg_roles where rolname = 'anon')
+     and exists (select 1 from pg_roles where rolname = 'authenticated') then
+    revoke all on typical_contexts from anon, authenticated;
+  end if;
+end
+$$;
+
 -- The page's latest posts and each cell's recent decisions, read through indexes.
 create index if not exists posts_scheduled_for on posts (scheduled_for desc, post_id);
 create index if not exists decisions_cell_created_at on decisions (platform, time_bucket, created_at desc);
