@@ -714,7 +714,7 @@ def learning_while_deciding(bench: Bench) -> None:
         p50 = pct(lat, 50)
         first = first or p50
         state = bench.sql(
-            "select sum(pg_total_relation_size(t::regclass)) from unnest(array['policy_state', 'policy_preferences',"
+            "select sum(pg_total_relation_size(t::regclass))::bigint from unnest(array['policy_state', 'policy_preferences',"
             " 'policy_theta', 'policy_baselines', 'learner_arrays', 'learner_statistics']) t"
         )[0][0]
         ledger = bench.sql("select pg_total_relation_size('policy_updates')")[0][0]

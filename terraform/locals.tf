@@ -3,10 +3,16 @@ locals {
   # depends on another's resource (the URLs go into each other's settings).
   function_url = { for name in keys(local.functions) : name => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
 
-  # name => entry point and memory. Every entry point of main.py, no other.
+  # name => entry point and memory. Every entry point of main.py, no other. Memory from the
+  # peaks `make bench` measures (docs/performance.md, sections 4 and 5): generate_post embeds
+  # topics (MiniLM, 326 MB); compute_reward's sweep runs the off-policy evaluation (about
+  # 205 MB); the others peak under 90 MB. Memory also sets the CPU share (256Mi: a sixth of a
+  # vCPU, 512Mi: a third), so update_policy (learning runs under one lock: its speed is the
+  # deployment's learning throughput) and report (a person waits) keep 512Mi; record_snapshot,
+  # the busiest and lightest, scales out instead (docs/decisions.md item 63).
   functions = {
     generate_post   = { entry_point = "generate_post", memory = "512Mi" }
-    record_snapshot = { entry_point = "record_snapshot", memory = "512Mi" }
+    record_snapshot = { entry_point = "record_snapshot", memory = "256Mi" }
     compute_reward  = { entry_point = "compute_reward", memory = "512Mi" }
     update_policy   = { entry_point = "update_policy", memory = "512Mi" }
     report          = { entry_point = "report", memory = "512Mi" }
