@@ -43,13 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     config = CampaignConfig(seed=args.seed, businesses=args.businesses, days=args.days)
     # The campaign calls the functions in process, as their only caller: no auth to check.
-    settings = Settings(auth_mode="disabled")
+    # Its sweep runs once a simulated day (every 15 minutes deployed), so the dashboard's
+    # refresh (the off-policy evaluation) runs weekly, as deployed it runs every 24 sweeps.
+    every_week = 7 * 24.0
+    settings = Settings(auth_mode="disabled", dashboard_every_hours=every_week)
     with tempfile.TemporaryDirectory(prefix="learner-demo-") as tmp:
         if not settings.database_url:
             # A fresh embedded database per run, so every run starts from a blank policy;
             # it is thrown away afterwards, so commits need not wait for the disk.
             settings = Settings(
-                auth_mode="disabled", embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off"
+                auth_mode="disabled",
+                dashboard_every_hours=every_week,
+                embedded_pg_dir=Path(tmp) / "pg",
+                db_options="-c synchronous_commit=off",
             )
         else:
             print("DATABASE_URL is set: the campaign writes into that database.")
