@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants
+.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ holdback: $(VENV)/.local-installed ## Lift of the policy over the holdback arm: 
 test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) $(PGBOUNCER) lint typecheck ## ruff, mypy, the whole test suite, tests/reliability at its quick scale (CI)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
+test-unit: $(VENV)/.dev-installed ## The pure core's and the tools' tests (tests/unit): about half a minute, no browser, no emulator
+	$(BIN)/python -m pytest -n 2 tests/unit $(ARGS)
+
 test-fast: $(VENV)/.dev-installed ## The quick loop: no slow (learning) suites, no tests/reliability, no Chromium, no Cloud Tasks emulator
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not emulator" --ignore=tests/reliability $(ARGS)
 
@@ -101,10 +104,11 @@ load: $(VENV)/.dev-installed ## Only the load: record_snapshot 200/s and generat
 openapi: $(VENV)/.dev-installed ## Write openapi.yaml from the pydantic models (a test checks it is current)
 	$(BIN)/python -m devtools.openapi
 
-lint: $(VENV)/.dev-installed ## ruff check and format check, terraform fmt's layout of terraform/*.tf (devtools/tffmt.py)
+lint: $(VENV)/.dev-installed ## ruff check and format check, terraform fmt's layout of terraform/*.tf (devtools/tffmt.py), the layers' import contract (devtools/layers.py)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m devtools.tffmt terraform
+	$(BIN)/python -m devtools.layers
 
 typecheck: $(VENV)/.dev-installed ## mypy, strict
 	$(BIN)/mypy .

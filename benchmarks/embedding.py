@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from benchmarks.sentences import EDGE_CASES, SENTENCES
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ import numpy as np
 
 from benchmarks.learners import Choice, Features, Feedback, Learner, VowpalSquareCB, vw_available
 from benchmarks.learning_world import World
-from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW
-from shared.context import PLATFORMS, TIME_BUCKETS
-from shared.normaliser import fit_normaliser
+from shared.core.bandit import BanditParams, Decision, Outcome, RidgeIGW
+from shared.core.context import PLATFORMS, TIME_BUCKETS
+from shared.core.normaliser import fit_normaliser
 
 RANK = 16
 WARM_UP = 2_000  # rewards learned before timing, so the state is a trained one
@@ -78,7 +78,7 @@ def library_cost(world: World, params: BanditParams) -> Cost:
     batch = _p50(lambda i: learner.learn(more[32 * i : 32 * i + 32]), 10) / 32
     state = sum(a.nbytes for a in learner.state().values())
     return Cost(
-        "reward model + IGW (shared/bandit.py)",
+        "reward model + IGW (shared/core/bandit.py)",
         _p50(choose, 2_000),
         float(np.median(singles)),
         float(singles.mean()),

@@ -1,9 +1,9 @@
 """The learners of the learning benchmark, behind one small interface.
 
 ``Product`` is the product's policy: the selection and the summed update of
-``shared.policy`` (the same functions the decision path and update_policy
+``shared.core.policy`` (the same functions the decision path and update_policy
 call), the baseline folded per platform as compute_reward folds it; ``Bandit``
-is the library learner (shared/bandit.py). The baselines see platform, time
+is the library learner (shared/core/bandit.py). The baselines see platform, time
 bucket and x through one feature map ``z = [1, platform, platform × time
 bucket, whitened x]``; only ``Bandit`` is also told which business posts
 (``with_business=False`` withholds it).
@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from benchmarks.learning_world import Post, World
-from shared.action_space import ActionSpace
-from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.normaliser import ContextNormaliser, fit_normaliser
-from shared.policy import LoggedUpdate, PolicyParams, epsilon_at, fold_baseline, select, summed_step
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import BanditParams, Decision, Outcome, RidgeIGW
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.normaliser import ContextNormaliser, fit_normaliser
+from shared.core.policy import LoggedUpdate, PolicyParams, epsilon_at, fold_baseline, select, summed_step
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class Product:
 
 
 class Bandit:
-    """The library learner (shared/bandit.py), as deployed: x contributes nothing until
+    """The library learner (shared/core/bandit.py), as deployed: x contributes nothing until
     ``fit_after`` decisions have been made, then the normaliser is fitted on their
     contexts and x' enters as its whitened components (the statistics learned so far
     stay valid: they saw those components as 0)."""

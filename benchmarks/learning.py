@@ -41,9 +41,9 @@ from benchmarks.off_policy_coverage import (
 )
 from benchmarks.suite import EARLY_DAYS, SUITE_DAYS, suite_world
 from benchmarks.worlds import HELD_OUT_SEEDS, SUITE, TUNING_SEEDS, WORLDS
-from shared.bandit import BanditParams
 from shared.config import PROJECT_ROOT, Settings
-from shared.policy import PolicyParams
+from shared.core.bandit import BanditParams
+from shared.core.policy import PolicyParams
 
 DOC = PROJECT_ROOT / "docs" / "learning.md"
 # The raw results of the last run, so the report can be rewritten without rerunning (gitignored).
@@ -270,7 +270,7 @@ def coverage_section(scale: CoverageScale, hits: list[Hit]) -> list[str]:
         "",
         f"{scale.audiences} audiences × {scale.runs} logs each: {scale.businesses} businesses × {scale.days} days, "
         "logged by the product's policy learning online (defaults, rewards 24 h late). From each log "
-        "(shared/off_policy.py, as `python -m learner evaluate` runs it) the value of each target policy is "
+        "(shared/core/off_policy.py, as `python -m learner evaluate` runs it) the value of each target policy is "
         f"estimated with a 95% percentile-bootstrap interval ({scale.n_boot} resamples), and compared with its "
         "true value on the logged contexts, which the simulated audience knows: "
         "V = (1/n) Σᵢ Σₐ π(a | xᵢ) E[r | xᵢ, a]. Coverage is the share of logs whose interval holds V; "
@@ -347,15 +347,16 @@ def report(
             "",
             "The learners:",
             "",
-            f"- **{DEFAULT}** (shared/bandit.py): a ridge regression of the reward on context × value, with pairwise "
-            "action terms, per-business residuals and an intercept per platform shared by all actions (so an untried "
-            "value is predicted average, not 0); inverse gap weighting per dimension with exact propensities. "
+            f"- **{DEFAULT}** (shared/core/bandit.py): a ridge regression of the reward on context × value, with "
+            "pairwise action terms, per-business residuals and an intercept per platform shared by all actions "
+            "(so an untried value is predicted average, not 0); inverse gap weighting per dimension with exact "
+            "propensities. "
             f"Defaults: γ₀ = {params.gamma_scale:g}, ε = {params.epsilon:g}, prior precisions {params.ridge:g} "
             f"(bias, platform) / {params.cell_ridge:g} (platform × time bucket) / {params.context_ridge:g} "
             f"(whitened x) / {params.pair_ridge:g} (pairs) / {params.business_ridge:g} (business), forgetting "
             f"{params.forget:g} per reward, evidence cut to {params.shift_keep:g} when the chosen actions' recent "
             f"mean residual is {params.shift_threshold:g} standard errors below 0 (docs/learner-library.md).",
-            f"- **{GRADIENT}** (shared/policy.py): the softmax policy gradient, α_H = {gradient.alpha_h}, "
+            f"- **{GRADIENT}** (shared/core/policy.py): the softmax policy gradient, α_H = {gradient.alpha_h}, "
             f"α_θ = {gradient.alpha_theta}, ε = {gradient.epsilon}.",
             "- Both run as deployed: x contributes nothing until POLICY_NORMALISER_FIT_AFTER = "
             f"{Settings().policy_normaliser_fit_after} decisions, then the normaliser (x' = whitened x, rank 16) is "
@@ -386,7 +387,7 @@ def report(
             "Measured on the default action space after 2,000 learned rewards (benchmarks/learner_cost.py), one "
             "process, single-threaded BLAS. The learner keeps the inverse of the ridge's precision, so an update "
             "is a low-rank (Woodbury) change of it and a few conjugate-gradient steps for θ, not a solve over all "
-            'the features (shared/bandit.py, "Arithmetic"); about every 220 rewards the inverse is settled with '
+            'the features (shared/core/bandit.py, "Arithmetic"); about every 220 rewards the inverse is settled with '
             "one solve (tens of ms), which the mean includes and the median does not. The state is that inverse and "
             "its vector (F² + F floats, F = Σ_d n_d · (21 + rank) + Σ_{d<e} n_d n_e + 5 = 802 at the default space "
             "with "

@@ -8,7 +8,7 @@ import numpy as np
 
 from benchmarks.learners import Feedback, Learner
 from benchmarks.learning_world import BATCH_HOURS, World
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 
 FINAL_SHARE = 0.25  # the final period is the last quarter of the days
 

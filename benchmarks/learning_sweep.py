@@ -24,9 +24,9 @@ from benchmarks.learning_runs import FINAL_SHARE, recovery_days, run
 from benchmarks.learning_world import World
 from benchmarks.suite import EARLY_DAYS, SUITE_DAYS, suite_world
 from benchmarks.worlds import SUITE, TUNING_SEEDS
-from shared.bandit import BanditParams
 from shared.config import PROJECT_ROOT
-from shared.policy import PolicyParams
+from shared.core.bandit import BanditParams
+from shared.core.policy import PolicyParams
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Final
 import numpy as np
 
 from benchmarks.worlds import GRADUAL_WEEKS, WORLDS, SuiteAudience
-from shared.action_space import ActionSpace
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, time_bucket_of
+from shared.core.action_space import ActionSpace
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray, context_vector, time_bucket_of
 from simulation.audience import Audience, AudienceParams
 
 POST_HOURS: Final = tuple(range(6, 24))  # local posting hours, as in simulation/campaign.py

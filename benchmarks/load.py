@@ -43,7 +43,7 @@ import psycopg
 
 from shared.bootstrap import build_runtime
 from shared.config import PROJECT_ROOT, Settings
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.services.generation import GenerateCommand, generate_post
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
@@ -278,7 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "PYTHONPATH": str(PROJECT_ROOT),
             "THREADS": str(args.threads),
             "DB_POOL_MAX": str(args.pool),
-            # All the load is one business's: at these rates its hourly limits (shared/rate_limits.py)
+            # All the load is one business's: at these rates its hourly limits (shared/core/rate_limits.py)
             # would answer 429 within seconds. The load measures throughput, so they are off.
             "RATE_POSTS_PER_HOUR": "0",
             "RATE_SNAPSHOTS_PER_HOUR": "0",

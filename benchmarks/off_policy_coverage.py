@@ -18,12 +18,12 @@ import numpy as np
 
 from benchmarks.learners import NORMALISER_DAYS, Feedback, Product
 from benchmarks.learning_world import BATCH_HOURS, ExpectedCache, Post, World, WorldConfig, build_world
-from shared.action_space import ActionSpace
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.normaliser import fit_normaliser
-from shared.off_policy import Estimate, evaluate
-from shared.policy import PolicyParams
-from shared.target_policies import (
+from shared.core.action_space import ActionSpace
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.normaliser import fit_normaliser
+from shared.core.off_policy import Estimate, evaluate
+from shared.core.policy import PolicyParams
+from shared.core.target_policies import (
     LoggedDecision,
     LoggingPolicy,
     SoftmaxPolicy,

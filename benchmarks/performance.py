@@ -29,12 +29,12 @@ import numpy as np
 from benchmarks.learner_cost import cost_section
 from benchmarks.rtcount import RoundTripProxy
 from benchmarks.suite import suite_world
-from shared.action_space import ActionSpace
-from shared.bandit import BanditParams
 from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
-from shared.profile import Profile
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import BanditParams
+from shared.core.profile import Profile
 from shared.services.generation import GenerateCommand, generate_post
 from shared.services.learning import update_policy
 from shared.services.rewards import compute_one, sweep
@@ -133,9 +133,9 @@ class Bench:
     # --- 1. decisions -------------------------------------------------------------------------------
     def decision_latency(self, rt: Runtime | None = None, n: int | None = None) -> tuple[list[float], list[float]]:
         """(total, compute-only) seconds per decision, in process."""
-        from shared.context import build_context
-        from shared.policy import select
-        from shared.prompts import build_prompts, offline_caption
+        from shared.core.context import build_context
+        from shared.core.policy import select
+        from shared.core.prompts import build_prompts, offline_caption
 
         r = rt or self.rt
         n = n or self.scale.decisions
@@ -454,6 +454,7 @@ for i in range({n_requests}):
 print(json.dumps([first, first_peak, peak_rss_mb(), status]))
 """
     env = {**os.environ, "DATABASE_URL": url, "AUTH_MODE": "disabled", "PYTHONPATH": str(PROJECT_ROOT)}
+    env |= {"RATE_POSTS_PER_HOUR": "0", "RATE_SNAPSHOTS_PER_HOUR": "0"}
     env["EMBEDDER"] = "minilm" if embed else "none"
     spawned = time.time()
     done = subprocess.run(
@@ -714,8 +715,8 @@ def learning_while_deciding(bench: Bench) -> None:
         p50 = pct(lat, 50)
         first = first or p50
         state = bench.sql(
-            "select sum(pg_total_relation_size(t::regclass))::bigint from unnest(array['policy_state', 'policy_preferences',"
-            " 'policy_theta', 'policy_baselines', 'learner_arrays', 'learner_statistics']) t"
+            "select sum(pg_total_relation_size(t::regclass))::bigint from unnest(array['policy_state',"
+            " 'policy_preferences', 'policy_theta', 'policy_baselines', 'learner_arrays', 'learner_statistics']) t"
         )[0][0]
         ledger = bench.sql("select pg_total_relation_size('policy_updates')")[0][0]
         out(
@@ -769,7 +770,7 @@ def learner_alone(bench: Bench) -> None:
     out("## 7. The learner alone (targets: decision ≤ 0.1 ms and update ≤ 1 ms p50, decision ≤ a fifth of VW's)")
     out()
     out(
-        "`shared/bandit.py` at the default action space after 2,000 learned rewards, no database, one process "
+        "`shared/core/bandit.py` at the default action space after 2,000 learned rewards, no database, one process "
         "(benchmarks/learner_cost.py, the same figures as docs/learning.md). update_policy adds the database: "
         "section 2."
     )
@@ -786,7 +787,14 @@ def main() -> None:
     parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="which sections to run, e.g. 3 or 1,2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="learner-bench-") as tmp:
-        settings = Settings(embedded_pg_dir=Path(tmp) / "pg", auth_mode="disabled", embedder="none")
+        # One bench business makes thousands of posts an hour: the hourly limits are off (they have their tests).
+        settings = Settings(
+            embedded_pg_dir=Path(tmp) / "pg",
+            auth_mode="disabled",
+            embedder="none",
+            rate_posts_per_hour=0,
+            rate_snapshots_per_hour=0,
+        )
         runtime = build_runtime(settings, clock=ManualClock(NOW))
         use_runtime(runtime)
         try:

@@ -32,8 +32,8 @@ import numpy as np
 from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
-from shared.context import local_time, time_bucket_of
-from shared.profile import Profile
+from shared.core.context import local_time, time_bucket_of
+from shared.core.profile import Profile
 from shared.store.profiles import upsert_profile
 from shared.tasks.local import LocalTaskRunner
 from simulation.audience import Audience

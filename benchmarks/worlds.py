@@ -27,8 +27,8 @@ from typing import Final, Literal
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.context import PLATFORMS, FloatArray
+from shared.core.action_space import ActionSpace
+from shared.core.context import PLATFORMS, FloatArray
 from simulation.audience import BUSINESS_KINDS, Audience, AudienceParams, Business, Topic
 
 INTERACTING: Final = (("TONE", "HOOK_TYPE"), ("VISUAL_STYLE", "CREATIVITY"), ("LENGTH", "TEXT_IN_IMAGE"))

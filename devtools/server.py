@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from shared.bootstrap import build_runtime, use_runtime
 from shared.config import PROJECT_ROOT, Settings
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.store.profiles import upsert_profile
 from shared.tasks.local import LocalTaskRunner
 from simulation.local_functions import TARGETS

@@ -15,10 +15,10 @@ from pydantic_core import ErrorDetails
 
 from shared.auth import Caller, CallerKind
 from shared.bootstrap import Runtime, get_runtime
+from shared.core.delivery import task_delivery
 from shared.errors import AppError, RateLimited, TransientError
 from shared.logs import log
 from shared.services.dead_letters import record_dead_letter
-from shared.tasks.delivery import task_delivery
 
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 5

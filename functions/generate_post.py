@@ -12,7 +12,7 @@ from functions._entry import handle
 from shared.api import GeneratePostRequest
 from shared.auth import Caller
 from shared.bootstrap import Runtime
-from shared.policy import explain
+from shared.core.policy import explain
 from shared.services.access import check_business
 from shared.services.generation import GenerateCommand, GeneratedPost
 from shared.services.generation import generate_post as generate

@@ -12,7 +12,7 @@ from functions._entry import handle
 from shared.api import DeletedEvent, MetricsEvent, PublishedEvent, RecordSnapshotRequest, SnapshotInserted
 from shared.auth import Caller, Forbidden
 from shared.bootstrap import Runtime
-from shared.reward import Snapshot
+from shared.core.reward import Snapshot
 from shared.services.access import check_post
 from shared.services.ingestion import Deleted, Event, Inserted, Metrics, Published, record_event
 

@@ -28,7 +28,7 @@ from shared.errors import AppError
 
 if TYPE_CHECKING:  # imported lazily at run time: --help stays quick
     from shared.bootstrap import Runtime
-    from shared.lift import Interval
+    from shared.core.lift import Interval
     from shared.services.lifecycle import LifecycleOutcome
     from shared.store.lifecycle import LifecycleEntry, SnapshotInfo
 

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.config import PROJECT_ROOT, Settings
-from shared.context import PLATFORMS
+from shared.core.context import PLATFORMS
 
 DEFAULT_REPORT = PROJECT_ROOT / "out" / "report.html"
 
@@ -174,7 +174,7 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
-    from shared.policy import explain
+    from shared.core.policy import explain
 
     d, p = result.decision, result.post
     return {
@@ -315,8 +315,8 @@ def evaluate(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from shared.bootstrap import build_runtime
+    from shared.core.target_policies import what_ifs_from_data
     from shared.services.evaluation import evaluate_logged
-    from shared.target_policies import what_ifs_from_data
 
     what_ifs = None
     if args.what_ifs is not None:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.context import EMBEDDING_DIM
-from shared.profile import Profile
+from shared.core.context import EMBEDDING_DIM
+from shared.core.profile import Profile
 
 _NAMESPACE = uuid.UUID("0b6f7a52-8a39-4f38-9b0e-2a7d9c51e0aa")
 

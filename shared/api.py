@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.context import EMBEDDING_DIM, Platform, TimeBucket
+from shared.core.context import EMBEDDING_DIM, Platform, TimeBucket
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]

@@ -5,22 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from threading import Lock
 
-from shared.action_space import ActionSpace
 from shared.auth import Authenticator
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
-from shared.content import ContentWriter
-from shared.embedding import Embedder
+from shared.content_writer import ContentWriter
+from shared.core.action_space import ActionSpace
+from shared.core.embedding import Embedder
+from shared.core.policy import PolicyParams, baseline_action
+from shared.core.rate_limits import RateLimits
+from shared.core.reward import RewardConfig
+from shared.core.tasks import OutboxOnly, TaskSink
 from shared.image_store import ImageStore, LocalFolderStore
 from shared.minilm import LazyEmbedder
-from shared.policy import PolicyParams, baseline_action
-from shared.rate_limits import RateLimits
-from shared.reward import RewardConfig
 from shared.store.db import Database
 from shared.store.embedded import EmbeddedPostgres, start_embedded
 from shared.store.migrate import check_schema, migrate
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay
-from shared.tasks.model import OutboxOnly, TaskSink
 
 
 @dataclass

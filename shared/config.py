@@ -9,10 +9,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthConfig
+from shared.core.policy import Learner, PolicyParams
+from shared.core.rate_limits import RateLimits
+from shared.core.reward import RewardConfig
 from shared.llm.retry import RetryPolicy
-from shared.policy import Learner, PolicyParams
-from shared.rate_limits import RateLimits
-from shared.reward import RewardConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,7 +35,7 @@ class Conflict(PermanentError):
 
 
 class RateLimited(AppError):
-    """One business sent more than its hourly share (shared/rate_limits.py): 429 with
+    """One business sent more than its hourly share (shared/core/rate_limits.py): 429 with
     Retry-After; the same request succeeds once the next window opens."""
 
     status = 429

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shared.context import EMBEDDING_DIM, FloatArray
+from shared.core.context import EMBEDDING_DIM, FloatArray
 
 TOKENIZER_PATH = Path(__file__).resolve().parent / "assets" / "minilm_tokenizer.json"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"

@@ -17,10 +17,10 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.action_space import ActionSpace
-from shared.context import CONTEXT_DIM, FloatArray, Platform, TimeBucket
-from shared.normaliser import LAYOUT, ContextNormaliser, FittedNormaliser
-from shared.policy import Learner, PolicyParams
+from shared.core.action_space import ActionSpace
+from shared.core.context import CONTEXT_DIM, FloatArray, Platform, TimeBucket
+from shared.core.normaliser import LAYOUT, ContextNormaliser, FittedNormaliser
+from shared.core.policy import Learner, PolicyParams
 
 # 2: the active context normaliser travels with the policy (θ was learned on its x').
 # A file of schema 1 has none: its θ was learned on the raw x.
@@ -90,7 +90,7 @@ class Baseline(_Strict):
 
 
 class NormaliserDoc(_Strict):
-    """The context normaliser θ was learned with (shared/normaliser.py): ``basis`` has
+    """The context normaliser θ was learned with (shared/core/normaliser.py): ``basis`` has
     k rows of ``context_dim`` floats, ``scale`` k; ``version`` is their content hash."""
 
     version: Annotated[str, Field(pattern=r"^n1-[0-9a-f]{12}$")]

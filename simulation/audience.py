@@ -28,9 +28,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from shared.action_space import ActionSpace
-from shared.context import EMBEDDING_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.reward import RewardConfig, deletion_penalty, normalised_engagement
+from shared.core.action_space import ActionSpace
+from shared.core.context import EMBEDDING_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.reward import RewardConfig, deletion_penalty, normalised_engagement
 
 IntArray = npt.NDArray[np.int64]
 

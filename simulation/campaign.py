@@ -22,8 +22,8 @@ import numpy as np
 
 from shared.bootstrap import Runtime
 from shared.clock import ManualClock
-from shared.context import PLATFORMS, local_time, time_bucket_of
-from shared.profile import Profile
+from shared.core.context import PLATFORMS, local_time, time_bucket_of
+from shared.core.profile import Profile
 from shared.store.profiles import upsert_profile
 from shared.tasks.local import LocalTaskRunner
 from simulation.audience import Audience, Business, Topic

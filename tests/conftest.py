@@ -19,8 +19,8 @@ import pytest
 from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import Settings
+from shared.core.profile import Profile
 from shared.errors import TransientError
-from shared.profile import Profile
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
 from shared.store.profiles import upsert_profile

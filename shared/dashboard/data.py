@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from shared.context import FloatArray
-from shared.normaliser import ContextNormaliser
+from shared.core.context import FloatArray
+from shared.core.normaliser import ContextNormaliser
 
 WEEKLY_AFTER_DAYS = 42  # longer spans are drawn per week, so the lines stay readable
 

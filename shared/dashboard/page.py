@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
-from shared.context import PLATFORMS
+from shared.core.context import PLATFORMS
+from shared.core.lift import Interval, LiftRow
 from shared.dashboard.charts import Series, line_chart, probability_bars
 from shared.dashboard.data import LatestPost
 from shared.dashboard.view import ALL, BUCKETS, CellView, DashboardView
-from shared.lift import Interval, LiftRow
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
 

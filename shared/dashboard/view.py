@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
-from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
+from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
-from shared.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
 BUCKETS = (ALL, *TIME_BUCKETS)

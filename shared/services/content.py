@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from shared.content import ContentRequest, ContentWriter
+from shared.content_writer import ContentWriter
+from shared.core.content import ContentRequest
 from shared.errors import ProviderRefused
 from shared.faults import fault_point
 from shared.logs import log

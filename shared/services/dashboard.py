@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from shared.action_space import ActionSpace
+from shared.core.action_space import ActionSpace
+from shared.core.policy import PolicyParams
 from shared.dashboard.page import render
 from shared.dashboard.view import WhatIfRow, build_view
-from shared.policy import PolicyParams
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
 from shared.store.dashboard import (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.core.delivery import TaskDelivery
 from shared.errors import TransientError
 from shared.logs import log
 from shared.store import dead_letters as dead_letter_store
 from shared.store.db import Database
-from shared.tasks.delivery import TaskDelivery
 
 
 def record_dead_letter(

@@ -10,13 +10,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
-from shared.off_policy import Estimate, evaluate
-from shared.store import evaluation as store
-from shared.store.db import Database
-from shared.store.evaluation import StoredEvaluation
-from shared.target_policies import (
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
+from shared.core.off_policy import Estimate, evaluate
+from shared.core.target_policies import (
     BanditPolicy,
     LoggingPolicy,
     SoftmaxPolicy,
@@ -25,6 +22,9 @@ from shared.target_policies import (
     WhatIf,
     default_what_ifs,
 )
+from shared.store import evaluation as store
+from shared.store.db import Database
+from shared.store.evaluation import StoredEvaluation
 
 # The latest decisions with a reward that one evaluation reads (bounded work per page).
 LIMIT = 5000

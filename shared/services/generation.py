@@ -9,25 +9,25 @@ from uuid import UUID
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
-from shared.content import ContentWriter
-from shared.context import FloatArray, Platform, build_context
-from shared.embedding import EmbedderSource
+from shared.content_writer import ContentWriter
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
+from shared.core.context import FloatArray, Platform, build_context
+from shared.core.embedding import EmbedderSource
+from shared.core.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
+from shared.core.prompts import build_prompts, fill_caption, offline_caption
+from shared.core.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
+from shared.core.reward import RewardConfig
+from shared.core.tasks import Task
 from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.logs import log
-from shared.policy import Drawn, PolicyParams, baseline_action, epsilon_at, in_holdback, seed_from_id, select
-from shared.prompts import build_prompts, fill_caption, offline_caption
-from shared.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
-from shared.reward import RewardConfig
 from shared.services.content import complete_content
 from shared.services.publishing import CLOCK_SKEW, publish
 from shared.store import normalisers as normaliser_store
 from shared.store import posts as post_store
 from shared.store.db import Database
 from shared.store.decision_inputs import load_decision_inputs
-from shared.tasks.model import Task
 
 # Ids are derived from the caller's idempotency key, so a redelivered request
 # names the same post and decision (and the same seed) as the first delivery.

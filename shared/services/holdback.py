@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.context import PLATFORMS
-from shared.lift import LiftRow, lift_rows
+from shared.core.context import PLATFORMS
+from shared.core.lift import LiftRow, lift_rows
 from shared.store import holdback as store
 from shared.store.db import Database
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from shared.core.plausibility import falling_counter
+from shared.core.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
+from shared.core.reward import RewardConfig, Snapshot
+from shared.core.tasks import Task
 from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
-from shared.plausibility import falling_counter
-from shared.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
-from shared.reward import RewardConfig, Snapshot
 from shared.services.publishing import CLOCK_SKEW, delete, not_in_future, publish
 from shared.services.rewards import settle
 from shared.store import posts as post_store
@@ -19,7 +20,6 @@ from shared.store import rates as rate_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn, Database
-from shared.tasks.model import Task
 
 
 @dataclass(frozen=True)

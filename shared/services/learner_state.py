@@ -15,8 +15,8 @@ from typing import Final
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, BanditParams, Decision, Outcome, RidgeIGW
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import DEFAULT_RANK, BanditParams, Decision, Outcome, RidgeIGW
 from shared.store import learner as learner_store
 from shared.store import normalisers as normaliser_store
 from shared.store.db import Conn

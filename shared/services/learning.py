@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from shared.action_space import ActionSpace
+from shared.core.action_space import ActionSpace
+from shared.core.policy import LoggedUpdate, PolicyParams, summed_step
 from shared.errors import Conflict, NotFound
 from shared.faults import fault_point
 from shared.logs import log
-from shared.policy import LoggedUpdate, PolicyParams, summed_step
 from shared.services import learner_state
 from shared.store import learner as learner_store
 from shared.store import lifecycle as lifecycle_store

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.action_space import ActionSpace
-from shared.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import DEFAULT_RANK, BanditParams, RidgeIGW
+from shared.core.normaliser import fit_normaliser
+from shared.core.policy import PolicyParams
 from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import fault_point
-from shared.normaliser import fit_normaliser
-from shared.policy import PolicyParams
 from shared.policy_file import PolicyFile, PolicyState, compatibility, state_from_file, to_file
 from shared.services import learner_state
 from shared.store import learner as learner_store

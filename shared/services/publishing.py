@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.core.reward import RewardConfig
+from shared.core.tasks import Task, reward_task
 from shared.errors import Conflict, PermanentError
-from shared.reward import RewardConfig
 from shared.store import outbox
 from shared.store import posts as post_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn
-from shared.tasks.model import Task, reward_task
 
 # Timestamps from the platforms may run a little ahead of our clock.
 CLOCK_SKEW = timedelta(minutes=5)

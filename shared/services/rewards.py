@@ -8,16 +8,16 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from shared.core.policy import fold_baseline
+from shared.core.reward import RewardConfig, RewardResult, Snapshot, compute_reward, is_complete
+from shared.core.tasks import Task, update_task
 from shared.errors import NotFound
 from shared.faults import fault_point
-from shared.policy import fold_baseline
-from shared.reward import RewardConfig, RewardResult, Snapshot, compute_reward, is_complete
 from shared.store import outbox
 from shared.store import policy as policy_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn, Database
-from shared.tasks.model import Task, update_task
 
 Outcome = Literal["computed", "missing", "waiting", "not_due", "final"]
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from shared.action_space import ActionSpace
-from shared.reward import RewardConfig
+from shared.core.action_space import ActionSpace
+from shared.core.reward import RewardConfig
+from shared.core.tasks import TaskSink
 from shared.services.dashboard import refresh_typical_contexts
 from shared.services.evaluation import refresh_evaluation
 from shared.services.ingestion import sweep_unprocessed
@@ -15,7 +16,6 @@ from shared.services.lifecycle import fit_when_due
 from shared.services.rewards import sweep as sweep_rewards
 from shared.store import sweeps as sweep_store
 from shared.store.db import Database
-from shared.tasks.model import TaskSink
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from psycopg import adapt, postgres
 from psycopg.abc import AdaptContext
 from psycopg.pq import Format
 
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 
 _FLOAT8_OID = postgres.types["float8"].oid
 _FLOAT8_ARRAY_OID = postgres.types["float8"].array_oid

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from shared.content import Content
+from shared.core.content import Content
 from shared.store.db import Conn
 
 

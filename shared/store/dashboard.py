@@ -14,8 +14,8 @@ from uuid import UUID
 
 import numpy as np
 
-from shared.bandit import RidgeIGW
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.bandit import RidgeIGW
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.store import normalisers, policy
 from shared.store.db import Conn

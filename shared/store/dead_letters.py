@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from shared.core.delivery import TaskDelivery
 from shared.store.db import Conn
-from shared.tasks.delivery import TaskDelivery
 
 BODY_CHARS = 4096  # the start of the body is kept; its hash names all of it
 NUL, REPLACEMENT = "\x00", "\ufffd"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.store.db import Conn
 from shared.store.policy import PlatformPolicy, platform_policy_from_rows, platform_policy_query
 from shared.store.profiles import profile_from_row, profile_query

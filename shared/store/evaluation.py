@@ -10,15 +10,15 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from shared.bandit import RidgeIGW
-from shared.context import FloatArray
-from shared.normaliser import ContextNormaliser
-from shared.off_policy import Estimate
-from shared.policy import DimensionChoice
+from shared.core.bandit import RidgeIGW
+from shared.core.context import FloatArray
+from shared.core.normaliser import ContextNormaliser
+from shared.core.off_policy import Estimate
+from shared.core.policy import DimensionChoice
+from shared.core.target_policies import LoggedDecision
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays
-from shared.target_policies import LoggedDecision
 
 
 @dataclass(frozen=True)

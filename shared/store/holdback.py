@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.lift import ArmSummary
+from shared.core.lift import ArmSummary
 from shared.store.db import Conn
 
 

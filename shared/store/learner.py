@@ -1,4 +1,4 @@
-"""The reward-model learner's state (``shared.bandit.RidgeIGW``), in two parts: the
+"""The reward-model learner's state (``shared.core.bandit.RidgeIGW``), in two parts: the
 solution a decision reads (``learner_arrays``, current at every version) and a checkpoint
 of the whole state (``learner_statistics`` at ``policy_state.statistics_version``); the
 ledger's groups since the checkpoint complete it (``groups_between``)."""
@@ -10,8 +10,8 @@ from uuid import UUID
 
 import numpy as np
 
-from shared.bandit import RidgeIGW
-from shared.context import FloatArray
+from shared.core.bandit import RidgeIGW
+from shared.core.context import FloatArray
 from shared.store.db import Conn
 from shared.store.posts import DECISION_COLUMNS_OF_D, PendingUpdate, decision_from_row
 

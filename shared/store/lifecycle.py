@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from psycopg.types.json import Jsonb
 
-from shared.context import PLATFORMS
-from shared.normaliser import FittedNormaliser
+from shared.core.context import PLATFORMS
+from shared.core.normaliser import FittedNormaliser
 from shared.policy_file import PolicyState
 from shared.store import normalisers
 from shared.store.db import Conn

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from shared.context import CONTEXT_DIM, FloatArray
-from shared.normaliser import ContextNormaliser
+from shared.core.context import CONTEXT_DIM, FloatArray
+from shared.core.normaliser import ContextNormaliser
 from shared.store.db import Conn, Database
 
 _cache: dict[str, ContextNormaliser] = {}

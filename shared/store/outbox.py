@@ -8,8 +8,8 @@ from typing import cast
 
 from psycopg.types.json import Jsonb
 
+from shared.core.tasks import Target, Task
 from shared.store.db import Conn
-from shared.tasks.model import Target, Task
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import numpy as np
 
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 from shared.store.db import Conn
 
 

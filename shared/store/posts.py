@@ -10,8 +10,8 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
-from shared.context import Context, FloatArray
-from shared.policy import DimensionChoice, Drawn, Selection
+from shared.core.context import Context, FloatArray
+from shared.core.policy import DimensionChoice, Drawn, Selection
 from shared.store.db import Conn
 
 

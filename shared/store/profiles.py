@@ -8,7 +8,7 @@ from uuid import UUID
 import numpy as np
 from psycopg.types.json import Jsonb
 
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.store.db import Conn
 
 _COLUMNS = (

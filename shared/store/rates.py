@@ -1,4 +1,4 @@
-"""Per-business hourly counters (the snapshot rate limit, shared/rate_limits.py)."""
+"""Per-business hourly counters (the snapshot rate limit, shared/core/rate_limits.py)."""
 
 from __future__ import annotations
 

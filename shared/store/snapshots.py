@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from shared.reward import COUNTERS, Snapshot
+from shared.core.reward import COUNTERS, Snapshot
 from shared.store.db import Conn
 
 _COUNTER_COLUMNS = ", ".join(COUNTERS)

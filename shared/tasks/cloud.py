@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from shared.core.tasks import Target, Task
 from shared.logs import log
 from shared.store import outbox
 from shared.store.db import Database
-from shared.tasks.model import Target, Task
 
 # How long Cloud Tasks waits for a function's answer before it counts the attempt failed.
 DISPATCH_DEADLINE_SECONDS = 60

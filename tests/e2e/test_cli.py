@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from shared.config import PROJECT_ROOT
-from shared.policy import PolicyParams
+from shared.core.policy import PolicyParams
 from tests.e2e.cli import learner
 
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from shared.config import PROJECT_ROOT
-from shared.off_policy import Estimate
+from shared.core.off_policy import Estimate
 from shared.services.dashboard import dashboard_html
 from shared.store.evaluation import StoredEvaluation, store_evaluation
 from simulation.campaign import CampaignConfig, run_campaign

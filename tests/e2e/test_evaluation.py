@@ -10,9 +10,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from shared.core.target_policies import default_what_ifs
 from shared.services.evaluation import MINIMUM, evaluate_logged, refresh_evaluation
 from shared.store.evaluation import cached_evaluation
-from shared.target_policies import default_what_ifs
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START
 from tests.e2e.cli import learner

@@ -13,9 +13,9 @@ import pytest
 from benchmarks.learners import Feedback, Product, Uniform
 from benchmarks.learning_runs import recovery_days, run
 from benchmarks.learning_world import WorldConfig, build_world
-from shared.action_space import ActionSpace
 from shared.config import PROJECT_ROOT
-from shared.policy import PolicyParams
+from shared.core.action_space import ActionSpace
+from shared.core.policy import PolicyParams
 
 SPACE = ActionSpace.load()
 

@@ -11,7 +11,7 @@ from benchmarks.learners import Bandit, Uniform
 from benchmarks.learning_runs import run
 from benchmarks.suite import suite_world
 from benchmarks.worlds import HELD_OUT_SEEDS, SUITE, TUNING_SEEDS, WORLDS, WorldSpec
-from shared.bandit import BanditParams
+from shared.core.bandit import BanditParams
 
 
 def interaction_contrast(world_name: str) -> float:

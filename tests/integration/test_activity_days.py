@@ -15,8 +15,8 @@ import pytest
 
 from shared.config import Settings
 from shared.dashboard.view import build_view
-from shared.store import dashboard as dashboard_store
 from shared.services.dashboard import refresh_typical_contexts
+from shared.store import dashboard as dashboard_store
 from shared.store.dashboard import load_dashboard, typical_contexts
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.conftest import START

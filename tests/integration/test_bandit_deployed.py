@@ -1,5 +1,5 @@
 """The reward-model learner as deployed (docs/learning.md): generate_post and update_policy
-go through the library class ``shared.bandit.RidgeIGW``, its state lives in Postgres as
+go through the library class ``shared.core.bandit.RidgeIGW``, its state lives in Postgres as
 arrays, and every lifecycle step carries them.
 
 Each test checks the database against the library itself: what the decision logged is
@@ -15,8 +15,8 @@ from uuid import UUID
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace, Dimension
-from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
+from shared.core.action_space import ActionSpace, Dimension
+from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.policy_file import dumps, loads
 from shared.services import learner_state, lifecycle
 from shared.services.learner_state import CHECKPOINT_GROUPS

@@ -6,7 +6,7 @@ import uuid
 
 from shared.bootstrap import build_runtime
 from shared.config import Settings
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.store.migrate import migrate
 from shared.store.profiles import get_profile, upsert_profile
 

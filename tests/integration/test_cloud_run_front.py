@@ -28,8 +28,8 @@ from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, cloud_tasks_client, use_runtime
 from shared.clock import SystemClock
 from shared.config import Settings
+from shared.core.tasks import Target
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay
-from shared.tasks.model import Target
 from tests.integration import cloud_support
 from tests.integration.cloud_support import LOCATION, PROJECT, GoogleSigner
 

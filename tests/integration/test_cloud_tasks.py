@@ -19,8 +19,8 @@ import pytest
 from shared.bootstrap import Runtime
 from shared.clock import SystemClock
 from shared.config import Settings
+from shared.core.tasks import update_task
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay, task_id
-from shared.tasks.model import update_task
 from tests.integration import cloud_support
 
 pytestmark = pytest.mark.emulator

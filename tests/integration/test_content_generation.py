@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from shared.bootstrap import build_content
 from shared.config import Settings
-from shared.prompts import CAPTION_PLACEHOLDER
+from shared.core.prompts import CAPTION_PLACEHOLDER
 from tests.integration.support import fetch_one
 from tests.loopback import Loopback, Reply, Seen, loopback
 

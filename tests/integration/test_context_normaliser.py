@@ -16,8 +16,8 @@ from uuid import UUID
 import numpy as np
 import pytest
 
-from shared.normaliser import ContextNormaliser, FittedNormaliser, fit_normaliser
-from shared.policy import LoggedUpdate, summed_step
+from shared.core.normaliser import ContextNormaliser, FittedNormaliser, fit_normaliser
+from shared.core.policy import LoggedUpdate, summed_step
 from shared.policy_file import dumps, loads
 from shared.services import lifecycle
 from shared.services.sweeps import run_sweep
@@ -345,10 +345,10 @@ def test_reset_keeps_the_normaliser(runtime):
 
 
 def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, gradient, functions, make_profile, clock):
-    from shared.off_policy import evaluate
+    from shared.core.off_policy import evaluate
+    from shared.core.target_policies import SoftmaxPolicy
     from shared.services.evaluation import SEED, current_policy_name, evaluate_logged
     from shared.store import evaluation as evaluation_store
-    from shared.target_policies import SoftmaxPolicy
     from tests.integration.policy_states import learn
 
     learn(runtime, functions, clock, make_profile(), 24)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sentences import EDGE_CASES, SENTENCES
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 from shared.minilm import MiniLMEmbedder
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import numpy as np
 import pytest
 
-from shared.policy import baseline_action, seed_from_id
+from shared.core.policy import baseline_action, seed_from_id
 from shared.services.generation import decision_id_for
 from shared.services.holdback import holdback_report
 from tests.integration.support import (

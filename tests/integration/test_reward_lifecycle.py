@@ -10,7 +10,7 @@ from uuid import UUID
 import numpy as np
 import pytest
 
-from shared.profile import Profile
+from shared.core.profile import Profile
 from shared.store.profiles import upsert_profile
 from tests.conftest import table_counts
 from tests.integration.support import (

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from shared.bootstrap import use_runtime
-from shared.context import unit
+from shared.core.context import unit
 from shared.minilm import LazyEmbedder
 from tests.integration.support import decision_of, embedding, generate
 

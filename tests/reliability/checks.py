@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
+from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.store import normalisers
 from tests.integration.support import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
 

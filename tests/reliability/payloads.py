@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from shared.context import EMBEDDING_DIM
+from shared.core.context import EMBEDDING_DIM
 from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from werkzeug.serving import make_server
 
 from shared.config import PROJECT_ROOT
-from shared.rate_limits import NO_LIMITS
+from shared.core.rate_limits import NO_LIMITS
 from tests.integration.support import at, error_paths, generate, publish, state_digest
 from tests.reliability import scale
 from tests.reliability.checks import violations

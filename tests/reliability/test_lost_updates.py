@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from shared.rate_limits import NO_LIMITS
+from shared.core.rate_limits import NO_LIMITS
 from tests.integration.support import expected_step, fetch_all, policy_version, thetas
 from tests.reliability import scale
 from tests.reliability.checks import policy_violations

@@ -25,11 +25,11 @@ from werkzeug.serving import make_server
 
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT, Settings
+from shared.core.delivery import RETRY_HEADER
+from shared.core.tasks import Task
 from shared.store import outbox
 from shared.store.db import Database
-from shared.tasks.delivery import RETRY_HEADER
 from shared.tasks.local import LocalTaskRunner
-from shared.tasks.model import Task
 from tests.integration.cloud_support import LOCATION, PROJECT, emulator, free_port
 from tests.integration.support import fetch_all, fetch_one, state_digest
 from tests.reliability import scale

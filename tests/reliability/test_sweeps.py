@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 from functools import partial
 
-from shared.rate_limits import NO_LIMITS
+from shared.core.rate_limits import NO_LIMITS
 from tests.integration.support import expected_reward, fetch_all, fetch_one
 from tests.reliability import scale
 from tests.reliability.checks import violations

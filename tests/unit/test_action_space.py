@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.action_space import ActionSpace, Dimension
+from shared.core.action_space import ActionSpace, Dimension
 
 SPEC_TABLE = {
     "HOOK_TYPE": ("question", "bold_claim", "relatable_pain", "trendy_topic", "curiosity_gap"),

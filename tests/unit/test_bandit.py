@@ -1,4 +1,4 @@
-"""The library learner (shared/bandit.py): exact propensities, inverse gap weights,
+"""The library learner (shared/core/bandit.py): exact propensities, inverse gap weights,
 state round trips, per-business isolation, parameter checks."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.bandit import BanditParams, Decision, Outcome, RidgeIGW, context_features, inverse_gap_weights
+from shared.core.action_space import ActionSpace
+from shared.core.bandit import BanditParams, Decision, Outcome, RidgeIGW, context_features, inverse_gap_weights
 
 SPACE = ActionSpace.load()
 RANK = 4

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from shared.context import (
+from shared.core.context import (
     CONTEXT_DIM,
     EMBEDDING_DIM,
     build_context,

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.context import CONTEXT_DIM
+from shared.core.action_space import ActionSpace
+from shared.core.context import CONTEXT_DIM
+from shared.core.policy import PolicyParams, select
 from shared.dashboard.charts import Series, line_chart, probability_bars
 from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.dashboard.page import render
 from shared.dashboard.view import ALL, Point, build_view, policy_bars
-from shared.policy import PolicyParams, select
 
 SPACE = ActionSpace.load()
 PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below
@@ -70,7 +70,7 @@ def test_a_cell_without_decisions_shows_the_policy_at_zero_context():
 
 
 def test_with_a_normaliser_the_bars_are_the_policy_at_x_prime_of_the_mean_context():
-    from shared.normaliser import fit_normaliser
+    from shared.core.normaliser import fit_normaliser
 
     rng = np.random.default_rng(2)
     normaliser = fit_normaliser(rng.normal(size=(50, CONTEXT_DIM)))
@@ -87,8 +87,8 @@ def test_with_a_normaliser_the_bars_are_the_policy_at_x_prime_of_the_mean_contex
 
 
 def test_with_the_bandit_the_bars_are_the_shared_models_probabilities_at_the_mean_context():
-    from shared.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW
-    from shared.normaliser import fit_normaliser
+    from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW
+    from shared.core.normaliser import fit_normaliser
 
     rng = np.random.default_rng(4)
     normaliser = fit_normaliser(rng.normal(size=(50, CONTEXT_DIM)))

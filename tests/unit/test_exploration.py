@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
 from shared.config import Settings, parse_action
-from shared.lift import ArmSummary, lift_interval, mean_interval
-from shared.policy import PolicyParams, baseline_action, epsilon_at, explain, in_holdback, select
+from shared.core.action_space import ActionSpace
+from shared.core.lift import ArmSummary, lift_interval, mean_interval
+from shared.core.policy import PolicyParams, baseline_action, epsilon_at, explain, in_holdback, select
 
 SPACE = ActionSpace.load()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.normaliser import fit_normaliser
+from shared.core.normaliser import fit_normaliser
 
 
 def anisotropic(n: int, seed: int) -> np.ndarray:

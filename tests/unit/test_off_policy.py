@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS
-from shared.off_policy import Estimate, effective_sample_size, evaluate, importance_weights
-from shared.policy import DimensionChoice
-from shared.target_policies import LoggedDecision, LoggingPolicy, UniformPolicy, WhatIf
+from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS
+from shared.core.off_policy import Estimate, effective_sample_size, evaluate, importance_weights
+from shared.core.policy import DimensionChoice
+from shared.core.target_policies import LoggedDecision, LoggingPolicy, UniformPolicy, WhatIf
 
 HOOKS = ("question", "bold_claim", "relatable_pain")
 LENGTHS = ("short", "medium")

@@ -1,4 +1,4 @@
-"""Cumulative counters (shared/plausibility.py)."""
+"""Cumulative counters (shared/core/plausibility.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.plausibility import falling_counter
-from shared.reward import Snapshot
+from shared.core.plausibility import falling_counter
+from shared.core.reward import Snapshot
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import uuid
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.context import CONTEXT_DIM
-from shared.policy import (
+from shared.core.action_space import ActionSpace
+from shared.core.context import CONTEXT_DIM
+from shared.core.policy import (
     DimensionChoice,
     PolicyParams,
     floored,

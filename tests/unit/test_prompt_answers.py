@@ -8,9 +8,9 @@ import uuid
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.profile import Profile
-from shared.prompts import CAPTION_PLACEHOLDER, build_prompts, clean_caption, parse_prompt_pair
+from shared.core.action_space import ActionSpace
+from shared.core.profile import Profile
+from shared.core.prompts import CAPTION_PLACEHOLDER, build_prompts, clean_caption, parse_prompt_pair
 
 SPACE = ActionSpace.load()
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.profile import Profile
-from shared.prompts import (
+from shared.core.action_space import ActionSpace
+from shared.core.profile import Profile
+from shared.core.prompts import (
     CAPTION_PLACEHOLDER,
     brief,
     build_prompts,

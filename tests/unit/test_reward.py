@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.context import PLATFORMS
-from shared.reward import (
+from shared.core.context import PLATFORMS
+from shared.core.reward import (
     COUNTERS,
     RewardConfig,
     Snapshot,

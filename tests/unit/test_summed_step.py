@@ -1,7 +1,7 @@
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.policy import LoggedUpdate, PolicyParams, gradient, select, summed_step
+from shared.core.action_space import ActionSpace
+from shared.core.policy import LoggedUpdate, PolicyParams, gradient, select, summed_step
 
 
 def _updates(n: int) -> list[LoggedUpdate]:

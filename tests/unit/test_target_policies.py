@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.action_space import ActionSpace
-from shared.context import CONTEXT_DIM
-from shared.normaliser import fit_normaliser
-from shared.policy import PolicyParams, select
-from shared.target_policies import LoggedDecision, SoftmaxPolicy, WhatIf, default_what_ifs, what_ifs_from_data
+from shared.core.action_space import ActionSpace
+from shared.core.context import CONTEXT_DIM
+from shared.core.normaliser import fit_normaliser
+from shared.core.policy import PolicyParams, select
+from shared.core.target_policies import LoggedDecision, SoftmaxPolicy, WhatIf, default_what_ifs, what_ifs_from_data
 
 SPACE = ActionSpace.load()
 

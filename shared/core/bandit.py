@@ -67,9 +67,9 @@ from typing import Final
 
 import numpy as np
 
-from shared.action_space import ActionSpace
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.policy import PolicyParams, Selection, draw, floored
+from shared.core.action_space import ActionSpace
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.policy import PolicyParams, Selection, draw, floored
 
 DEFAULT_RANK: Final = 16  # whitened components of x the deployed learner takes (the normaliser's rank at most)
 SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards

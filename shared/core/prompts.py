@@ -8,8 +8,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from shared.action_space import ActionSpace
-from shared.profile import Profile
+from shared.core.action_space import ActionSpace
+from shared.core.profile import Profile
 
 CAPTION_PLACEHOLDER = "{{CAPTION}}"
 TREND_HOOK = "trendy_topic"

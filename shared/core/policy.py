@@ -11,8 +11,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from shared.action_space import ActionSpace, Dimension
-from shared.context import CONTEXT_DIM, FloatArray
+from shared.core.action_space import ActionSpace, Dimension
+from shared.core.context import CONTEXT_DIM, FloatArray
 
 Learner = Literal["bandit", "gradient"]
 LEARNERS: tuple[str, ...] = get_args(Learner)
@@ -41,7 +41,7 @@ class PolicyParams:
     epsilon_min: float = 0.01
     holdback_share: float = 0.0
     holdback_action: tuple[tuple[str, str], ...] = ()  # (dimension, value) overrides
-    # Which learner chooses and learns: 'bandit' (the reward model of shared.bandit, chosen
+    # Which learner chooses and learns: 'bandit' (the reward model of shared.core.bandit, chosen
     # by the held-out results in docs/learning.md) or 'gradient' (this module's softmax).
     # τ, α_H, α_θ and the ε schedule are the gradient's; ε, β and the holdback serve both.
     learner: Learner = "bandit"
@@ -118,7 +118,7 @@ class Selection:
 @dataclass(frozen=True)
 class Drawn:
     """How a decision's π was made, as its log records it: the learner ('gradient':
-    the softmax policy gradient, 'bandit': the reward model of ``shared.bandit``), the
+    the softmax policy gradient, 'bandit': the reward model of ``shared.core.bandit``), the
     softmax temperature (None for the bandit, which has none) and the ε floor used."""
 
     learner: Learner

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.context import FloatArray
-from shared.reward_model import cross_fitted
-from shared.target_policies import LoggedDecision, TargetPolicy
+from shared.core.context import FloatArray
+from shared.core.reward_model import cross_fitted
+from shared.core.target_policies import LoggedDecision, TargetPolicy
 
-# Every reward lies in [−1, 1] (shared/reward.py), so every policy's value does too: an
+# Every reward lies in [−1, 1] (shared/core/reward.py), so every policy's value does too: an
 # interval reaching past it says no more than the range itself, and is cut to it. The
 # estimate is not: IPS can leave the range on a small log, and cutting it would bias it.
 REWARD_RANGE = (-1.0, 1.0)

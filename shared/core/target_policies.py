@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from shared.bandit import RidgeIGW
-from shared.context import PLATFORMS, FloatArray
-from shared.normaliser import ContextNormaliser
-from shared.policy import DimensionChoice, floored, scores_for, softmax
+from shared.core.bandit import RidgeIGW
+from shared.core.context import PLATFORMS, FloatArray
+from shared.core.normaliser import ContextNormaliser
+from shared.core.policy import DimensionChoice, floored, scores_for, softmax
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class SoftmaxPolicy:
 
 @dataclass(frozen=True)
 class BanditPolicy:
-    """The reward-model learner with a given state (``shared.bandit``): its π on the
+    """The reward-model learner with a given state (``shared.core.bandit``): its π on the
     decision's platform, time bucket and x's whitened components under ``normaliser``
     (none: components 0, as the learner saw them before one was fitted)."""
 

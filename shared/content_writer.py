@@ -7,33 +7,11 @@ calls it holds no transaction while it runs (docs/spec.md §7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from uuid import UUID
-
+from shared.core.content import Content, ContentRequest
+from shared.core.prompts import CAPTION_SYSTEM, GENERATOR_SYSTEM, clean_caption, fill_caption, parse_prompt_pair
 from shared.errors import ProviderUnavailable
 from shared.image_store import ImageStore
 from shared.llm.model import ImageModel, TextModel
-from shared.prompts import CAPTION_SYSTEM, GENERATOR_SYSTEM, clean_caption, fill_caption, parse_prompt_pair
-
-
-@dataclass(frozen=True)
-class ContentRequest:
-    """What a post's content is made from: the stored prompts and the offline caption."""
-
-    post_id: UUID
-    generator_prompt: str
-    caption_prompt: str  # the template's, used when no text model is configured
-    image_prompt: str  # with the {{CAPTION}} placeholder
-    offline_caption: str
-
-
-@dataclass(frozen=True)
-class Content:
-    caption_prompt: str
-    image_prompt: str  # the placeholder replaced by the caption: what the image model was given
-    caption: str
-    image_url: str | None
-    source: str  # e.g. "xai", "xai+gemini", "offline+gemini"
 
 
 class ContentWriter:

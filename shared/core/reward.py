@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.context import PLATFORMS, FloatArray
+from shared.core.context import PLATFORMS, FloatArray
 
 COUNTERS = ("likes", "comments", "shares", "saves", "replies", "reposts", "reactions")
 

@@ -2,7 +2,7 @@
 
 A tenant's posts and snapshots are what the shared learner is fed; these limits bound how
 fast one business can feed it, whatever its token allows. The learner bounds the share
-of its evidence one business holds (shared/bandit.py, ``business_share``)."""
+of its evidence one business holds (shared/core/bandit.py, ``business_share``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 
 
 class Embedder(Protocol):

@@ -28,7 +28,7 @@ from datetime import datetime
 
 import numpy as np
 
-from shared.context import PLATFORMS, FloatArray
+from shared.core.context import PLATFORMS, FloatArray
 
 LAYOUT = "whitened+bias+platform/1"
 

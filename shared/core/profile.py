@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from shared.context import FloatArray
+from shared.core.context import FloatArray
 
 
 @dataclass(frozen=True)

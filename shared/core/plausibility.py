@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.reward import Snapshot
+from shared.core.reward import Snapshot
 
 FALL_SHARE = 0.02  # a counter may fall by this share of its earlier value ...
 FALL_COUNT = 2  # ... or by this many, whichever is larger (unlikes, removed comments)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.normaliser import ContextNormaliser, fit_normaliser
-from shared.target_policies import LoggedDecision
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.normaliser import ContextNormaliser, fit_normaliser
+from shared.core.target_policies import LoggedDecision
 
 RANK = 8  # whitened directions of x the model sees
 
