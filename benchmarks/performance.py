@@ -35,6 +35,8 @@ from shared.config import PROJECT_ROOT, Settings
 from shared.core.action_space import ActionSpace
 from shared.core.bandit import BanditParams
 from shared.core.profile import Profile
+from shared.services.dashboard import refresh_typical_contexts
+from shared.services.evaluation import refresh_evaluation
 from shared.services.generation import GenerateCommand, generate_post
 from shared.services.learning import update_policy
 from shared.services.rewards import compute_one, sweep
@@ -609,6 +611,9 @@ def growth(bench: Bench) -> None:
         lat, _ = bench.decision_latency(n=max(s.decisions // 2, 20))
         due = bench.due_rewards(min(2000, s.sweep), f"g{size}")
         sec, _, settled = bench.run_sweep(len(due))
+        # What the sweep stores for the page, as a deployment's last sweep left it.
+        refresh_typical_contexts(bench.rt.db, NOW)
+        refresh_evaluation(bench.rt.db, bench.rt.space, NOW)
         page = page_cost(url, "page", s.page_repeats)
         owner = page_cost(url, "owner", s.page_repeats, bench.history_owner())
         evaluation = page_cost(url, "evaluate", s.page_repeats)
@@ -628,6 +633,7 @@ def growth(bench: Bench) -> None:
         f"History rows: posts of {HISTORY_BUSINESSES} businesses over a year, every platform and time bucket,"
         " each with its decision (768 random context floats, stored as the service stores them), a final"
         " reward and two snapshots (bulk SQL, counted by the activity tables' triggers as live writes are)."
+        " The page is read after the sweep's refresh (typical contexts, evaluation) as a deployment's page is."
         f" Page and evaluation: {s.page_repeats} repeats each in a fresh process (the first included in the"
         " p99, not in the p50), as the report function and the sweep run them; the owner's page is one"
         " business's (a hundredth of the posts) under row-level security; the evaluation is the sweep's work"

@@ -44,7 +44,7 @@ def _post(url: str, payload: Mapping[str, str]) -> int:
         return 503
 
 
-def _stop(signum: int, frame: object) -> None:
+def _stop(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # the same way out as Ctrl-C: the finally below stops the database
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthConfig
@@ -48,17 +48,20 @@ class Settings(BaseSettings):
 
     # Which learner chooses and learns (docs/learning.md): "bandit" (the reward model, the
     # default chosen on the held-out worlds) or "gradient" (the seed's softmax policy gradient).
-    policy_learner: Learner = "bandit"
-    policy_tau: float = Field(default=PolicyParams.tau, gt=0, allow_inf_nan=False)
-    policy_epsilon: float = Field(default=PolicyParams.epsilon, ge=0, le=1)
-    policy_alpha_h: float = Field(default=PolicyParams.alpha_h, ge=0, allow_inf_nan=False)
-    policy_alpha_theta: float = Field(default=PolicyParams.alpha_theta, ge=0, allow_inf_nan=False)
-    policy_beta: float = Field(default=PolicyParams.beta, gt=0, le=1)
+    # The policy's hyperparameters: declared, with their defaults and their checks, once, in
+    # PolicyParams (shared/core/policy.py); these fields only name them for the environment,
+    # and _policy_params_are_valid runs PolicyParams' checks on them.
+    policy_learner: Learner = PolicyParams.learner
+    policy_tau: float = PolicyParams.tau
+    policy_epsilon: float = PolicyParams.epsilon
+    policy_alpha_h: float = PolicyParams.alpha_h
+    policy_alpha_theta: float = PolicyParams.alpha_theta
+    policy_beta: float = PolicyParams.beta
     # ε schedule (docs/lifecycle.md): 0 keeps ε constant; > 0 halves it every so many learning steps.
-    policy_epsilon_half_life: float = Field(default=PolicyParams.epsilon_half_life, ge=0, allow_inf_nan=False)
-    policy_epsilon_min: float = Field(default=PolicyParams.epsilon_min, ge=0, le=1)
+    policy_epsilon_half_life: float = PolicyParams.epsilon_half_life
+    policy_epsilon_min: float = PolicyParams.epsilon_min
     # Holdback: this share of posts takes the fixed baseline action (never learned from).
-    policy_holdback_share: float = Field(default=PolicyParams.holdback_share, ge=0, lt=1)
+    policy_holdback_share: float = PolicyParams.holdback_share
     # "HOOK_TYPE=question,TONE=casual": the baseline action; unnamed dimensions take their first value.
     policy_holdback_action: str = ""
     # A snapshot of the policy every so many versions, taken by update_policy (0: none).
@@ -161,6 +164,14 @@ class Settings(BaseSettings):
             base_delay=self.llm_backoff_seconds,
             max_delay=max(self.llm_backoff_max_seconds, self.llm_backoff_seconds),
         )
+
+    @model_validator(mode="after")
+    def _policy_params_are_valid(self) -> Settings:
+        try:
+            self.policy_params()
+        except ValueError as exc:
+            raise ValueError(f"the policy's settings (POLICY_*): {exc}") from None
+        return self
 
     def policy_params(self) -> PolicyParams:
         return PolicyParams(

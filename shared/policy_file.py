@@ -10,7 +10,7 @@ Pure: pydantic, numpy and stdlib.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -171,18 +171,8 @@ class PolicyFile(_Strict):
 
 
 def hyperparameters(params: PolicyParams) -> Hyperparameters:
-    return Hyperparameters(
-        tau=params.tau,
-        epsilon=params.epsilon,
-        alpha_h=params.alpha_h,
-        alpha_theta=params.alpha_theta,
-        beta=params.beta,
-        epsilon_half_life=params.epsilon_half_life,
-        epsilon_min=params.epsilon_min,
-        holdback_share=params.holdback_share,
-        holdback_action=dict(params.holdback_action),
-        learner=params.learner,
-    )
+    """The file's record of ``params``: every field of PolicyParams, by its own name."""
+    return Hyperparameters(**(asdict(params) | {"holdback_action": dict(params.holdback_action)}))
 
 
 def to_file(state: PolicyState, space: ActionSpace, params: PolicyParams, now: datetime) -> PolicyFile:

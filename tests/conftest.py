@@ -8,7 +8,6 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,12 @@ from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import Settings
 from shared.core.profile import Profile
-from shared.errors import TransientError
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
 from shared.store.profiles import upsert_profile
 from simulation.local_functions import LocalFunctions
-from tests.tokens import Keys, serve_jwks
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
-
-_TABLES = (
-    "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
-    " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
-    " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays,"
-    " learner_statistics, business_rates, activity_days, business_activity_days, evaluations,"
-    " typical_contexts"
-)
+from tests.support.database import START, reset_state
+from tests.support.tokens import Keys, serve_jwks
 
 
 @pytest.fixture(scope="session")
@@ -73,21 +62,6 @@ def session_runtime(database_url: str) -> Iterator[Runtime]:
     rt = build_runtime(settings, clock=ManualClock(START))
     yield rt
     rt.db.close()
-
-
-def reset_state(rt: Runtime) -> None:
-    # A test that terminates backends leaves dead connections in the pool; the first
-    # use of each answers TransientError and the pool drops it, so try again.
-    for _ in range(rt.settings.db_pool_max + 1):
-        try:
-            with rt.db.transaction() as conn:
-                conn.execute(f"truncate {_TABLES}")
-                conn.execute("update policy_state set version = 0, steps = 0, statistics_version = 0")
-                conn.execute("update policy_baselines set b = 0, n = 0")
-            return
-        except TransientError:
-            continue
-    raise RuntimeError("the test database stays unreachable")
 
 
 @pytest.fixture
@@ -144,21 +118,9 @@ def make_profile(runtime: Runtime) -> Callable[..., uuid.UUID]:
     return make
 
 
-def table_counts(rt: Runtime) -> dict[str, int]:
-    """Row counts of every table plus the policy version: 'nothing changed' is equality."""
-    with rt.db.transaction() as conn:
-        counts = {
-            t: int(conn.execute(f"select count(*) from {t}").fetchone()[0])  # type: ignore[index]
-            for t in _TABLES.split(", ")
-        }
-        counts["version"] = int(conn.execute("select version from policy_state").fetchone()[0])  # type: ignore[index]
-        counts["baseline_n"] = int(conn.execute("select sum(n) from policy_baselines").fetchone()[0])  # type: ignore[index]
-    return counts
-
-
 @pytest.fixture(scope="module")
 def keys() -> Keys:
-    """Signing keys for Supabase user tokens and Google OIDC tokens (tests/tokens.py)."""
+    """Signing keys for Supabase user tokens and Google OIDC tokens (tests/support/tokens.py)."""
     return Keys()
 
 

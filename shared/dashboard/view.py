@@ -17,6 +17,7 @@ import numpy as np
 from shared.core.action_space import ActionSpace
 from shared.core.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
 from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 
@@ -57,25 +58,13 @@ class CellView:
 
 
 @dataclass(frozen=True)
-class WhatIfRow:
-    """One row of the off-policy table, as the evaluation module gives it."""
-
-    policy: str
-    estimator: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-
-@dataclass(frozen=True)
 class DashboardView:
     version: int
     totals: dict[str, int]
     period: str  # "day" or "week"
     cells: tuple[CellView, ...]
     latest: tuple[LatestPost, ...]
-    what_if: tuple[WhatIfRow, ...] | None  # None: no evaluation stored yet (the sweep computes it)
+    what_if: tuple[Estimate, ...] | None  # None: no evaluation stored yet (the sweep computes it)
 
     def cell(self, platform: str, bucket: str) -> CellView:
         return next(c for c in self.cells if c.platform == platform and c.bucket == bucket)
@@ -137,7 +126,7 @@ def build_view(
     data: DashboardData,
     space: ActionSpace,
     params: PolicyParams,
-    what_if: Sequence[WhatIfRow] | None = None,
+    what_if: Sequence[Estimate] | None = None,
 ) -> DashboardView:
     # π as the next decision draws it: with the ε the schedule gives at the current learning steps.
     if params.learner == "gradient":

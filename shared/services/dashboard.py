@@ -8,7 +8,7 @@ from uuid import UUID
 from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
 from shared.dashboard.page import render
-from shared.dashboard.view import WhatIfRow, build_view
+from shared.dashboard.view import build_view
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
 from shared.store.dashboard import (
@@ -42,11 +42,7 @@ def dashboard_html(
     with db.transaction() as conn:
         evaluation = cached_evaluation(conn) if owner is None else None
         data = load_dashboard(conn, latest=latest, owner=owner)
-    what_if = (
-        None
-        if evaluation is None
-        else [WhatIfRow(e.policy, e.estimator, e.value, e.ci_low, e.ci_high, e.n) for e in evaluation.estimates]
-    )
+    what_if = None if evaluation is None else evaluation.estimates
     holdback = holdback_report(db) if owner is None else []
     view = build_view(data, space, params, what_if)
     return render(view, now, holdback=holdback, holdback_share=params.holdback_share)

@@ -127,8 +127,8 @@ def _process_inserted(conn: Conn, snapshot_id: int, now: datetime, config: Rewar
     found = snapshot_store.lock_snapshot(conn, snapshot_id)
     if found is None:
         raise NotFound("no such snapshot", field="record.snapshot_id")
-    post_id, processed = found
-    if processed:
+    post_id = found.post_id
+    if found.processed:
         return Ingested(post_id, "inserted", False)
     reward = reward_store.get_reward(conn, post_id, for_update=True)
     late = reward is not None and reward.status != "pending"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -60,13 +61,19 @@ def list_snapshots(conn: Conn, post_id: UUID) -> list[Snapshot]:
     ]
 
 
-def lock_snapshot(conn: Conn, snapshot_id: int) -> tuple[UUID, bool] | None:
-    """(post_id, processed) of a snapshot row, locked; None when there is no such row."""
+@dataclass(frozen=True)
+class LockedSnapshot:
+    post_id: UUID
+    processed: bool  # its webhook (or a sweep) handled it already
+
+
+def lock_snapshot(conn: Conn, snapshot_id: int) -> LockedSnapshot | None:
+    """A snapshot row's post and processed mark, the row locked; None when there is no such row."""
     row = conn.execute(
         "select post_id, processed_at is not null from snapshots where snapshot_id = %s for update",
         (snapshot_id,),
     ).fetchone()
-    return None if row is None else (row[0], bool(row[1]))
+    return None if row is None else LockedSnapshot(*row)
 
 
 def mark_processed(conn: Conn, snapshot_id: int, late: bool, now: datetime) -> None:

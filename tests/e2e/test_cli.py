@@ -13,7 +13,7 @@ import pytest
 
 from shared.config import PROJECT_ROOT
 from shared.core.policy import PolicyParams
-from tests.e2e.cli import learner
+from tests.support.cli import learner
 
 
 def test_help_lists_the_commands(database_url, tmp_path):
@@ -101,7 +101,7 @@ def test_generate_json_carries_the_explanation_of_every_value(runtime, database_
 
 
 def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, database_url, tmp_path):
-    from tests.integration.policy_states import awkward_state, install
+    from tests.support.policy_states import awkward_state, install
 
     install(runtime, awkward_state(runtime), version=9)
     first = tmp_path / "policy.json"
@@ -143,7 +143,7 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
 def test_policy_fit_normaliser_fits_on_the_latest_decisions_and_activates_it(
     runtime, database_url, tmp_path, functions, make_profile
 ):
-    from tests.integration.support import embedding, fetch_all, fetch_one, generate
+    from tests.support.functions import embedding, fetch_all, fetch_one, generate
 
     bid = make_profile()
     for i in range(8):

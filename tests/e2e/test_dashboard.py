@@ -18,8 +18,8 @@ from shared.core.off_policy import Estimate
 from shared.services.dashboard import dashboard_html
 from shared.store.evaluation import StoredEvaluation, store_evaluation
 from simulation.campaign import CampaignConfig, run_campaign
-from tests.browser import ARGS, executable
-from tests.conftest import START
+from tests.support.browser import ARGS, executable
+from tests.support.database import START
 
 SCREENSHOT = PROJECT_ROOT / "out" / "dashboard.png"
 

@@ -14,8 +14,8 @@ from shared.core.target_policies import default_what_ifs
 from shared.services.evaluation import MINIMUM, evaluate_logged, refresh_evaluation
 from shared.store.evaluation import cached_evaluation
 from simulation.campaign import CampaignConfig, run_campaign
-from tests.conftest import START
-from tests.e2e.cli import learner
+from tests.support.cli import learner
+from tests.support.database import START
 
 
 @pytest.fixture

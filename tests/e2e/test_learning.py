@@ -12,7 +12,7 @@ import pytest
 from shared.config import PROJECT_ROOT
 from simulation.campaign import CampaignConfig, run_campaign
 from simulation.report import final_period
-from tests.conftest import START
+from tests.support.database import START
 
 
 @pytest.mark.slow

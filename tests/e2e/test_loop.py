@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from shared.tasks.local import LocalTaskRunner
-from tests.conftest import START, table_counts
-from tests.integration.support import (
+from tests.support.database import START, table_counts
+from tests.support.functions import (
     at,
     compute,
     decision_of,

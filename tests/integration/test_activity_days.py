@@ -19,8 +19,8 @@ from shared.services.dashboard import refresh_typical_contexts
 from shared.store import dashboard as dashboard_store
 from shared.store.dashboard import load_dashboard, typical_contexts
 from simulation.campaign import CampaignConfig, run_campaign
-from tests.conftest import START
-from tests.integration.support import fetch_all, generate, metrics, publish
+from tests.support.database import START
+from tests.support.functions import fetch_all, generate, metrics, publish
 
 COUNTERS = ("decisions", "choices", "explored", "published", "rewarded", "valued", "reward_sum", "reward_sumsq")
 

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT
-from tests.conftest import START
-from tests.integration.support import state_digest
-from tests.tokens import (
+from tests.support.database import START
+from tests.support.functions import state_digest
+from tests.support.tokens import (
     OIDC_AUDIENCE,
     OLD_SECRET,
     SECRET,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import START, table_counts
-from tests.integration.support import at, embedding, error_paths, generate, publish, state_digest
+from tests.support.database import START, table_counts
+from tests.support.functions import at, embedding, error_paths, generate, publish, state_digest
 
 TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy")
 DROP = object()  # an override that removes the key

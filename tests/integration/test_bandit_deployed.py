@@ -21,7 +21,7 @@ from shared.policy_file import dumps, loads
 from shared.services import learner_state, lifecycle
 from shared.services.learner_state import CHECKPOINT_GROUPS
 from shared.store.learner import read_arrays, read_statistics
-from tests.integration.support import at, embedding, fetch_all, fetch_one, generate, metrics
+from tests.support.functions import at, embedding, fetch_all, fetch_one, generate, metrics
 
 
 def stored(runtime) -> dict[str, np.ndarray]:

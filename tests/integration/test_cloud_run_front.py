@@ -30,8 +30,8 @@ from shared.clock import SystemClock
 from shared.config import Settings
 from shared.core.tasks import Target
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay
-from tests.integration import cloud_support
-from tests.integration.cloud_support import LOCATION, PROJECT, GoogleSigner
+from tests.support import cloud as cloud_support
+from tests.support.cloud import LOCATION, PROJECT, GoogleSigner
 
 pytestmark = pytest.mark.emulator
 

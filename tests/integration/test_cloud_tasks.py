@@ -21,7 +21,7 @@ from shared.clock import SystemClock
 from shared.config import Settings
 from shared.core.tasks import update_task
 from shared.tasks.cloud import CloudTasksTarget, CloudTasksTransport, OutboxRelay, task_id
-from tests.integration import cloud_support
+from tests.support import cloud as cloud_support
 
 pytestmark = pytest.mark.emulator
 

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from shared.bootstrap import build_content
 from shared.config import Settings
 from shared.core.prompts import CAPTION_PLACEHOLDER
-from tests.integration.support import fetch_one
-from tests.loopback import Loopback, Reply, Seen, loopback
+from tests.support.functions import fetch_one
+from tests.support.loopback import Loopback, Reply, Seen, loopback
 
 XAI_KEY = "xai-SENTINEL-e2e-51b7d2"
 GEMINI_KEY = "gemini-SENTINEL-e2e-0c44aa"

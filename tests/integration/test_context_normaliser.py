@@ -25,8 +25,8 @@ from shared.store import lifecycle as lifecycle_store
 from shared.store import normalisers as normaliser_store
 from shared.store import policy as policy_store
 from shared.store import posts as post_store
-from tests.integration.policy_states import awkward_state, install, same_state
-from tests.integration.support import at, embedding, fetch_all, fetch_one, generate, metrics
+from tests.support.functions import at, embedding, fetch_all, fetch_one, generate, metrics
+from tests.support.policy_states import awkward_state, install, same_state
 
 
 def stored_normaliser(rt, version: str) -> ContextNormaliser:
@@ -349,7 +349,7 @@ def test_off_policy_evaluation_scores_the_current_policy_on_x_prime(runtime, gra
     from shared.core.target_policies import SoftmaxPolicy
     from shared.services.evaluation import SEED, current_policy_name, evaluate_logged
     from shared.store import evaluation as evaluation_store
-    from tests.integration.policy_states import learn
+    from tests.support.policy_states import learn
 
     learn(runtime, functions, clock, make_profile(), 24)
     version = fit(runtime, hours=30)

@@ -16,7 +16,7 @@ import pytest
 from shared.core.policy import baseline_action, seed_from_id
 from shared.services.generation import decision_id_for
 from shared.services.holdback import holdback_report
-from tests.integration.support import (
+from tests.support.functions import (
     at,
     decision_of,
     embedding,

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import START, table_counts
-from tests.integration.support import (
+from tests.support.database import START, table_counts
+from tests.support.functions import (
     at,
     baseline,
     compute,

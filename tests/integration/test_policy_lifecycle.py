@@ -22,8 +22,8 @@ from shared.policy_file import dumps, loads
 from shared.services import lifecycle
 from shared.services.learning import update_policy
 from shared.store import policy as policy_store
-from tests.integration.policy_states import awkward_state, bits, install, learn, same_state
-from tests.integration.support import at, embedding, fetch_all, fetch_one, generate, metrics, state_digest
+from tests.support.functions import at, embedding, fetch_all, fetch_one, generate, metrics, state_digest
+from tests.support.policy_states import awkward_state, bits, install, learn, same_state
 
 POLICY_TABLES = ("policy_preferences", "policy_theta", "policy_baselines")
 

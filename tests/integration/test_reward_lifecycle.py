@@ -12,8 +12,8 @@ import pytest
 
 from shared.core.profile import Profile
 from shared.store.profiles import upsert_profile
-from tests.conftest import table_counts
-from tests.integration.support import (
+from tests.support.database import table_counts
+from tests.support.functions import (
     ALPHA_H,
     ALPHA_THETA,
     at,

@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.integration.support import at, compute, generate, metrics, publish, reward_row
+from tests.support.functions import at, compute, generate, metrics, publish, reward_row
 
 
 def _as_user(runtime, user: uuid.UUID, sql: str):

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from shared.services.learning import update_policy
-from tests.integration.support import at, compute, embedding, generate, metrics, state_digest
+from tests.support.functions import at, compute, embedding, generate, metrics, state_digest
 
 CASES = [
     ("decision x of 767 values", "update decisions set x = array_fill(0::float8, array[767])"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shared.store.policy import apply_summed
-from tests.integration.support import fetch_one
+from tests.support.functions import fetch_one
 
 DIMENSIONS = [("TONE", v) for v in ("a", "b", "c")] + [("HOOK_TYPE", v) for v in ("a", "b", "c")]
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from shared.tasks.local import LocalTaskRunner
-from tests.conftest import table_counts
-from tests.integration.support import at, embedding, error_paths, generate, metrics, publish, reward_row, state_digest
+from tests.support.database import table_counts
+from tests.support.functions import at, embedding, error_paths, generate, metrics, publish, reward_row, state_digest
 
 EPOCH = datetime(1970, 1, 1, 12, 0, tzinfo=UTC)
 FOLLOWERS = {"instagram": 2000, "x": 2000, "linkedin": 2000, "facebook": 2000}

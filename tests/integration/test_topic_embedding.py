@@ -9,7 +9,7 @@ import numpy as np
 from shared.bootstrap import use_runtime
 from shared.core.context import unit
 from shared.minilm import LazyEmbedder
-from tests.integration.support import decision_of, embedding, generate
+from tests.support.functions import decision_of, embedding, generate
 
 
 def test_the_runtime_embeds_with_the_onnx_minilm_model(runtime):

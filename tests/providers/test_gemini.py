@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from shared.errors import ProviderRefused, ProviderUnavailable
 from shared.llm.gemini import GeminiImageClient
 from shared.llm.retry import RetryPolicy
-from tests.loopback import Reply, loopback
+from tests.support.loopback import Reply, loopback
 
 KEY = "gemini-SENTINEL-93ab01f4"
 FAST = RetryPolicy(attempts=3, timeout=2.0, base_delay=0.01, max_delay=0.5)

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from shared.errors import ProviderRefused, ProviderUnavailable
 from shared.llm.grok import GrokClient
 from shared.llm.retry import RetryPolicy
-from tests.loopback import Reply, loopback
+from tests.support.loopback import Reply, loopback
 
 KEY = "xai-SENTINEL-7c1d55e0b2"
 FAST = RetryPolicy(attempts=3, timeout=2.0, base_delay=0.01, max_delay=0.5)

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from shared.errors import ProviderRefused, ProviderUnavailable
 from shared.image_store import LocalFolderStore, SupabaseStorageStore, check_key
 from shared.llm.retry import RetryPolicy
-from tests.loopback import Reply, loopback
+from tests.support.loopback import Reply, loopback
 
 KEY = "sb_secret_SENTINEL_4f0c2a"
 FAST = RetryPolicy(attempts=3, timeout=2.0, base_delay=0.01, max_delay=0.1)

@@ -1,7 +1,7 @@
 """Independent checks of the whole database against docs/spec.md §6–§7.
 
 Each check reads the tables with its own SQL and recomputes what the state
-must be from docs/spec.md's formulas (tests/integration/support.py), so it can
+must be from docs/spec.md's formulas (tests/support/functions.py), so it can
 disagree with the product. ``violations`` returns readable lines; a test
 asserts the list is empty, and the controls assert it is not.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.store import normalisers
-from tests.integration.support import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
+from tests.support.functions import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
 
 
 def _q(rt: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:

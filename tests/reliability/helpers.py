@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from threading import Barrier
 from typing import Any, TypeVar
 
-from tests.integration.support import embedding, generate, metrics
+from tests.support.functions import embedding, generate, metrics
 
 T = TypeVar("T")
 

@@ -33,12 +33,12 @@ import pytest
 from benchmarks.load import LlmStub
 from shared.config import PROJECT_ROOT
 from shared.faults import REACHED, RELEASE
-from tests.integration.cloud_support import free_port
-from tests.integration.support import fetch_one, policy_version, state_digest
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import metrics_body, published_post, settled_posts
 from tests.reliability.runner import APP_NAME, HandlerProcesses
+from tests.support.cloud import free_port
+from tests.support.functions import fetch_one, policy_version, state_digest
 
 # A stalled handler waits for the test's release (a handshake); this only bounds a broken test.
 STALL_SECONDS = 300.0

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from tests.conftest import table_counts
-from tests.integration.support import fetch_one, policy_version
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import concurrently, metrics_body, published_post, settled_posts
+from tests.support.database import table_counts
+from tests.support.functions import fetch_one, policy_version
 
 DELIVERIES = 16
 

@@ -17,10 +17,10 @@ import numpy as np
 import psycopg
 
 from shared.core.rate_limits import NO_LIMITS
-from tests.integration.support import expected_step, fetch_all, policy_version, thetas
 from tests.reliability import scale
 from tests.reliability.checks import policy_violations
 from tests.reliability.helpers import published_post, settled_posts
+from tests.support.functions import expected_step, fetch_all, policy_version, thetas
 
 WORKERS, EACH = scale.LOST_UPDATE_WORKERS, scale.LOST_UPDATE_EACH
 TOTAL = WORKERS * EACH

@@ -37,10 +37,10 @@ from hypothesis.stateful import (
 from shared.clock import ManualClock
 from shared.faults import ACTION_VARIABLE, POINT_VARIABLE, SimulatedCrash
 from shared.tasks.local import LocalTaskRunner
-from tests.conftest import START, reset_state
-from tests.integration.support import embedding, expected_reward, fetch_all
 from tests.reliability import scale
 from tests.reliability.checks import violations
+from tests.support.database import START, reset_state
+from tests.support.functions import embedding, expected_reward, fetch_all
 
 PLATFORMS = ("instagram", "x", "linkedin", "facebook")
 BUSINESS = UUID("6d0de15e-0000-4000-8000-000000000001")

@@ -27,9 +27,9 @@ from shared import api
 from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT
-from tests.integration.support import generate, publish
 from tests.reliability import scale
-from tests.tokens import OIDC_AUDIENCE, SECRET, SUPABASE_ISS, TASKS_SA, Keys, google_token, user_token
+from tests.support.functions import generate, publish
+from tests.support.tokens import OIDC_AUDIENCE, SECRET, SUPABASE_ISS, TASKS_SA, Keys, google_token, user_token
 
 TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "report")
 OWNER = "6b1f8a6e-51e1-4b5e-9a59-0c3f1f0d2a11"

@@ -30,10 +30,10 @@ from shared.core.tasks import Task
 from shared.store import outbox
 from shared.store.db import Database
 from shared.tasks.local import LocalTaskRunner
-from tests.integration.cloud_support import LOCATION, PROJECT, emulator, free_port
-from tests.integration.support import fetch_all, fetch_one, state_digest
 from tests.reliability import scale
 from tests.reliability.helpers import published_post, settled_posts
+from tests.support.cloud import LOCATION, PROJECT, emulator, free_port
+from tests.support.functions import fetch_all, fetch_one, state_digest
 
 POISON = b'{"post_id": "not-a-uuid", "force": true}'
 POOLED = bool(os.environ.get("LEARNER_POOLER"))  # run through pgbouncer by `make test-pooler`

@@ -9,10 +9,10 @@ from datetime import timedelta
 from functools import partial
 
 from shared.core.rate_limits import NO_LIMITS
-from tests.integration.support import expected_reward, fetch_all, fetch_one
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import clone_published, concurrently, insert_snapshots, published_post
+from tests.support.functions import expected_reward, fetch_all, fetch_one
 
 N = scale.SWEEP_REWARDS
 

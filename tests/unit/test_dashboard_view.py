@@ -192,8 +192,8 @@ def test_user_text_is_escaped_in_the_page():
 
 
 def test_the_what_if_rows_fill_the_table_when_given():
-    from shared.dashboard.view import WhatIfRow
+    from shared.core.off_policy import Estimate
 
-    rows = [WhatIfRow("greedy", "SNIPS", 0.41, 0.38, 0.44, 120)]
+    rows = [Estimate("greedy", "SNIPS", 0.41, 0.38, 0.44, 120, 80.0)]
     page = render(build_view(data(), SPACE, PARAMS, rows), NOW)
     assert 'id="what-if"' in page and "[0.380, 0.440]" in page and "what-if-unavailable" not in page

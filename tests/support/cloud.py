@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
 from shared.config import PROJECT_ROOT
-from tests.tokens import serve_json
+from tests.support.tokens import serve_json
 
 PROJECT, LOCATION = "learner-test", "europe-west1"
 EMULATOR = Path(os.environ.get("TASKS_EMULATOR_BIN", PROJECT_ROOT / ".venv-emulator/bin/gcloud-tasks-emulator"))

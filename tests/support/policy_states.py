@@ -11,7 +11,7 @@ import numpy as np
 from shared.policy_file import PolicyState
 from shared.store import lifecycle as store
 from shared.store import policy as policy_store
-from tests.integration.support import embedding, generate, metrics
+from tests.support.functions import embedding, generate, metrics
 
 
 def bits(a: np.ndarray | float) -> bytes:

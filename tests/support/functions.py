@@ -14,7 +14,7 @@ from uuid import UUID
 
 import numpy as np
 
-from tests.conftest import START
+from tests.support.database import START
 
 # The product's default learning rates (docs/decisions.md explains why not the design note's 0.05 / 0.01).
 ALPHA_H = 2.0

@@ -1,0 +1,2 @@
+"""Helpers the tests share (no tests here): loopback servers, tokens, the browser, the
+functions' calls, the CLI runner, the policy states."""
