@@ -313,3 +313,24 @@ $$;
 -- The page's latest posts and each cell's recent decisions, read through indexes.
 create index if not exists posts_scheduled_for on posts (scheduled_for desc, post_id);
 create index if not exists decisions_cell_created_at on decisions (platform, time_bucket, created_at desc);
+
+-- The learner's state is rewritten whole (a 5 MB checkpoint every 16 groups of updates, the
+-- solution every group): each rewrite leaves its old TOAST chunks dead. With the default
+-- thresholds (a fifth of the table) autovacuum waited for hundreds of them: 100,000 updates
+-- at the benchmark's pace left 746 MB on disk for 5 MB of live state (docs/performance.md,
+-- section 8). Vacuumed as soon as a few rewrites are dead, at full speed, the space is reused.
+alter table learner_statistics set (
+  autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20, autovacuum_vacuum_cost_delay = 0,
+  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000,
+  toast.autovacuum_vacuum_cost_delay = 0
+);
+alter table learner_arrays set (
+  autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20, autovacuum_vacuum_cost_delay = 0,
+  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000,
+  toast.autovacuum_vacuum_cost_delay = 0
+);
+alter table policy_theta set (
+  autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20, autovacuum_vacuum_cost_delay = 0,
+  toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000,
+  toast.autovacuum_vacuum_cost_delay = 0
+);
