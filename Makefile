@@ -116,7 +116,7 @@ typecheck: $(VENV)/.dev-installed ## mypy, strict
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) $(EMULATOR_VENV) .data dist .mypy_cache .ruff_cache .pytest_cache .hypothesis out
 
-bench: $(VENV)/.dev-installed ## Performance benchmark (about 10 min): writes docs/performance.md
+bench: $(VENV)/.dev-installed ## Performance benchmark (about 15 min): writes docs/performance.md
 	$(BIN)/python -m benchmarks.performance $(ARGS)
 
 bench-tenants: $(VENV)/.dev-installed ## One tenant's fabricated posts vs as many honest ones: how far another business's policy moves (about 3 min): docs/tenants.md
