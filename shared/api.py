@@ -227,6 +227,8 @@ class SweepReport(Answer):
     redispatched: Annotated[int, Field(ge=0)]
     # The context normaliser this run fitted and activated (the first, once enough decisions exist).
     normaliser: Annotated[str, Field(pattern=r"^n1-[0-9a-f]{12}$")] | None = None
+    # The policy version whose off-policy evaluation this run stored for the dashboard (docs/dashboard.md).
+    evaluated: Annotated[int, Field(ge=0)] | None = None
 
 
 ComputeRewardResponse = RewardOutcome | SweepReport
