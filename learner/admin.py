@@ -17,7 +17,7 @@ import json
 import sys
 import uuid
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +31,6 @@ if TYPE_CHECKING:  # imported lazily at run time: --help stays quick
     from shared.core.lift import Interval
     from shared.services.lifecycle import LifecycleOutcome
     from shared.store.lifecycle import LifecycleEntry, SnapshotInfo
-
-
-def _aware(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    if when.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-03-02T00:00:00+00:00")
-    return when
 
 
 def _key_option(p: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from shared.core.target_policies import (
     default_what_ifs,
 )
 from shared.store import evaluation as store
+from shared.store import policy as policy_store
 from shared.store.db import Database
 from shared.store.evaluation import StoredEvaluation
 
@@ -96,7 +97,7 @@ def refresh_evaluation(
     newer version is not overwritten."""
     with db.statement() as conn:
         stored = store.cached_evaluation(conn)
-        version = store.policy_version(conn)
+        version = policy_store.policy_version(conn)
     if stored is not None and (stored.version == version or now - stored.computed_at < every):
         return None
     result = evaluate_logged(db, space)

@@ -74,7 +74,7 @@ def load_current_policy(conn: Conn) -> CurrentPolicy:
     """H, θ, the reward-model learner's shared solution, the version and the active
     normaliser in one snapshot (the caller's transaction), with the learner, τ and ε
     of the latest decision."""
-    version = policy_version(conn)
+    version = policy.policy_version(conn)
     prefs, theta = policy.read_preferences_and_theta(conn)
     latest = conn.execute(
         "select tau, epsilon, learner from decisions where not holdback order by created_at desc limit 1"
@@ -100,12 +100,6 @@ def cached_evaluation(conn: Conn) -> StoredEvaluation | None:
         return None
     version, n, computed_at, estimates = row
     return StoredEvaluation(int(version), int(n), computed_at, tuple(_estimate(e) for e in estimates))
-
-
-def policy_version(conn: Conn) -> int:
-    row = conn.execute("select version from policy_state").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def store_evaluation(conn: Conn, evaluation: StoredEvaluation) -> None:

@@ -16,6 +16,7 @@ import pytest
 from shared.config import Settings
 from shared.dashboard.view import build_view
 from shared.services.dashboard import refresh_typical_contexts
+from shared.services.holdback import holdback_report
 from shared.store import dashboard as dashboard_store
 from shared.store.dashboard import load_dashboard, typical_contexts
 from simulation.campaign import CampaignConfig, run_campaign
@@ -114,6 +115,19 @@ def test_the_activity_tables_equal_a_recount_and_the_backfill_too(runtime, funct
     assert any(key[-1] for key in counted) and any(r["explored"] for r in counted.values())
     assert_same(kept(runtime, "business_activity_days"), counted)
     assert_same(kept(runtime, "activity_days"), operator_view(counted))
+
+    # The holdback's lift reads the same rows: every post, or those scheduled from a day on.
+    days = sorted({key[3] for key in counted})
+    middle = days[len(days) // 2]
+    for since in (None, middle):
+        want = {
+            arm: sum(r["valued"] for k, r in counted.items() if k[-1] == arm and (since is None or k[3] >= since))
+            for arm in (False, True)
+        }
+        overall = holdback_report(runtime.db, since)[0]
+        assert overall.platform == "all"
+        assert (overall.policy.n, overall.holdback.n) == (want[False], want[True])
+    assert want[False] < sum(r["valued"] for k, r in counted.items() if not k[-1])  # the day did filter
 
     # The migration, run again on emptied tables, counts what was there before it.
     with runtime.db.transaction() as conn:
