@@ -71,16 +71,16 @@ scheduler-jobs: $(VENV)/.local-installed ## Print the Cloud Scheduler jobs (ARGS
 	$(BIN)/python -m deploy.scheduler_jobs $(ARGS)
 
 report: $(VENV)/.local-installed ## Write the dashboard to out/report.html from the database (ARGS="--demo-days 14" for a demo)
-	$(BIN)/python -m learner report $(ARGS)
+	$(BIN)/python -m cli report $(ARGS)
 
 post: $(VENV)/.local-installed ## Generate one post and print it: make post ARGS='--topic "spring sale" --platform instagram'
-	$(BIN)/python -m learner generate $(ARGS)
+	$(BIN)/python -m cli generate $(ARGS)
 
 policy: $(VENV)/.local-installed ## Policy lifecycle: make policy ARGS="export --out policy.json" (import FILE, snapshot, snapshots, rollback --snapshot ID, reset --yes)
-	$(BIN)/python -m learner policy $(ARGS)
+	$(BIN)/python -m cli policy $(ARGS)
 
 holdback: $(VENV)/.local-installed ## Lift of the policy over the holdback arm: mean rewards with 95% intervals (ARGS="--json")
-	$(BIN)/python -m learner holdback $(ARGS)
+	$(BIN)/python -m cli holdback $(ARGS)
 
 test: $(VENV)/.dev-installed $(EMULATOR_VENV)/.installed $(CHROMIUM) $(PGBOUNCER) lint typecheck ## ruff, mypy, the whole test suite, tests/reliability at its quick scale (CI)
 	$(BIN)/python -m pytest -n 2 $(ARGS)

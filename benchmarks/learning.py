@@ -270,7 +270,7 @@ def coverage_section(scale: CoverageScale, hits: list[Hit]) -> list[str]:
         "",
         f"{scale.audiences} audiences × {scale.runs} logs each: {scale.businesses} businesses × {scale.days} days, "
         "logged by the product's policy learning online (defaults, rewards 24 h late). From each log "
-        "(shared/core/off_policy.py, as `python -m learner evaluate` runs it) the value of each target policy is "
+        "(shared/core/off_policy.py, as `python -m cli evaluate` runs it) the value of each target policy is "
         f"estimated with a 95% percentile-bootstrap interval ({scale.n_boot} resamples), and compared with its "
         "true value on the logged contexts, which the simulated audience knows: "
         "V = (1/n) Σᵢ Σₐ π(a | xᵢ) E[r | xᵢ, a]. Coverage is the share of logs whose interval holds V; "

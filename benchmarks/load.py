@@ -44,7 +44,7 @@ import psycopg
 from shared.bootstrap import build_runtime
 from shared.config import PROJECT_ROOT, Settings
 from shared.core.profile import Profile
-from shared.services.generation import GenerateCommand, generate_post
+from shared.services.generation import GenerateCommand, create_post
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
 from shared.store.profiles import upsert_profile
@@ -208,7 +208,7 @@ def seed(url: str, posts: int, now: datetime) -> tuple[str, list[tuple[str, date
             scheduled_for=posted,
             auto_publish=True,
         )
-        made = generate_post(
+        made = create_post(
             runtime.db,
             cmd,
             space=runtime.space,

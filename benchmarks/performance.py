@@ -37,8 +37,8 @@ from shared.core.bandit import BanditParams
 from shared.core.profile import Profile
 from shared.services.dashboard import refresh_typical_contexts
 from shared.services.evaluation import refresh_evaluation
-from shared.services.generation import GenerateCommand, generate_post
-from shared.services.learning import update_policy
+from shared.services.generation import GenerateCommand, create_post
+from shared.services.learning import apply_update
 from shared.services.rewards import compute_one, sweep
 from shared.store.db import Database
 from shared.store.profiles import upsert_profile
@@ -122,7 +122,7 @@ class Bench:
 
     def generate(self, cmd: GenerateCommand, rt: Runtime | None = None) -> Any:
         r = rt or self.rt
-        return generate_post(
+        return create_post(
             r.db,
             cmd,
             space=r.space,
@@ -264,7 +264,7 @@ class Bench:
 
         def work(chunk: list[uuid.UUID]) -> None:
             for pid in chunk:
-                update_policy(self.rt.db, pid, NOW, self.rt.params, space=self.rt.space)
+                apply_update(self.rt.db, pid, NOW, self.rt.params, space=self.rt.space)
 
         threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
         t = time.perf_counter()
@@ -309,7 +309,7 @@ class Bench:
 
         def work(chunk: list[uuid.UUID]) -> None:
             for pid in chunk:
-                compute_one(self.rt.db, pid, NOW, self.rt.reward_config, self.rt.params.beta)
+                compute_one(self.rt.db, pid, NOW, self.rt.reward_config, self.rt.params)
 
         threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
         t = time.perf_counter()
@@ -323,7 +323,7 @@ class Bench:
         """(seconds, peak Python memory in MB, rewards settled)."""
         tracemalloc.start()
         t = time.perf_counter()
-        report = sweep(self.rt.db, NOW, self.rt.reward_config, self.rt.params.beta, lambda _: None, limit=n + 10)
+        report = sweep(self.rt.db, NOW, self.rt.reward_config, self.rt.params, lambda _: None, limit=n + 10)
         elapsed = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -718,7 +718,7 @@ def learning_while_deciding(bench: Bench) -> None:
             )
             if not pending:
                 raise RuntimeError("no pending update left: grow the history")
-            update_policy(bench.rt.db, pending[0][0], NOW, bench.rt.params, space=bench.rt.space)
+            apply_update(bench.rt.db, pending[0][0], NOW, bench.rt.params, space=bench.rt.space)
             applied = bench.sql("select version from policy_state")[0][0] - v0
         rate = (applied - applied_before) / (time.perf_counter() - started)
         lat, _ = bench.decision_latency(n=max(s.decisions // 2, 20))
@@ -760,7 +760,7 @@ def large_space(bench: Bench) -> None:
     )
     t = time.perf_counter()
     for pid in ids:
-        update_policy(bench.rt.db, pid, NOW, bench.rt.params, space=bench.rt.space)
+        apply_update(bench.rt.db, pid, NOW, bench.rt.params, space=bench.rt.space)
     per_update = (time.perf_counter() - t) / len(ids)
     how = (
         "the reward model: a low-rank change of its kept inverse and a few conjugate-gradient steps"

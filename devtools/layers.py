@@ -1,11 +1,16 @@
 """The import contract of the layers (``make lint``; docs/architecture.md, "Layers").
 
-    entry points   functions/, main.py, learner/ (the command line), simulation/, devtools/,
+    entry points   functions/, main.py, cli/ (the command line), simulation/, devtools/,
                    benchmarks/, deploy/: may import anything below
     services       shared/services: load → call the core → store; no entry point
     store          shared/store: SQL only; no service, no adapter, no entry point
     adapters       shared/llm, shared/tasks, shared/image_store, shared/minilm, shared/auth, ...
-    pure core      shared/core and shared/dashboard: the standard library, numpy and each other
+    pure core      shared/core and shared/presentation: the standard library, numpy and each other
+
+Names: an HTTP function's name (generate_post, record_snapshot, compute_reward, update_policy,
+report) belongs to its entry point; no module under shared/, cli/ or simulation/ defines a
+top-level function of that name (the service is create_post, the pure reward
+reward_from_snapshots).
 
 Each rule names a package and what its modules may not import (or, for the pure layers,
 the only things they may import). ``python -m devtools.layers`` prints every breach and
@@ -21,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENTRY_POINTS = ("functions", "main", "learner", "simulation", "devtools", "benchmarks", "deploy", "tests")
-PURE = ("shared.core", "shared.dashboard")
+ENTRY_POINTS = ("functions", "main", "cli", "simulation", "devtools", "benchmarks", "deploy", "tests")
+PURE = ("shared.core", "shared.presentation")
 THIRD_PARTY_PURE = ("numpy",)
 
 
@@ -35,7 +40,7 @@ class Rule:
 
 RULES = (
     Rule("shared.core", only=("shared.core", *THIRD_PARTY_PURE)),
-    Rule("shared.dashboard", only=(*PURE, *THIRD_PARTY_PURE)),
+    Rule("shared.presentation", only=(*PURE, *THIRD_PARTY_PURE)),
     Rule(
         "shared.store",
         forbidden=(
@@ -123,14 +128,36 @@ def check(root: Path = ROOT) -> list[Breach]:
     return found
 
 
+def http_functions(root: Path = ROOT) -> frozenset[str]:
+    return frozenset(p.stem for p in (root / "functions").glob("*.py") if not p.stem.startswith("_"))
+
+
+def name_clashes(source: str, module: str, reserved: frozenset[str]) -> list[str]:
+    """Top-level functions of ``module`` named like an HTTP function (docs/architecture.md, "Names")."""
+    return [
+        f"{module}:{node.lineno} defines {node.name}, the name of an HTTP function"
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in reserved
+    ]
+
+
+def check_names(root: Path = ROOT) -> list[str]:
+    reserved = http_functions(root)
+    found = []
+    for top in ("shared", "cli", "simulation"):
+        for path in sorted((root / top).rglob("*.py")):
+            found += name_clashes(path.read_text(encoding="utf-8"), module_name(path, root), reserved)
+    return found
+
+
 def main() -> None:
-    found = check()
+    found = [str(b) for b in check()] + check_names()
     for b in found:
         print(b)
     if found:
-        print(f"{len(found)} import(s) break the layers (devtools/layers.py)", file=sys.stderr)
+        print(f"{len(found)} breach(es) of the layers or the names (devtools/layers.py)", file=sys.stderr)
         sys.exit(1)
-    print("layers: every import keeps to its layer")
+    print("layers: every import keeps to its layer; no module redefines an HTTP function's name")
 
 
 if __name__ == "__main__":

@@ -47,9 +47,8 @@ def _schedule_time() -> tuple[str | None, datetime | None]:
 
 def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
     now = rt.clock.now()
-    beta = rt.params.beta
     if req.post_id is not None:
-        s = compute_one(rt.db, req.post_id, now, rt.reward_config, beta)
+        s = compute_one(rt.db, req.post_id, now, rt.reward_config, rt.params)
         rt.tasks.dispatch(s.tasks, now)
         return 200, {"post_id": s.post_id, "outcome": s.outcome, "value": s.value}
     job, scheduled_for = _schedule_time()
@@ -58,7 +57,7 @@ def _call(req: ComputeRewardRequest, rt: Runtime, caller: Caller) -> tuple[int, 
         rt.tasks,
         now,
         rt.reward_config,
-        beta,
+        rt.params,
         limit=req.limit,
         job=job,
         scheduled_for=scheduled_for,

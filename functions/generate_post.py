@@ -14,8 +14,7 @@ from shared.auth import Caller
 from shared.bootstrap import Runtime
 from shared.core.policy import explain
 from shared.services.access import check_business
-from shared.services.generation import GenerateCommand, GeneratedPost
-from shared.services.generation import generate_post as generate
+from shared.services.generation import GenerateCommand, GeneratedPost, create_post
 
 
 def _view(g: GeneratedPost) -> dict[str, Any]:
@@ -62,7 +61,7 @@ def _call(req: GeneratePostRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         scheduled_for=req.scheduled_for,
         auto_publish=req.auto_publish,
     )
-    result = generate(
+    result = create_post(
         rt.db,
         cmd,
         space=rt.space,

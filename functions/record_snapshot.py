@@ -47,7 +47,7 @@ def _call(req: Request, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any
         raise Forbidden("the webhook secret only announces inserted snapshots", field="type")
     else:
         check_post(rt.db, caller, req.post_id)
-    result = record_event(rt.db, _event(req), rt.clock.now(), rt.reward_config, rt.params.beta, rt.limits)
+    result = record_event(rt.db, _event(req), rt.clock.now(), rt.reward_config, rt.params, rt.limits)
     rt.tasks.dispatch(result.tasks, rt.clock.now())
     return 200, {
         "post_id": result.post_id,

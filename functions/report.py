@@ -15,9 +15,9 @@ import functions_framework
 from functions._entry import respond
 from shared.auth import Caller, Forbidden
 from shared.bootstrap import get_runtime
-from shared.dashboard.page import CSP
 from shared.errors import AppError, TransientError
 from shared.logs import log
+from shared.presentation.page import CSP
 from shared.services.dashboard import dashboard_html
 
 

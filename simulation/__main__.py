@@ -1,4 +1,4 @@
-"""The main job: ``python -m simulation`` (``make demo``; also ``python -m learner run``)."""
+"""The main job: ``python -m simulation`` (``make demo``; also ``python -m cli run``)."""
 
 from __future__ import annotations
 

@@ -168,7 +168,7 @@ def deletion_penalty(posted_at: datetime, deleted_at: datetime, config: RewardCo
     return config.deletion_penalty * math.exp(-days / config.deletion_decay_days)
 
 
-def compute_reward(
+def reward_from_snapshots(
     platform: str,
     snapshots: Sequence[Snapshot],
     posted_at: datetime,

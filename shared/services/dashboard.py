@@ -7,8 +7,8 @@ from uuid import UUID
 
 from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
-from shared.dashboard.page import render
-from shared.dashboard.view import build_view
+from shared.presentation.page import render
+from shared.presentation.view import build_view
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
 from shared.store.dashboard import (

@@ -1,4 +1,4 @@
-"""generate_post: choose the creative parameters, write the prompts, log the decision."""
+"""The work behind generate_post (create_post): choose the parameters, write the prompts, log the decision."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _same_request(post: post_store.PostRow, cmd: GenerateCommand) -> None:
         raise Conflict(f"request_id was already used for a post with another {', '.join(differs)}", field="request_id")
 
 
-def generate_post(
+def create_post(
     db: Database,
     cmd: GenerateCommand,
     *,

@@ -8,6 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from shared.core.plausibility import falling_counter
+from shared.core.policy import PolicyParams
 from shared.core.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
 from shared.core.reward import RewardConfig, Snapshot
 from shared.core.tasks import Task
@@ -65,13 +66,18 @@ class Ingested:
 
 
 def record_event(
-    db: Database, event: Event, now: datetime, config: RewardConfig, beta: float, limits: RateLimits = NO_LIMITS
+    db: Database,
+    event: Event,
+    now: datetime,
+    config: RewardConfig,
+    params: PolicyParams,
+    limits: RateLimits = NO_LIMITS,
 ) -> Ingested:
     """Apply one event in one transaction; redelivery changes nothing twice. A new snapshot
     past the business's hourly limit is refused (429) and nothing of it stays."""
     if isinstance(event, Inserted):
         with db.transaction() as conn:
-            return _process_inserted(conn, event.snapshot_id, now, config, beta)
+            return _process_inserted(conn, event.snapshot_id, now, config, params)
     with db.transaction() as conn:
         post = post_store.get_post(conn, event.post_id, for_update=True)
         if post is None:
@@ -117,11 +123,13 @@ def record_event(
             )  # fmt: skip
         if not stored or late:
             return Ingested(post.post_id, "metrics", stored, late=late)
-        settled = settle(conn, post.post_id, now, config, beta)
+        settled = settle(conn, post.post_id, now, config, params)
         return Ingested(post.post_id, "metrics", True, reward=settled.outcome, tasks=settled.tasks)
 
 
-def _process_inserted(conn: Conn, snapshot_id: int, now: datetime, config: RewardConfig, beta: float) -> Ingested:
+def _process_inserted(
+    conn: Conn, snapshot_id: int, now: datetime, config: RewardConfig, params: PolicyParams
+) -> Ingested:
     """Treat a webhook as a notification: re-read the row by id, then do what a
     metrics event would have done. The row's processed mark makes it idempotent."""
     found = snapshot_store.lock_snapshot(conn, snapshot_id)
@@ -136,12 +144,12 @@ def _process_inserted(conn: Conn, snapshot_id: int, now: datetime, config: Rewar
     fault_point("record_snapshot.after_mark_processed")
     if reward is None or late:
         return Ingested(post_id, "inserted", True, late=late)
-    settled = settle(conn, post_id, now, config, beta)
+    settled = settle(conn, post_id, now, config, params)
     return Ingested(post_id, "inserted", True, reward=settled.outcome, tasks=settled.tasks)
 
 
 def sweep_unprocessed(
-    db: Database, now: datetime, config: RewardConfig, beta: float, *, batch: int = 200, limit: int = 10_000
+    db: Database, now: datetime, config: RewardConfig, params: PolicyParams, *, batch: int = 200, limit: int = 10_000
 ) -> tuple[int, tuple[Task, ...]]:
     """Process the snapshots whose webhook was lost; returns (processed, tasks)."""
     done = 0
@@ -150,7 +158,7 @@ def sweep_unprocessed(
         with db.transaction() as conn:
             ids = snapshot_store.claim_unprocessed(conn, min(batch, limit - done))
             for snapshot_id in ids:
-                tasks.extend(_process_inserted(conn, snapshot_id, now, config, beta).tasks)
+                tasks.extend(_process_inserted(conn, snapshot_id, now, config, params).tasks)
         if not ids:
             break
         done += len(ids)

@@ -63,7 +63,7 @@ def _logged_updates(conn: Conn, pending: list[PendingUpdate]) -> list[LoggedUpda
     return updates
 
 
-def update_policy(
+def apply_update(
     db: Database,
     post_id: UUID,
     now: datetime,

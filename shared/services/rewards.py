@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from shared.core.policy import fold_baseline
-from shared.core.reward import RewardConfig, RewardResult, Snapshot, compute_reward, is_complete
+from shared.core.policy import PolicyParams, fold_baseline
+from shared.core.reward import RewardConfig, RewardResult, Snapshot, is_complete, reward_from_snapshots
 from shared.core.tasks import Task, update_task
 from shared.errors import NotFound
 from shared.faults import fault_point
@@ -50,11 +50,13 @@ def _decide(
     complete = row.deleted_at is not None or is_complete(snaps, row.posted_at, config)
     if not complete and now < row.finalize_by:
         return "waiting", None
-    result = compute_reward(row.platform, snaps, row.posted_at, row.deleted_at, row.profile_followers, config)
+    result = reward_from_snapshots(row.platform, snaps, row.posted_at, row.deleted_at, row.profile_followers, config)
     return ("computed" if result is not None else "missing"), result
 
 
-def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardConfig, beta: float) -> list[Settlement]:
+def settle_many(
+    conn: Conn, post_ids: list[UUID], now: datetime, config: RewardConfig, params: PolicyParams
+) -> list[Settlement]:
     """Settle the rewards of ``post_ids`` that are due and complete (or past their wait).
 
     Runs inside the caller's transaction. Reward rows are locked first, in
@@ -78,7 +80,7 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
     before_after: dict[UUID, tuple[float, float]] = {}
     for r, value in valued:
         old = baselines[r.platform]
-        baselines[r.platform] = fold_baseline(old, value, beta)
+        baselines[r.platform] = fold_baseline(old, value, params.beta)
         folded[r.platform] += 1
         before_after[r.post_id] = (old, baselines[r.platform])
     tasks = {r.post_id: update_task(r.post_id, now) for r, _ in valued}
@@ -108,17 +110,17 @@ def settle_many(conn: Conn, post_ids: list[UUID], now: datetime, config: RewardC
     return out
 
 
-def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
+def settle(conn: Conn, post_id: UUID, now: datetime, config: RewardConfig, params: PolicyParams) -> Settlement:
     """Settle one post's reward (see ``settle_many``)."""
-    settled = settle_many(conn, [post_id], now, config, beta)
+    settled = settle_many(conn, [post_id], now, config, params)
     if not settled:
         raise NotFound("no reward for this post (is it published?)", field="post_id")
     return settled[0]
 
 
-def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig, beta: float) -> Settlement:
+def compute_one(db: Database, post_id: UUID, now: datetime, config: RewardConfig, params: PolicyParams) -> Settlement:
     with db.transaction() as conn:
-        settled = settle(conn, post_id, now, config, beta)
+        settled = settle(conn, post_id, now, config, params)
     fault_point("compute_reward.after_commit")
     return settled
 
@@ -127,7 +129,7 @@ def sweep(
     db: Database,
     now: datetime,
     config: RewardConfig,
-    beta: float,
+    params: PolicyParams,
     dispatch: Callable[[Sequence[Task]], None],
     *,
     batch: int = 200,
@@ -147,7 +149,7 @@ def sweep(
         tasks: list[Task] = []
         with db.transaction() as conn:
             keys = reward_store.claim_due(conn, now, after, min(batch, limit - examined))
-            for s in settle_many(conn, [k[1] for k in keys], now, config, beta) if keys else []:
+            for s in settle_many(conn, [k[1] for k in keys], now, config, params) if keys else []:
                 fault_point("sweep.after_settle")
                 if s.outcome in counts:
                     counts[s.outcome] += 1

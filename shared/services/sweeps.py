@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.core.action_space import ActionSpace
+from shared.core.policy import PolicyParams
 from shared.core.reward import RewardConfig
 from shared.core.tasks import TaskSink
 from shared.services.dashboard import refresh_typical_contexts
@@ -36,7 +37,7 @@ def run_sweep(
     sink: TaskSink,
     now: datetime,
     config: RewardConfig,
-    beta: float,
+    params: PolicyParams,
     *,
     limit: int,
     job: str | None = None,
@@ -57,9 +58,9 @@ def run_sweep(
         with db.transaction() as conn:
             if not sweep_store.claim_run(conn, job, scheduled_for, now):
                 return SweepRun(duplicate=True)
-    snapshots, snapshot_tasks = sweep_unprocessed(db, now, config, beta, limit=limit)
+    snapshots, snapshot_tasks = sweep_unprocessed(db, now, config, params, limit=limit)
     sink.dispatch(snapshot_tasks, now)
-    rewards = sweep_rewards(db, now, config, beta, lambda tasks: sink.dispatch(tasks, now), limit=limit)
+    rewards = sweep_rewards(db, now, config, params, lambda tasks: sink.dispatch(tasks, now), limit=limit)
     run = SweepRun(
         duplicate=False,
         snapshots=snapshots,

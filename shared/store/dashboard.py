@@ -1,4 +1,4 @@
-"""What the dashboard reads (SQL only; shaping and charts are in shared/dashboard/).
+"""What the dashboard reads (SQL only; shaping and charts are in shared/presentation/).
 
 Counts, rewards and exploration come from the per-day activity tables the writes keep up
 to date (migration 20261206040000_activity_days.sql), so the page reads a few rows per day
@@ -16,7 +16,7 @@ import numpy as np
 
 from shared.core.bandit import RidgeIGW
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays

@@ -13,18 +13,18 @@ import pytest
 
 from shared.config import PROJECT_ROOT
 from shared.core.policy import PolicyParams
-from tests.support.cli import learner
+from tests.support.cli import run_cli
 
 
 def test_help_lists_the_commands(database_url, tmp_path):
-    done = learner(database_url, tmp_path, "--help")
+    done = run_cli(database_url, tmp_path, "--help")
     assert done.returncode == 0
     for command in ("run", "generate", "report"):
         assert f"    {command} " in done.stdout
 
 
 def test_generate_prints_action_probabilities_prompts_and_the_offline_caption(runtime, database_url, tmp_path):
-    done = learner(
+    done = run_cli(
         database_url, tmp_path, "generate", "--topic", "our spring menu", "--platform", "instagram", "--json"
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -44,7 +44,7 @@ def test_generate_prints_action_probabilities_prompts_and_the_offline_caption(ru
 def test_generate_reads_a_profile_file_and_prints_text(database_url, tmp_path):
     profile = tmp_path / "bakery.json"
     profile.write_text(json.dumps({"name": "Rosa's Bakery", "industries": ["Food & Beverage"]}))
-    done = learner(
+    done = run_cli(
         database_url, tmp_path, "generate", "--topic", "sourdough", "--profile", str(profile),
         "--request-id", "cli-bakery-1",
     )  # fmt: skip
@@ -54,7 +54,7 @@ def test_generate_reads_a_profile_file_and_prints_text(database_url, tmp_path):
     assert done.stdout.count(" * ") == 6  # one chosen value per dimension
     for title in ("Generator prompt:", "Caption prompt:", "Image prompt:", "Caption (offline, done):"):
         assert title in done.stdout
-    again = learner(
+    again = run_cli(
         database_url, tmp_path, "generate", "--topic", "sourdough", "--profile", str(profile),
         "--request-id", "cli-bakery-1",
     )  # fmt: skip
@@ -65,30 +65,30 @@ def test_generate_reads_a_profile_file_and_prints_text(database_url, tmp_path):
 def test_an_invalid_profile_file_is_refused_with_the_field(database_url, tmp_path):
     profile = tmp_path / "bad.json"
     profile.write_text(json.dumps({"name": "X", "colours": "navy", "surprise": 1}))
-    done = learner(database_url, tmp_path, "generate", "--topic", "t", "--profile", str(profile))
+    done = run_cli(database_url, tmp_path, "generate", "--topic", "t", "--profile", str(profile))
     assert done.returncode != 0
     assert "colours" in done.stderr and "surprise" in done.stderr
 
 
 def test_report_writes_the_dashboard_of_the_database(runtime, database_url, tmp_path):
     out = tmp_path / "report.html"
-    assert learner(database_url, tmp_path, "generate", "--topic", "t").returncode == 0
-    done = learner(database_url, tmp_path, "report", "--out", str(out))
+    assert run_cli(database_url, tmp_path, "generate", "--topic", "t").returncode == 0
+    done = run_cli(database_url, tmp_path, "report", "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "1 businesses · 1 posts" in page
 
 
 def test_help_lists_the_policy_and_holdback_commands(database_url, tmp_path):
-    done = learner(database_url, tmp_path, "--help")
+    done = run_cli(database_url, tmp_path, "--help")
     assert "    policy " in done.stdout and "    holdback " in done.stdout
-    sub = learner(database_url, tmp_path, "policy", "--help")
+    sub = run_cli(database_url, tmp_path, "policy", "--help")
     for action in ("export", "import", "snapshot", "snapshots", "rollback", "reset"):
         assert action in sub.stdout
 
 
 def test_generate_json_carries_the_explanation_of_every_value(runtime, database_url, tmp_path):
-    done = learner(database_url, tmp_path, "generate", "--topic", "our spring menu", "--json")
+    done = run_cli(database_url, tmp_path, "generate", "--topic", "our spring menu", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
     assert shown["holdback"] is False and shown["epsilon"] == PolicyParams().epsilon
@@ -105,30 +105,30 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
 
     install(runtime, awkward_state(runtime), version=9)
     first = tmp_path / "policy.json"
-    done = learner(database_url, tmp_path, "policy", "export", "--out", str(first))
+    done = run_cli(database_url, tmp_path, "policy", "export", "--out", str(first))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Policy version 9 written" in done.stdout
-    snap = learner(database_url, tmp_path, "policy", "snapshot", "--label", "before the test")
+    snap = run_cli(database_url, tmp_path, "policy", "snapshot", "--label", "before the test")
     assert "Saved: snapshot" in snap.stdout and "of version 9" in snap.stdout
 
-    refused = learner(database_url, tmp_path, "policy", "reset")
+    refused = run_cli(database_url, tmp_path, "policy", "reset")
     assert refused.returncode != 0 and "--yes" in refused.stderr
-    reset = learner(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
+    reset = run_cli(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
     assert reset.returncode == 0 and "reset: version 10" in reset.stdout
-    repeat = learner(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
+    repeat = run_cli(database_url, tmp_path, "policy", "reset", "--yes", "--key", "cli-reset")
     assert "nothing changed" in repeat.stdout
 
-    back = learner(database_url, tmp_path, "policy", "rollback", "--version", "9")
+    back = run_cli(database_url, tmp_path, "policy", "rollback", "--version", "9")
     assert back.returncode == 0 and "rollback: version 11 (the state of version 9)" in back.stdout
-    listed = learner(database_url, tmp_path, "policy", "snapshots", "--json")
+    listed = run_cli(database_url, tmp_path, "policy", "snapshots", "--json")
     shown = json.loads(listed.stdout)
     assert [e["kind"] for e in shown["lifecycle"]] == ["rollback", "reset"]
     assert "before the test" in [s["label"] for s in shown["snapshots"]]
 
-    imported = learner(database_url, tmp_path, "policy", "import", str(first))
+    imported = run_cli(database_url, tmp_path, "policy", "import", str(first))
     assert imported.returncode == 0 and "import: version 12 (the state of version 9)" in imported.stdout
     second = tmp_path / "again.json"
-    learner(database_url, tmp_path, "policy", "export", "--out", str(second))
+    run_cli(database_url, tmp_path, "policy", "export", "--out", str(second))
     a, b = json.loads(first.read_text()), json.loads(second.read_text())
     for doc in (a, b):
         doc.pop("exported_at"), doc.pop("version")
@@ -136,7 +136,7 @@ def test_policy_commands_export_snapshot_reset_rollback_and_import(runtime, data
 
     bad = tmp_path / "bad.json"
     bad.write_text(first.read_text().replace('"schema_version": 3', '"schema_version": 7'))
-    invalid = learner(database_url, tmp_path, "policy", "import", str(bad))
+    invalid = run_cli(database_url, tmp_path, "policy", "import", str(bad))
     assert invalid.returncode != 0 and "schema_version" in invalid.stderr
 
 
@@ -149,27 +149,27 @@ def test_policy_fit_normaliser_fits_on_the_latest_decisions_and_activates_it(
     for i in range(8):
         generate(functions, bid, f"c{i}", "x", topic_embedding=embedding(i))
     version = fetch_one(runtime, "select version from policy_state")[0]
-    done = learner(database_url, tmp_path, "policy", "fit-normaliser", "--last", "6", "--key", "cli-fit")
+    done = run_cli(database_url, tmp_path, "policy", "fit-normaliser", "--last", "6", "--key", "cli-fit")
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"normaliser: version {version + 1}" in done.stdout and "fitted on 6 contexts is active" in done.stdout
     assert "warning: 6 contexts are few (fewer than 100)" in done.stderr
     rows = fetch_all(runtime, "select version, active, fitted_on from context_normalisers")
     assert len(rows) == 1 and rows[0][1:] == (True, 6) and rows[0][0] in done.stdout
-    repeat = learner(database_url, tmp_path, "policy", "fit-normaliser", "--key", "cli-fit")
+    repeat = run_cli(database_url, tmp_path, "policy", "fit-normaliser", "--key", "cli-fit")
     assert repeat.returncode == 0 and "nothing changed" in repeat.stdout and "warning" not in repeat.stderr
     assert fetch_one(runtime, "select version from policy_state")[0] == version + 1
 
 
 def test_holdback_prints_both_arms(runtime, database_url, tmp_path):
-    done = learner(database_url, tmp_path, "holdback", "--json")
+    done = run_cli(database_url, tmp_path, "holdback", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
     assert shown["holdback_share"] == 0.0 and shown["rows"][0]["platform"] == "all"
-    text = learner(database_url, tmp_path, "holdback")
+    text = run_cli(database_url, tmp_path, "holdback")
     # Off and never on: a sentence that says so and how to turn it on, not a table of dashes.
     assert "The holdback is off" in text.stdout and "POLICY_HOLDBACK_SHARE=0.1" in text.stdout
     assert "lift (policy − holdback)" not in text.stdout
-    on = learner(database_url, tmp_path, "holdback", env={"POLICY_HOLDBACK_SHARE": "0.2"})
+    on = run_cli(database_url, tmp_path, "holdback", env={"POLICY_HOLDBACK_SHARE": "0.2"})
     assert "Holdback share 20.0%" in on.stdout and "lift (policy − holdback)" in on.stdout
 
 
@@ -177,7 +177,7 @@ def test_holdback_prints_both_arms(runtime, database_url, tmp_path):
 def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(database_url, tmp_path):
     out = tmp_path / "demo.html"
     done = subprocess.run(
-        [sys.executable, "-m", "learner", "report", "--demo-days", "3", "--demo-businesses", "1", "--out", str(out)],
+        [sys.executable, "-m", "cli", "report", "--demo-days", "3", "--demo-businesses", "1", "--out", str(out)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -195,11 +195,11 @@ def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(data
 
 
 def test_snapshot_ids_with_a_gap_are_explained(runtime, database_url, tmp_path):
-    assert learner(database_url, tmp_path, "policy", "snapshot", "--key", "first").returncode == 0
-    assert "ids are never reused" not in learner(database_url, tmp_path, "policy", "snapshots").stdout
+    assert run_cli(database_url, tmp_path, "policy", "snapshot", "--key", "first").returncode == 0
+    assert "ids are never reused" not in run_cli(database_url, tmp_path, "policy", "snapshots").stdout
     for key in ("first", "second"):  # the repeated key keeps nothing but uses up an id
-        assert learner(database_url, tmp_path, "policy", "snapshot", "--key", key).returncode == 0
-    listed = learner(database_url, tmp_path, "policy", "snapshots")
+        assert run_cli(database_url, tmp_path, "policy", "snapshot", "--key", key).returncode == 0
+    listed = run_cli(database_url, tmp_path, "policy", "snapshots")
     ids = [int(line.split()[0][1:]) for line in listed.stdout.splitlines() if line.strip().startswith("#")]
     assert len(ids) == 2 and max(ids) - min(ids) == 2
     assert "ids are never reused: a gap is a snapshot that was not kept" in listed.stdout
@@ -211,7 +211,7 @@ def test_an_empty_database_is_named_in_one_line_with_what_to_run(database_url, t
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     try:
-        done = learner(psycopg.conninfo.make_conninfo(database_url, dbname=name), tmp_path, *command)
+        done = run_cli(psycopg.conninfo.make_conninfo(database_url, dbname=name), tmp_path, *command)
         assert done.returncode == 2
         assert done.stderr.strip().splitlines() == [
             "error: the database at DATABASE_URL has none of the product's tables: apply the migrations once "

@@ -14,7 +14,7 @@ from shared.core.target_policies import default_what_ifs
 from shared.services.evaluation import MINIMUM, evaluate_logged, refresh_evaluation
 from shared.store.evaluation import cached_evaluation
 from simulation.campaign import CampaignConfig, run_campaign
-from tests.support.cli import learner
+from tests.support.cli import run_cli
 from tests.support.database import START
 
 
@@ -68,11 +68,11 @@ def test_the_logged_campaign_is_evaluated_for_every_target_and_estimator(runtime
     again = refresh_evaluation(runtime.db, runtime.space, now + timedelta(hours=7), every=timedelta(hours=6))
     assert again is not None and again.version == result.version + 1
     # The CLI prints them.
-    done = learner(database_url, tmp_path, "evaluate", "--json")
+    done = run_cli(database_url, tmp_path, "evaluate", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
     assert shown["n"] == result.n and len(shown["estimates"]) == len(result.estimates)
-    text = learner(database_url, tmp_path, "evaluate")
+    text = run_cli(database_url, tmp_path, "evaluate")
     assert "always question hooks on LinkedIn" in text.stdout and "SNIPS" in text.stdout
 
 
@@ -92,7 +92,7 @@ def test_a_log_too_short_to_evaluate_gives_no_rows(runtime, functions, make_prof
 def test_a_bad_what_if_file_is_refused_by_the_cli(database_url, tmp_path):
     path = tmp_path / "what_ifs.json"
     path.write_text('[{"name": "mars", "platform": "mars", "fixed": {"LENGTH": "short"}}]', encoding="utf-8")
-    done = learner(database_url, tmp_path, "evaluate", "--what-ifs", str(path))
+    done = run_cli(database_url, tmp_path, "evaluate", "--what-ifs", str(path))
     assert done.returncode != 0 and "unknown platform" in done.stderr
 
 

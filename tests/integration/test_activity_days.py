@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from shared.config import Settings
-from shared.dashboard.view import build_view
+from shared.presentation.view import build_view
 from shared.services.dashboard import refresh_typical_contexts
 from shared.services.holdback import holdback_report
 from shared.store import dashboard as dashboard_store

@@ -129,7 +129,7 @@ def test_a_decision_keeps_to_two_round_trips_with_a_normaliser_active_and_cached
     from urllib.parse import parse_qs, urlparse
 
     from benchmarks.rtcount import RoundTripProxy
-    from shared.services.generation import GenerateCommand, generate_post
+    from shared.services.generation import GenerateCommand, create_post
     from shared.store.db import Database
 
     host = parse_qs(urlparse(database_url).query).get("host", [""])[0]
@@ -147,7 +147,7 @@ def test_a_decision_keeps_to_two_round_trips_with_a_normaliser_active_and_cached
                 normaliser_store._cache.clear()  # a new instance: the arrays are not here yet
             cmd = GenerateCommand(bid, f"rt-{i}", "linkedin", "AI tooling", np.asarray(embedding(i)), None, False)
             before = proxy.trips
-            out = generate_post(
+            out = create_post(
                 db, cmd, space=runtime.space, params=runtime.params, reward_config=runtime.reward_config,
                 embedder=None, now=runtime.clock.now(),
             )  # fmt: skip
@@ -228,13 +228,13 @@ def test_the_sweep_fits_once_at_the_threshold_even_when_two_sweeps_overlap(runti
     sweep = dict(limit=50, space=runtime.space)
     assert (
         run_sweep(
-            runtime.db, runtime.tasks, at(1), runtime.reward_config, 0.1, **sweep, normaliser_fit_after=7
+            runtime.db, runtime.tasks, at(1), runtime.reward_config, runtime.params, **sweep, normaliser_fit_after=7
         ).normaliser
         is None
     )
     assert (
         run_sweep(
-            runtime.db, runtime.tasks, at(1), runtime.reward_config, 0.1, **sweep, normaliser_fit_after=0
+            runtime.db, runtime.tasks, at(1), runtime.reward_config, runtime.params, **sweep, normaliser_fit_after=0
         ).normaliser
         is None
     )
@@ -249,7 +249,15 @@ def test_the_sweep_fits_once_at_the_threshold_even_when_two_sweeps_overlap(runti
         try:
             barrier.wait()
             runs.append(
-                run_sweep(runtime.db, runtime.tasks, at(2), runtime.reward_config, 0.1, **sweep, normaliser_fit_after=6)
+                run_sweep(
+                    runtime.db,
+                    runtime.tasks,
+                    at(2),
+                    runtime.reward_config,
+                    runtime.params,
+                    **sweep,
+                    normaliser_fit_after=6,
+                )
             )
         except BaseException as exc:
             errors.append(exc)
@@ -270,7 +278,7 @@ def test_the_sweep_fits_once_at_the_threshold_even_when_two_sweeps_overlap(runti
     decide(functions, bid, "t", 3)
     assert (
         run_sweep(
-            runtime.db, runtime.tasks, at(3), runtime.reward_config, 0.1, **sweep, normaliser_fit_after=6
+            runtime.db, runtime.tasks, at(3), runtime.reward_config, runtime.params, **sweep, normaliser_fit_after=6
         ).normaliser
         is None
     )

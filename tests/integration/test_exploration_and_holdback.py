@@ -218,7 +218,7 @@ def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
     from urllib.parse import parse_qs, urlparse
 
     from benchmarks.rtcount import RoundTripProxy
-    from shared.services.generation import GenerateCommand, generate_post
+    from shared.services.generation import GenerateCommand, create_post
     from shared.store.db import Database
 
     host = parse_qs(urlparse(database_url).query).get("host", [""])[0]
@@ -236,7 +236,7 @@ def test_a_decision_keeps_to_two_round_trips_with_holdback_and_the_schedule_on(
                 break
             cmd = GenerateCommand(bid, f"rt-{i}", "linkedin", "AI tooling", np.asarray(embedding(i)), None, False)
             before = proxy.trips
-            out = generate_post(
+            out = create_post(
                 db, cmd, space=runtime.space, params=params, reward_config=runtime.reward_config, embedder=None,
                 now=runtime.clock.now(),
             )  # fmt: skip

@@ -20,7 +20,7 @@ from shared.errors import Conflict, NotFound, PermanentError
 from shared.faults import SimulatedCrash
 from shared.policy_file import dumps, loads
 from shared.services import lifecycle
-from shared.services.learning import update_policy
+from shared.services.learning import apply_update
 from shared.store import policy as policy_store
 from tests.support.functions import at, embedding, fetch_all, fetch_one, generate, metrics, state_digest
 from tests.support.policy_states import awkward_state, bits, install, learn, same_state
@@ -285,7 +285,7 @@ def test_update_policy_saves_a_periodic_snapshot_every_n_versions(runtime, funct
     for post in posts:
         metrics(functions, post, at(24.5), likes=30, replies=2, follower_count=2000)
     for post in posts:
-        update_policy(runtime.db, UUID(post), at(26), runtime.params, group=1, snapshot_every=2, space=runtime.space)
+        apply_update(runtime.db, UUID(post), at(26), runtime.params, group=1, snapshot_every=2, space=runtime.space)
     rows = fetch_all(runtime, "select key, version, reason from policy_snapshots order by version")
     assert rows == [("periodic-v2", 2, "periodic")]
 

@@ -14,7 +14,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from shared.services.learning import update_policy
+from shared.services.learning import apply_update
 from tests.support.functions import at, compute, embedding, generate, metrics, state_digest
 
 CASES = [
@@ -67,7 +67,7 @@ def learned(runtime, functions, make_profile, clock):
         metrics(functions, post, at(24), likes=50, comments=5, follower_count=8000)
         assert compute(functions, {"post_id": post})["outcome"] == "final"
         runtime.params = replace(runtime.params, learner=learner)
-        outcome = update_policy(runtime.db, UUID(post), at(24), runtime.params, space=runtime.space, group=1)
+        outcome = apply_update(runtime.db, UUID(post), at(24), runtime.params, space=runtime.space, group=1)
         assert outcome.applied
     return [p["post_id"] for p in posts]
 

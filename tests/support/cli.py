@@ -1,4 +1,4 @@
-"""The command line as a user runs it: ``python -m learner`` in a process of its own."""
+"""The command line as a user runs it: ``python -m cli`` in a process of its own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from shared.config import PROJECT_ROOT
 
 
-def learner(
+def run_cli(
     database_url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {
@@ -22,7 +22,7 @@ def learner(
         **(env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "learner", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -13,10 +13,10 @@ import pytest
 from shared.core.action_space import ActionSpace
 from shared.core.context import CONTEXT_DIM
 from shared.core.policy import PolicyParams, select
-from shared.dashboard.charts import Series, line_chart, probability_bars
-from shared.dashboard.data import DashboardData, ExplorationDay, LatestPost, RewardDay
-from shared.dashboard.page import render
-from shared.dashboard.view import ALL, Point, build_view, policy_bars
+from shared.presentation.charts import Series, line_chart, probability_bars
+from shared.presentation.data import DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.presentation.page import render
+from shared.presentation.view import ALL, Point, build_view, policy_bars
 
 SPACE = ActionSpace.load()
 PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below

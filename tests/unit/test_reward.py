@@ -17,11 +17,11 @@ from shared.core.reward import (
     COUNTERS,
     RewardConfig,
     Snapshot,
-    compute_reward,
     deletion_penalty,
     engagement,
     is_complete,
     normalised_engagement,
+    reward_from_snapshots,
     slot_of,
     window_snapshots,
 )
@@ -94,7 +94,7 @@ def test_slot_of_uses_the_given_slot_else_the_largest_slot_reached(hours, given,
 
 
 def test_only_a_6h_snapshot_gives_r_equal_to_its_engagement():
-    result = compute_reward("linkedin", [snap(6, likes=10, comments=1)], POSTED, None, 1000, CONFIG)
+    result = reward_from_snapshots("linkedin", [snap(6, likes=10, comments=1)], POSTED, None, 1000, CONFIG)
     assert result is not None
     assert result.slots_used == (6,)
     assert result.engagement == pytest.approx(10 + 3 * 1)
@@ -106,7 +106,7 @@ def test_only_a_6h_snapshot_gives_r_equal_to_its_engagement():
 
 def test_slot_weights_are_renormalised_over_the_slots_present():
     snaps = [snap(6, likes=10), snap(24, likes=40, shares=5)]
-    result = compute_reward("linkedin", snaps, POSTED, None, 500, CONFIG)
+    result = reward_from_snapshots("linkedin", snaps, POSTED, None, 500, CONFIG)
     assert result is not None
     e6, e24 = 10.0, 40.0 + 2 * 5
     expected_r = (0.396 * e6 + 0.258 * e24) / (0.396 + 0.258)
@@ -116,7 +116,7 @@ def test_slot_weights_are_renormalised_over_the_slots_present():
 
 
 def test_only_a_24h_snapshot_gives_r_equal_to_its_engagement():
-    result = compute_reward("x", [snap(25, replies=2)], POSTED, None, 100, CONFIG)
+    result = reward_from_snapshots("x", [snap(25, replies=2)], POSTED, None, 100, CONFIG)
     assert result is not None
     assert result.slots_used == (24,)
     assert result.engagement == pytest.approx(6.0)
@@ -125,7 +125,7 @@ def test_only_a_24h_snapshot_gives_r_equal_to_its_engagement():
 def test_the_earliest_observation_in_a_slot_stands_for_it():
     late, early = snap(30, likes=50), snap(24, likes=10)
     assert window_snapshots([late, early], POSTED, CONFIG) == {24: early}
-    result = compute_reward("linkedin", [late, early], POSTED, None, 100, CONFIG)
+    result = reward_from_snapshots("linkedin", [late, early], POSTED, None, 100, CONFIG)
     assert result is not None
     assert result.engagement == pytest.approx(10.0)
 
@@ -136,19 +136,19 @@ def test_the_earliest_observation_stands_for_a_given_slot_too():
 
 
 def test_snapshots_at_48h_do_not_count_for_the_24h_window():
-    result = compute_reward(
+    result = reward_from_snapshots(
         "linkedin", [snap(6, likes=10), snap(48, likes=1000, follower_count=9)], POSTED, None, 100, CONFIG
     )
     assert result is not None
     assert result.slots_used == (6,)
     assert result.engagement == pytest.approx(10.0)
     assert result.followers == 100
-    assert compute_reward("linkedin", [snap(48, likes=5)], POSTED, None, 100, CONFIG) is None
+    assert reward_from_snapshots("linkedin", [snap(48, likes=5)], POSTED, None, 100, CONFIG) is None
 
 
 @pytest.mark.parametrize("snapshots", [[], [snap(2, likes=5)], [snap(5.9, likes=5)], [snap(72, likes=5)]])
 def test_no_snapshot_in_the_window_gives_no_reward(snapshots):
-    assert compute_reward("instagram", snapshots, POSTED, None, 100, CONFIG) is None
+    assert reward_from_snapshots("instagram", snapshots, POSTED, None, 100, CONFIG) is None
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_is_complete_only_when_the_24h_slot_has_a_snapshot(snapshots, complete):
     ],
 )
 def test_followers_come_from_the_latest_window_snapshot_else_the_profile(snapshots, profile, expected):
-    result = compute_reward("facebook", snapshots, POSTED, None, profile, CONFIG)
+    result = reward_from_snapshots("facebook", snapshots, POSTED, None, profile, CONFIG)
     assert result is not None
     assert result.followers == expected
     assert result.followers_reported is None
@@ -192,7 +192,7 @@ def test_followers_come_from_the_latest_window_snapshot_else_the_profile(snapsho
     ("reported", "used"), [(0, 250), (249, 250), (250, 250), (4000, 4000), (4001, 4000), (10**9, 4000)]
 )
 def test_a_follower_count_beyond_four_times_the_profiles_is_capped_and_kept_as_reported(reported, used):
-    result = compute_reward("x", [snap(24, likes=10**12, follower_count=reported)], POSTED, None, 1000, CONFIG)
+    result = reward_from_snapshots("x", [snap(24, likes=10**12, follower_count=reported)], POSTED, None, 1000, CONFIG)
     assert result is not None and result.followers == used
     assert result.followers_reported == (None if used == reported else reported)
     assert result.components()["followers_reported"] == result.followers_reported
@@ -201,7 +201,7 @@ def test_a_follower_count_beyond_four_times_the_profiles_is_capped_and_kept_as_r
 
 @pytest.mark.parametrize("profile", [None, 0])
 def test_followers_below_one_count_as_one(profile):
-    result = compute_reward("facebook", [snap(24, comments=2)], POSTED, None, profile, CONFIG)
+    result = reward_from_snapshots("facebook", [snap(24, comments=2)], POSTED, None, profile, CONFIG)
     assert result is not None
     assert result.r_eng == pytest.approx(math.tanh(math.log(1 + 6) / math.log(2)))
 
@@ -225,7 +225,7 @@ def test_deletion_penalty_decays_with_the_days_before_deletion(days, expected):
 
 def test_a_deleted_post_loses_the_penalty_from_its_reward():
     deleted_at = POSTED + timedelta(hours=36)
-    result = compute_reward("x", [snap(24, likes=30)], POSTED, deleted_at, 200, CONFIG)
+    result = reward_from_snapshots("x", [snap(24, likes=30)], POSTED, deleted_at, 200, CONFIG)
     assert result is not None
     penalty = 0.7 * math.exp(-1.5 / 3)
     assert result.penalty == pytest.approx(penalty)
@@ -235,7 +235,7 @@ def test_a_deleted_post_loses_the_penalty_from_its_reward():
 
 def test_the_stored_components_name_every_field_of_the_result():
     deleted_at = POSTED + timedelta(hours=36)
-    result = compute_reward("x", [snap(6, likes=3), snap(24, likes=30)], POSTED, deleted_at, 200, CONFIG)
+    result = reward_from_snapshots("x", [snap(6, likes=3), snap(24, likes=30)], POSTED, deleted_at, 200, CONFIG)
     assert result is not None
     expected = dataclasses.asdict(result) | {"slots_used": [6, 24]}
     assert result.components() == expected
@@ -244,7 +244,7 @@ def test_the_stored_components_name_every_field_of_the_result():
 
 def test_the_penalised_reward_is_clamped_at_minus_one():
     config = RewardConfig(deletion_penalty=5.0)
-    result = compute_reward("x", [snap(6)], POSTED, POSTED, 200, config)
+    result = reward_from_snapshots("x", [snap(6)], POSTED, POSTED, 200, config)
     assert result is not None
     assert result.penalty == pytest.approx(5.0)
     assert result.value == -1.0
@@ -268,7 +268,7 @@ def test_the_reward_always_lies_in_minus_one_to_one(platform, observations, prof
     config = RewardConfig(deletion_penalty=penalty)
     snaps = [snap(h, follower_count=f, slot=s, **c) for h, c, f, s in observations]
     deleted_at = None if deleted_days is None else POSTED + timedelta(days=deleted_days)
-    result = compute_reward(platform, snaps, POSTED, deleted_at, profile, config)
+    result = reward_from_snapshots(platform, snaps, POSTED, deleted_at, profile, config)
     if result is None:
         assert not window_snapshots(snaps, POSTED, config)
         return

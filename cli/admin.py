@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m learner policy ...`` (docs/lifecycle.md) and ``holdback``.
+"""Operator commands: ``python -m cli policy ...`` (docs/lifecycle.md) and ``holdback``.
 
 policy export     write the whole policy state to a versioned JSON file (or stdout)
 policy import     replace the policy by a file's, as a new version

@@ -19,7 +19,7 @@ from shared.core.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
 from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
-from shared.dashboard.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
 BUCKETS = (ALL, *TIME_BUCKETS)

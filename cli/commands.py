@@ -1,4 +1,4 @@
-"""One entry point for people: ``python -m learner <command>``.
+"""One entry point for people: ``python -m cli <command>``.
 
 run        the main job: a simulated campaign through the real functions (same as ``python -m simulation``)
 generate   choose, log and write one post for a profile and topic, and print what was decided
@@ -38,7 +38,7 @@ def _aware(text: str) -> datetime:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="python -m learner",
+        prog="python -m cli",
         description="The social content learner: a contextual bandit that picks the creative parameters of posts, "
         "logs each decision with its probability, and learns from delayed engagement.",
         epilog="Configuration comes from the environment (see README.md): DATABASE_URL (unset: the embedded "
@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--topic", required=True, help="what the post is about, e.g. 'our new analytics dashboard'")
     gen.add_argument("--platform", choices=PLATFORMS, default="linkedin", help="default linkedin")
     gen.add_argument(
-        "--profile", type=Path, help="business profile as JSON (see learner/profiles.py); default: a sample B2B profile"
+        "--profile", type=Path, help="business profile as JSON (see cli/profiles.py); default: a sample B2B profile"
     )
     gen.add_argument("--when", type=_aware, help="scheduled time, ISO 8601 with a zone (default now)")
     gen.add_argument("--request-id", help="idempotency key: the same key returns the same post (default: a new one)")
@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=5000, help="latest rewarded decisions to use (default 5000)")
     ev.add_argument("--what-ifs", type=Path, help="what-if policies as JSON (default: shared/what_ifs.json)")
     ev.add_argument("--json", action="store_true", help="print the estimates as JSON")
-    from learner.admin import add_policy_commands
+    from cli.admin import add_policy_commands
 
     add_policy_commands(sub)
     return top
@@ -123,21 +123,21 @@ def _dispatch(args: argparse.Namespace) -> None:
     elif args.command == "evaluate":
         evaluate(args)
     elif args.command == "policy":
-        from learner.admin import run_policy
+        from cli.admin import run_policy
 
         run_policy(args)
     elif args.command == "holdback":
-        from learner.admin import run_holdback
+        from cli.admin import run_holdback
 
         run_holdback(args)
     else:
-        report(args)
+        run_report(args)
 
 
 def generate(args: argparse.Namespace) -> None:
-    from learner.profiles import load_profile
+    from cli.profiles import load_profile
     from shared.bootstrap import build_runtime
-    from shared.services.generation import GenerateCommand, generate_post
+    from shared.services.generation import GenerateCommand, create_post
     from shared.store.profiles import upsert_profile
 
     try:
@@ -157,7 +157,7 @@ def generate(args: argparse.Namespace) -> None:
             scheduled_for=args.when,
             auto_publish=False,
         )
-        result = generate_post(
+        result = create_post(
             runtime.db,
             command,
             space=runtime.space,
@@ -256,7 +256,7 @@ def as_text(s: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip()
 
 
-def report(args: argparse.Namespace) -> None:
+def run_report(args: argparse.Namespace) -> None:
     from shared.bootstrap import build_runtime
 
     if args.demo_days is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from shared.dashboard.view import Bar, Point
+from shared.presentation.view import Bar, Point
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from html import escape
 
 from shared.core.context import PLATFORMS
 from shared.core.lift import Interval, LiftRow
-from shared.dashboard.charts import Series, line_chart, probability_bars
-from shared.dashboard.data import LatestPost
-from shared.dashboard.view import ALL, BUCKETS, CellView, DashboardView
+from shared.presentation.charts import Series, line_chart, probability_bars
+from shared.presentation.data import LatestPost
+from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
 
