@@ -190,11 +190,13 @@ def create_post(
         content_status="pending" if content is not None else "done",
         content_source=content.source if content is not None else "offline",
     )
-    args = (new_post, decision_id, context, selection, drawn, view.version, space.version, view.normaliser_version)
+    post_row, decision_row = post_store.new_rows(
+        new_post, decision_id, context, selection, drawn, view.version, space.version, view.normaliser_version
+    )
     tasks: tuple[Task, ...] = ()
     if cmd.auto_publish:
         with db.transaction() as conn:
-            created = post_store.insert_post_with_decision(conn, *args)
+            created = post_store.insert_post_with_decision(conn, post_row, decision_row)
             fault_point("generate_post.after_insert")
             if created:
                 post = post_store.get_post(conn, post_id, for_update=True)
@@ -204,12 +206,11 @@ def create_post(
     else:
         # One statement: the post and its decision are written together or not at all.
         with db.statement() as conn:
-            created = post_store.insert_post_with_decision(conn, *args)
+            created = post_store.insert_post_with_decision(conn, post_row, decision_row)
     fault_point("generate_post.after_commit")
     if content is not None:
         complete_content(db, post_id, content, now)
     if not created or content is not None or tasks:
         stored = _stored(db, post_id)
         return GeneratedPost(post_id, stored.decision, stored.post, created=created, tasks=tasks)
-    post_row, decision_row = post_store.new_rows(*args)
     return GeneratedPost(post_id=post_id, decision=decision_row, post=post_row, created=True, tasks=tasks)

@@ -49,17 +49,8 @@ class Database:
         a server connection lost mid-transaction shows at COMMIT as an
         InternalError ("received 2 results"), not an OperationalError.
         """
-        try:
-            with self.pool.connection() as conn:
-                try:
-                    with conn.transaction():
-                        yield conn
-                except psycopg.Error as exc:
-                    if conn.broken and not isinstance(exc, psycopg.OperationalError):
-                        raise TransientError(f"database connection lost: {type(exc).__name__}") from exc
-                    raise
-        except psycopg.OperationalError as exc:
-            raise TransientError(f"database unavailable: {type(exc).__name__}") from exc
+        with self._connection() as conn, conn.transaction():
+            yield conn
 
     @contextmanager
     def statement(self) -> Iterator[Conn]:
@@ -68,6 +59,13 @@ class Database:
         No BEGIN/COMMIT: each statement is its own transaction. Use it only
         where a single statement is the whole unit of work.
         """
+        with self._connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[Conn]:
+        """A pooled connection whose failures are mapped: unreachable, or broken under us,
+        is a TransientError (503); any other error is the caller's."""
         try:
             with self.pool.connection() as conn:
                 try:

@@ -125,20 +125,11 @@ def _choice_from_json(d: dict[str, Any]) -> DimensionChoice:
     )
 
 
-def insert_post_with_decision(
-    conn: Conn,
-    post: NewPost,
-    decision_id: UUID,
-    context: Context,
-    selection: Selection,
-    drawn: Drawn,
-    policy_version: int,
-    action_space: str,
-    normaliser_version: str | None = None,
-) -> bool:
-    """Insert the post and its decision in one statement (one round trip, atomic on
-    its own); False when (business, request) exists already and nothing was written.
-    ``context.x`` is stored raw; ``normaliser_version`` names the x' the scores used."""
+def insert_post_with_decision(conn: Conn, post: PostRow, decision: DecisionRow) -> bool:
+    """Insert the post and its decision (as ``new_rows`` made them) in one statement (one
+    round trip, atomic on its own); False when (business, request) exists already and
+    nothing was written. ``decision.x`` is stored raw; ``normaliser_version`` names the x'
+    the scores used."""
     row = conn.execute(
         "with p as ("
         " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
@@ -166,23 +157,23 @@ def insert_post_with_decision(
             post.content_status,
             post.content_source,
             post.created_at,
-            decision_id,
-            context.platform,
-            context.time_bucket,
-            context.day_of_week,
-            context.x,
-            context.fallback,
-            Jsonb([_choice_json(c) for c in selection.choices]),
-            selection.joint_propensity,
-            drawn.tau,
-            drawn.epsilon,
-            policy_version,
-            action_space,
-            selection.seed,
-            selection.holdback,
-            normaliser_version,
-            drawn.learner,
-            Jsonb(selection.action),
+            decision.decision_id,
+            decision.platform,
+            decision.time_bucket,
+            decision.day_of_week,
+            decision.x,
+            decision.context_fallback,
+            Jsonb([_choice_json(c) for c in decision.choices]),
+            decision.joint_propensity,
+            decision.tau,
+            decision.epsilon,
+            decision.policy_version,
+            decision.action_space,
+            decision.seed,
+            decision.holdback,
+            decision.normaliser_version,
+            decision.learner,
+            Jsonb(decision.action),
         ),
     ).fetchone()
     return row is not None
@@ -198,7 +189,7 @@ def new_rows(
     action_space: str,
     normaliser_version: str | None = None,
 ) -> tuple[PostRow, DecisionRow]:
-    """The rows just inserted, as a read would return them (no read needed)."""
+    """The rows to insert, as a read would return them once inserted (no read needed)."""
     post_row = PostRow(
         post_id=post.post_id,
         business_id=post.business_id,
