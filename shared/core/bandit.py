@@ -69,7 +69,7 @@ import numpy as np
 
 from shared.core.action_space import ActionSpace
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
-from shared.core.policy import PolicyParams, Selection, draw, floored
+from shared.core.policy import PolicyParams, Selection, ValueLayout, draw, floored, value_layout
 
 DEFAULT_RANK: Final = 16  # whitened components of x the deployed learner takes (the normaliser's rank at most)
 SHIFT_RATE: Final = 0.02  # the change detector's recent mean covers about the last 100 rewards
@@ -178,10 +178,7 @@ class _Layout:
     n_features: int
     prior: FloatArray  # the ridge's prior precision per feature (read-only)
     pair_cells: tuple[np.ndarray, np.ndarray, np.ndarray]  # (row, column, feature) of every pair term
-    blocks: tuple[slice, ...]  # each dimension's values among all values
-    starts: np.ndarray  # offsets as an array
-    block_sizes: FloatArray  # per value: its dimension's number of values
-    block_of: np.ndarray  # per value: its dimension
+    values: ValueLayout  # where each dimension's values sit among all values
     context_range: np.ndarray  # arange(m)
     pair_starts: np.ndarray  # pair_offsets as an array
     pair_first: np.ndarray  # per pair: d
@@ -229,8 +226,6 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
         np.concatenate(cols) if cols else empty,
         np.concatenate(source) if source else empty,
     )
-    blocks = tuple(slice(o, o + n) for o, n in zip(offsets, sizes, strict=True))
-    block_of = np.repeat(np.arange(n_dims), sizes)
     return _Layout(
         sizes,
         offsets,
@@ -241,10 +236,7 @@ def _layout(space: ActionSpace, params: BanditParams, rank: int) -> _Layout:
         at,
         prior,
         pair_cells,
-        blocks,
-        np.array(offsets, dtype=np.intp),
-        np.repeat(np.array(sizes, dtype=np.float64), sizes),
-        block_of,
+        value_layout(space),
         np.arange(m, dtype=np.intp),
         np.array(pair_offsets, dtype=np.intp),
         np.array([d for d, _ in pair_list], dtype=np.intp),
@@ -417,7 +409,7 @@ class RidgeIGW:
         own = self._main(z) + self._own(business)
         if not self.pair_list:
             return own, own
-        blocks = self._layout.blocks
+        blocks = self._layout.values.blocks
         picks = [b.start + int(own[b].argmax()) for b in blocks]
         greedy = np.zeros(self.n_values)
         greedy[picks] = 1.0
@@ -452,34 +444,38 @@ class RidgeIGW:
         the inverse-gap weights before the ε floor; the explanation splits each score
         into the value's own term and the part from the rest of the greedy recipe."""
         all_scores, own = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
-        pi0s = self._gap_weights(all_scores)
         # The explanation: the value's own term, and what the rest of the greedy recipe adds.
-        rest = all_scores - own
-        rng = np.random.default_rng(seed)
-        choices = []
-        for dim, block, pi0 in zip(self.space.dimensions, self._layout.blocks, pi0s, strict=True):
-            fix = None if fixed is None else fixed[dim.name]
-            choices.append(draw(dim, rest[block], own[block], pi0, self.params.epsilon, rng, fix))
-        return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
+        choices = draw(
+            self._layout.values,
+            all_scores - own,
+            own,
+            self._gap_weights(all_scores),
+            self.params.epsilon,
+            np.random.default_rng(seed),
+            fixed,
+        )
+        return Selection(choices=choices, seed=seed, holdback=fixed is not None)
 
-    def _gap_weights(self, scores: FloatArray) -> list[FloatArray]:
-        """``inverse_gap_weights`` of every dimension's block of ``scores`` at γ_t, in one pass."""
+    def _gap_weights(self, scores: FloatArray) -> FloatArray:
+        """``inverse_gap_weights`` of every dimension's block of ``scores`` at γ_t, in one pass
+        (shape (n_values,))."""
         if not math.isfinite(float(scores.sum())):
             raise ValueError("scores must be finite")
-        lay = self._layout
+        lay = self._layout.values
         best = np.maximum.reduceat(scores, lay.starts)
         p: FloatArray = 1.0 / (lay.block_sizes + self.gamma() * (best[lay.block_of] - scores))
         first = [b.start + int(scores[b].argmax()) for b in lay.blocks]
         p[first] = 0.0
         p[first] = 1.0 - np.add.reduceat(p, lay.starts)
-        return [p[b] for b in lay.blocks]
+        return p
 
     def probabilities(
         self, platform: str, time_bucket: str, components: FloatArray, business: str | None = None
     ) -> list[FloatArray]:
         """π_d of every dimension, as ``choose`` would draw from them (shapes (n_d,))."""
         scores, _ = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
-        return [floored(pi0, self.params.epsilon) for pi0 in self._gap_weights(scores)]
+        pi0 = self._gap_weights(scores)
+        return [floored(pi0[b], self.params.epsilon) for b in self._layout.values.blocks]
 
     # -- learning ----------------------------------------------------------------------------
 
@@ -488,7 +484,7 @@ class RidgeIGW:
         then 1 per pair's chosen cell)."""
         lay = self._layout
         a = np.asarray(action, dtype=np.intp)
-        main = ((lay.starts + a) * self.m)[:, None] + lay.context_range
+        main = ((lay.values.starts + a) * self.m)[:, None] + lay.context_range
         pairs = lay.pair_starts + a[lay.pair_first] * lay.pair_second_size + a[lay.pair_second]
         return (
             np.concatenate([main.ravel(), pairs, lay.intercept]),

@@ -4,6 +4,7 @@ the softmax policy-gradient update. Pure: numpy and stdlib only.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -251,37 +252,94 @@ def seed_from_id(decision_id: int) -> int:
     return (decision_id >> 64) & ((1 << 63) - 1)
 
 
+@dataclass(frozen=True)
+class ValueLayout:
+    """Where each dimension's values sit when all the space's values are laid end to end
+    (dimensions in definition order, each its values in order): the arrays a decision
+    reads and writes in one pass (built once per space, shared, read-only)."""
+
+    dimensions: tuple[Dimension, ...]
+    blocks: tuple[slice, ...]  # each dimension's values among all values
+    starts: np.ndarray  # each dimension's first value
+    block_sizes: FloatArray  # per value: its dimension's number of values
+    block_of: np.ndarray  # per value: its dimension
+    last: np.ndarray  # per dimension: its number of values − 1
+    cells: tuple[np.ndarray, np.ndarray]  # per value: (dimension, position), its cell in a padded matrix
+    width: int  # the most values a dimension has
+
+
+@functools.lru_cache(maxsize=32)
+def value_layout(space: ActionSpace) -> ValueLayout:
+    sizes = [len(d.values) for d in space.dimensions]
+    starts = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+    block_of = np.repeat(np.arange(len(sizes)), sizes)
+    arrays = (
+        starts,
+        np.repeat(np.array(sizes, dtype=np.float64), sizes),
+        block_of,
+        np.array(sizes, dtype=np.intp) - 1,
+        block_of,
+        np.concatenate([np.arange(n) for n in sizes]),
+    )
+    for a in arrays:
+        a.flags.writeable = False
+    return ValueLayout(
+        dimensions=space.dimensions,
+        blocks=tuple(slice(int(o), int(o) + n) for o, n in zip(starts, sizes, strict=True)),
+        starts=arrays[0],
+        block_sizes=arrays[1],
+        block_of=arrays[2],
+        last=arrays[3],
+        cells=(arrays[4], arrays[5]),
+        width=max(sizes),
+    )
+
+
 def draw(
-    dim: Dimension,
+    lay: ValueLayout,
     h: FloatArray,
     theta_x: FloatArray,
     pi0: FloatArray,
     epsilon: float,
     rng: np.random.Generator,
-    fixed: str | None,
-) -> DimensionChoice:
-    """One dimension's choice: π = π⁰ floored by ε, sampled by inverse CDF with one
-    uniform draw of ``rng``; or, with ``fixed`` (the holdback arm), that value with
-    π one-hot and nothing drawn. The score of each value is h + theta_x (shapes (n,))."""
+    fixed: Mapping[str, str] | None,
+) -> tuple[DimensionChoice, ...]:
+    """Every dimension's choice, from arrays over all values (laid out by ``lay``; shapes
+    (n_values,)): π = π⁰ floored by ε within each dimension, sampled by inverse CDF with one
+    uniform per dimension, drawn from ``rng`` in definition order; or, with ``fixed`` (the
+    holdback arm), those values with π one-hot and nothing drawn. The score of each value
+    is h + theta_x.
+
+    In one pass: the floor, the cumulative sums (each dimension's own, in a padded matrix,
+    so each sum is exactly the per-dimension one) and the draw. A padded cell repeats its
+    dimension's total, so it counts only where the draw is past the total, which the clip
+    to the last value turns into the same choice."""
     if fixed is None:
-        pi = floored(pi0, epsilon)
+        pi = (1.0 - epsilon) * pi0 + epsilon / lay.block_sizes
+        padded = np.zeros((len(lay.blocks), lay.width))
+        padded[lay.cells] = pi
         # The clip guards the last bucket against cumulative rounding below 1.
-        # (Array methods, not the np.* wrappers: this runs once per dimension of every decision.)
-        k = min(int(pi.cumsum().searchsorted(rng.random(), side="right")), len(dim.values) - 1)
+        u = rng.random(len(lay.blocks))
+        picks = np.minimum((padded.cumsum(axis=1) <= u[:, None]).sum(axis=1), lay.last).tolist()
     else:
-        k = dim.index(fixed)
-        pi = np.zeros(len(dim.values))
-        pi[k] = 1.0
+        picks = [d.index(fixed[d.name]) for d in lay.dimensions]
+        pi = np.zeros(pi0.size)
+        pi[lay.starts + picks] = 1.0
     # tolist() gives Python floats, as the logged decision stores them.
-    return DimensionChoice(
-        dimension=dim.name,
-        values=dim.values,
-        scores=tuple((h + theta_x).tolist()),
-        pi0=tuple(pi0.tolist()),
-        pi=tuple(pi.tolist()),
-        chosen=dim.values[k],
-        h=tuple(h.tolist()),
-        theta_x=tuple(theta_x.tolist()),
+    scores, h_all, tx_all = (h + theta_x).tolist(), h.tolist(), theta_x.tolist()
+    pi0_all, pi_all = pi0.tolist(), pi.tolist()
+    return tuple(
+        DimensionChoice(
+            dimension=dim.name,
+            values=dim.values,
+            scores=tuple(scores[b]),
+            pi0=tuple(pi0_all[b]),
+            pi=tuple(pi_all[b]),
+            chosen=dim.values[k],
+            h=tuple(h_all[b]),
+            theta_x=tuple(tx_all[b]),
+        )
+        for dim, b, k in zip(lay.dimensions, lay.blocks, picks, strict=True)
     )
 
 
@@ -309,13 +367,11 @@ def select(
     """
     if x.shape != (CONTEXT_DIM,):
         raise ValueError(f"x must have shape ({CONTEXT_DIM},), got {x.shape}")
-    rng = np.random.default_rng(seed)
-    choices = []
-    for dim in space.dimensions:
-        h, tx = score_parts(dim.values, dim.name, preferences, theta, x)
-        pi0 = softmax(h + tx, params.tau)
-        choices.append(draw(dim, h, tx, pi0, params.epsilon, rng, None if fixed is None else fixed[dim.name]))
-    return Selection(choices=tuple(choices), seed=seed, holdback=fixed is not None)
+    parts = [score_parts(dim.values, dim.name, preferences, theta, x) for dim in space.dimensions]
+    pi0 = np.concatenate([softmax(h + tx, params.tau) for h, tx in parts])
+    h_all, tx_all = np.concatenate([h for h, _ in parts]), np.concatenate([tx for _, tx in parts])
+    choices = draw(value_layout(space), h_all, tx_all, pi0, params.epsilon, np.random.default_rng(seed), fixed)
+    return Selection(choices=choices, seed=seed, holdback=fixed is not None)
 
 
 def gradient(choices: tuple[DimensionChoice, ...], advantage: float, params: PolicyParams) -> list[PolicyDelta]:
