@@ -45,9 +45,9 @@ from shared.bootstrap import build_runtime
 from shared.config import PROJECT_ROOT, Settings
 from shared.core.profile import Profile
 from shared.services.generation import GenerateCommand, create_post
+from shared.services.profiles import save_profiles
 from shared.store.embedded import start_embedded
 from shared.store.migrate import migrate
-from shared.store.profiles import upsert_profile
 
 REPORT = PROJECT_ROOT / "out" / "reliability" / "load.json"
 PROMPTS = {"caption_prompt": "Write a short caption about the topic.", "image_prompt": "A calm photo, {{CAPTION}}"}
@@ -186,16 +186,13 @@ def seed(url: str, posts: int, now: datetime) -> tuple[str, list[tuple[str, date
     settings = Settings(database_url=url, auth_mode="disabled", embedder="none", auto_migrate=False)
     runtime = build_runtime(settings)
     business = uuid.uuid4()
-    with runtime.db.transaction() as conn:
-        upsert_profile(
-            conn,
-            Profile(
-                business_id=business,
-                name="Load Test Bakery",
-                embedding=np.random.default_rng(1).normal(size=384),
-                follower_counts={"instagram": 4000, "x": 900, "linkedin": 300, "facebook": 2500},
-            ),
-        )
+    profile = Profile(
+        business_id=business,
+        name="Load Test Bakery",
+        embedding=np.random.default_rng(1).normal(size=384),
+        follower_counts={"instagram": 4000, "x": 900, "linkedin": 300, "facebook": 2500},
+    )
+    save_profiles(runtime.db, [profile])
     out = []
     for i in range(posts):
         posted = now - timedelta(hours=25 if i % 5 == 0 else 2, seconds=i)

@@ -39,9 +39,9 @@ from shared.services.dashboard import refresh_typical_contexts
 from shared.services.evaluation import refresh_evaluation
 from shared.services.generation import GenerateCommand, create_post
 from shared.services.learning import apply_update
+from shared.services.profiles import save_profiles
 from shared.services.rewards import compute_one, sweep
 from shared.store.db import Database
-from shared.store.profiles import upsert_profile
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FUNCTIONS = ("generate_post", "record_snapshot", "compute_reward", "update_policy")
@@ -88,17 +88,14 @@ class Bench:
         self.rng = np.random.default_rng(5)
         self.business = uuid.UUID(int=1)
         self.lines: list[str] = []
-        with runtime.db.transaction() as conn:
-            upsert_profile(
-                conn,
-                Profile(
-                    business_id=self.business,
-                    name="Bench Co",
-                    business_types=("Technology", "B2B"),
-                    embedding=self.rng.normal(size=384),
-                    follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
-                ),
-            )
+        profile = Profile(
+            business_id=self.business,
+            name="Bench Co",
+            business_types=("Technology", "B2B"),
+            embedding=self.rng.normal(size=384),
+            follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
+        )
+        save_profiles(runtime.db, [profile])
 
     def out(self, line: str = "") -> None:
         print(line, flush=True)
@@ -384,18 +381,18 @@ class Bench:
     def _history_setup(self) -> None:
         """The history's businesses, a pool of 1,000 random contexts, and a real decision to copy."""
         if self.sql("select count(*) from profiles where name like 'History %%'")[0][0] == 0:
+            history = [
+                Profile(
+                    business_id=uuid.UUID(int=10_000 + k),
+                    owner_id=uuid.UUID(int=20_000 + k),
+                    name=f"History {k}",
+                    embedding=self.rng.normal(size=384),
+                    follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
+                )
+                for k in range(HISTORY_BUSINESSES)
+            ]
+            save_profiles(self.rt.db, history)
             with self.rt.db.transaction() as conn:
-                for k in range(HISTORY_BUSINESSES):
-                    upsert_profile(
-                        conn,
-                        Profile(
-                            business_id=uuid.UUID(int=10_000 + k),
-                            owner_id=uuid.UUID(int=20_000 + k),
-                            name=f"History {k}",
-                            embedding=self.rng.normal(size=384),
-                            follower_counts={"instagram": 5000, "x": 2000, "linkedin": 8000, "facebook": 3000},
-                        ),
-                    )
                 conn.execute("create table bench_x_pool (i int primary key, x float8[] not null)")
                 with conn.cursor().copy("copy bench_x_pool (i, x) from stdin") as copy:
                     for i in range(1, 1001):

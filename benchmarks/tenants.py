@@ -34,7 +34,7 @@ from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
 from shared.core.context import local_time, time_bucket_of
 from shared.core.profile import Profile
-from shared.store.profiles import upsert_profile
+from shared.services.profiles import save_profiles
 from shared.tasks.local import LocalTaskRunner
 from simulation.audience import Audience
 from simulation.campaign import CampaignConfig, run_campaign
@@ -95,11 +95,10 @@ def fabricated(world: World) -> None:
     runtime, functions = world.runtime, world.functions
     mallory = uuid.uuid4()
     embedding = np.random.default_rng(66).normal(size=384)
-    with runtime.db.transaction() as conn:
-        upsert_profile(
-            conn, Profile(business_id=mallory, name="Mallory", time_zone="UTC", embedding=embedding,
-                          follower_counts=FOLLOWERS)
-        )  # fmt: skip
+    profile = Profile(
+        business_id=mallory, name="Mallory", time_zone="UTC", embedding=embedding, follower_counts=FOLLOWERS
+    )
+    save_profiles(runtime.db, [profile])
     now = runtime.clock.now()
     posts = []
     for i in range(POSTS):

@@ -138,7 +138,7 @@ def generate(args: argparse.Namespace) -> None:
     from cli.profiles import load_profile
     from shared.bootstrap import build_runtime
     from shared.services.generation import GenerateCommand, create_post
-    from shared.store.profiles import upsert_profile
+    from shared.services.profiles import save_profiles
 
     try:
         profile = load_profile(args.profile)
@@ -146,8 +146,7 @@ def generate(args: argparse.Namespace) -> None:
         sys.exit(f"invalid profile {args.profile}:\n{exc}")
     runtime = build_runtime()
     try:
-        with runtime.db.transaction() as conn:
-            upsert_profile(conn, profile)
+        save_profiles(runtime.db, [profile])
         command = GenerateCommand(
             business_id=profile.business_id,
             request_id=args.request_id or f"cli-{uuid.uuid4().hex[:12]}",

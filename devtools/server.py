@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from shared.bootstrap import build_runtime, use_runtime
 from shared.config import PROJECT_ROOT, Settings
 from shared.core.profile import Profile
-from shared.store.profiles import upsert_profile
+from shared.services.profiles import save_profiles
 from shared.tasks.local import LocalTaskRunner
 from simulation.local_functions import TARGETS
 
@@ -59,18 +59,15 @@ def main() -> None:
 
     runtime = build_runtime(Settings(auth_mode="disabled"))
     use_runtime(runtime)
-    with runtime.db.transaction() as conn:
-        upsert_profile(
-            conn,
-            Profile(
-                business_id=DEMO_BUSINESS,
-                name="Demo Bakery",
-                business_types=("Food & Beverage", "Bakery"),
-                industries=("Hospitality",),
-                embedding=np.random.default_rng(1).normal(size=384),
-                follower_counts={"instagram": 4200, "x": 900, "linkedin": 300, "facebook": 2500},
-            ),
-        )
+    demo = Profile(
+        business_id=DEMO_BUSINESS,
+        name="Demo Bakery",
+        business_types=("Food & Beverage", "Bakery"),
+        industries=("Hospitality",),
+        embedding=np.random.default_rng(1).normal(size=384),
+        follower_counts={"instagram": 4200, "x": 900, "linkedin": 300, "facebook": 2500},
+    )
+    save_profiles(runtime.db, [demo])
     urls = {}
     for i, target in enumerate((*TARGETS, "report")):  # report: the dashboard, for a browser
         app = functions_framework.create_app(target=target, source=str(PROJECT_ROOT / "main.py"))  # type: ignore[no-untyped-call]

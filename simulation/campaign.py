@@ -24,7 +24,7 @@ from shared.bootstrap import Runtime
 from shared.clock import ManualClock
 from shared.core.context import PLATFORMS, local_time, time_bucket_of
 from shared.core.profile import Profile
-from shared.store.profiles import upsert_profile
+from shared.services.profiles import save_profiles
 from shared.tasks.local import LocalTaskRunner
 from simulation.audience import Audience, Business, Topic
 from simulation.local_functions import LocalFunctions
@@ -112,9 +112,7 @@ def run_campaign(
     rng = np.random.default_rng(config.seed + 1)
     runner = LocalTaskRunner(runtime.db, functions.invoke)
     ids = {b.index: uuid.uuid5(uuid.NAMESPACE_URL, f"sim/{config.seed}/{b.index}") for b in audience.businesses}
-    with runtime.db.transaction() as conn:
-        for b in audience.businesses:
-            upsert_profile(conn, _profile(b, ids[b.index]))
+    save_profiles(runtime.db, [_profile(b, ids[b.index]) for b in audience.businesses])
 
     result = CampaignResult(config)
     events = _Events()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import numpy as np
 
@@ -56,3 +57,28 @@ def test_the_embedder_loads_only_when_a_function_embeds(runtime, functions, make
         assert lazy.loaded and type(rt.embedder).__name__ == "MiniLMEmbedder"
     finally:
         use_runtime(runtime)
+
+
+def test_a_profile_saved_without_an_embedding_gets_its_texts_and_decisions_use_it(runtime, functions):
+    from shared.core.profile import Profile
+    from shared.services.profiles import save_profiles
+    from shared.store.profiles import get_profile
+
+    plain = Profile(business_id=uuid.uuid4(), name="Acme Analytics", description="Dashboards for small teams")
+    given = dataclasses.replace(plain, business_id=uuid.uuid4(), embedding=np.asarray(embedding(7)))
+    unembedded = dataclasses.replace(plain, business_id=uuid.uuid4())
+    save_profiles(runtime.db, [plain, given], runtime.embedders)
+    save_profiles(runtime.db, [unembedded])  # no embedder at hand: stored without, embedded at decision time
+    with runtime.db.statement() as conn:
+        stored = {p.name + str(i): get_profile(conn, p.business_id) for i, p in enumerate((plain, given, unembedded))}
+    expected = runtime.embedder.embed("Acme Analytics. Dashboards for small teams")
+    first, kept, later = stored.values()
+    np.testing.assert_allclose(first.embedding, expected, atol=1e-12)
+    np.testing.assert_array_equal(kept.embedding, given.embedding)  # a given vector is kept
+    assert later.embedding is None
+    xs = [
+        decision_of(runtime, generate(functions, p.business_id, f"saved-{i}")["post_id"])["x"][:384]
+        for i, p in enumerate((plain, unembedded))
+    ]
+    np.testing.assert_allclose(xs[0], unit(expected), atol=1e-12)
+    np.testing.assert_allclose(xs[1], xs[0], atol=1e-12)  # the same text, embedded at decision time
