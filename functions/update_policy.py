@@ -11,7 +11,7 @@ from functions._entry import handle
 from shared.api import UpdatePolicyRequest
 from shared.auth import Caller
 from shared.bootstrap import Runtime
-from shared.services.learning import apply_update
+from shared.services.learning import apply_update, describe
 
 
 def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
@@ -29,6 +29,7 @@ def _call(req: UpdatePolicyRequest, rt: Runtime, caller: Caller) -> tuple[int, d
         "version": out.version,
         "advantage": out.advantage,
         "reason": out.reason,
+        "message": describe(out),
     }
 
 

@@ -242,3 +242,4 @@ class UpdatePolicyResponse(Answer):
     # applied now; already_applied (by an earlier delivery, at ``version``); holdback (never
     # learned from); missing (no snapshot in time and no default reward: nothing to learn).
     reason: Literal["applied", "already_applied", "holdback", "missing"]
+    message: str  # the reason in a sentence, with the version: "already applied at version 12"

@@ -35,6 +35,21 @@ class UpdateOutcome:
 
 Reason = Literal["applied", "already_applied", "holdback", "missing"]
 
+
+def describe(outcome: UpdateOutcome) -> str:
+    """What an update_policy call did, in a sentence a person reads in a log or a shell."""
+    v = outcome.version
+    return {
+        "applied": f"applied: the policy learned from this reward and is now at version {v}",
+        "already_applied": f"already applied at version {v}: an earlier delivery learned from it, nothing changed",
+        "holdback": f"not learned from: a holdback post (the fixed baseline action); the policy stays at version {v}",
+        "missing": (
+            f"nothing to learn: the reward is missing (no snapshot in time and no default reward); "
+            f"the policy stays at version {v}"
+        ),
+    }[outcome.reason]
+
+
 # How many pending updates one delivery applies under one version lock.
 GROUP = 32
 

@@ -137,6 +137,7 @@ def test_a_holdback_reward_is_never_learned_from(runtime, functions, clock, make
     digest = state_digest(runtime)
     status, answer = functions.post("update_policy", {"post_id": held[0]})
     assert status == 200 and answer["applied"] is False and answer["version"] == 0 and answer["reason"] == "holdback"
+    assert answer["message"].startswith("not learned from: a holdback post")
     after = state_digest(runtime)
     changed = {t for t in digest if digest[t] != after[t]}
     assert changed == {"rewards"}  # only its policy_applied flag: nothing left to learn

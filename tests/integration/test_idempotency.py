@@ -260,6 +260,8 @@ def test_update_policy_twice_applies_one_step(runtime, gradient, functions, sett
     digest = state_digest(runtime)
     status, second = functions.post("update_policy", {"post_id": settled})
     assert (status, second["applied"], second["version"], second["reason"]) == (200, False, 1, "already_applied")
+    assert first["message"].endswith("now at version 1")
+    assert second["message"].startswith("already applied at version 1:")
     assert state_digest(runtime) == digest
     assert policy_version(runtime) == 1
     assert fetch_one(runtime, "select count(*) from policy_updates")[0] == 1

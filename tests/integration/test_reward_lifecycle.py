@@ -125,6 +125,7 @@ def test_the_sweep_marks_a_reward_missing_when_no_snapshot_arrived(runtime, func
     digest = state_digest(runtime)
     status, answer = functions.post("update_policy", {"post_id": posted})
     assert (status, answer["applied"], answer["reason"], answer["version"]) == (200, False, "missing", 0), answer
+    assert answer["message"].startswith("nothing to learn: the reward is missing")
     assert state_digest(runtime) == digest
 
 

@@ -73,6 +73,7 @@ def test_a_profile_saved_without_an_embedding_gets_its_texts_and_decisions_use_i
         stored = {p.name + str(i): get_profile(conn, p.business_id) for i, p in enumerate((plain, given, unembedded))}
     expected = runtime.embedder.embed("Acme Analytics. Dashboards for small teams")
     first, kept, later = stored.values()
+    assert first is not None and kept is not None and later is not None and first.embedding is not None
     np.testing.assert_allclose(first.embedding, expected, atol=1e-12)
     np.testing.assert_array_equal(kept.embedding, given.embedding)  # a given vector is kept
     assert later.embedding is None
