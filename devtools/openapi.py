@@ -66,6 +66,13 @@ OPERATIONS: dict[str, tuple[str, Any, str, Any, list[str]]] = {
         TypeAdapter(api.ComputeRewardResponse),
         ["googleOidc"],
     ),
+    "review_post": (
+        "A person approves, rejects (final) or edits the caption of a draft before it is published",
+        TypeAdapter(api.ReviewPostRequest),
+        "200",
+        TypeAdapter(api.ReviewPostResponse),
+        ["supabaseUser", "googleOidc"],
+    ),
     "update_policy": (
         "Apply one post's reward to the policy, once",
         TypeAdapter(api.UpdatePolicyRequest),

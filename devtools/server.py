@@ -1,4 +1,4 @@
-"""``make dev``: the four POST functions on loopback, with the local task dispatcher.
+"""``make dev``: the POST functions on loopback, with the local task dispatcher.
 
 Try the HTTP flow without a cloud account: each function gets its own port
 (as each gets its own URL on Cloud Run), tasks are delivered over HTTP when
@@ -54,7 +54,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
     parser = argparse.ArgumentParser(prog="python -m devtools.server", description=__doc__)
-    parser.add_argument("--port", type=int, default=8081, help="first port; the four functions take four")
+    parser.add_argument("--port", type=int, default=8081, help="first port; each function takes the next")
     args = parser.parse_args()
 
     runtime = build_runtime(Settings(auth_mode="disabled"))

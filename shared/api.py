@@ -1,4 +1,4 @@
-"""Request bodies of the four POST functions: strict, no extra fields, finite floats."""
+"""Request bodies of the POST functions and their answers: strict, no extra fields, finite floats."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -61,6 +63,26 @@ class GeneratePostRequest(Body):
     topic_embedding: Embedding | None = None
     scheduled_for: Timestamp | None = None
     auto_publish: bool = False
+
+
+Caption = Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
+
+
+class ReviewPostRequest(Body):
+    """A person's review of a draft (docs/review.md): approve it, reject it (final), or
+    replace its caption (``caption``, only with ``edit``)."""
+
+    post_id: UUID
+    action: Literal["approve", "reject", "edit"]
+    caption: Annotated[Caption | None, Field(validate_default=True)] = None
+
+    @field_validator("caption")
+    @classmethod
+    def _caption_with_edit(cls, caption: str | None, info: ValidationInfo) -> str | None:
+        action = info.data.get("action")
+        if action is not None and (action == "edit") != (caption is not None):
+            raise ValueError("give a caption with action 'edit', and only then")
+        return caption
 
 
 class PublishedEvent(Body):
@@ -243,3 +265,12 @@ class UpdatePolicyResponse(Answer):
     # learned from); missing (no snapshot in time and no default reward: nothing to learn).
     reason: Literal["applied", "already_applied", "holdback", "missing"]
     message: str  # the reason in a sentence, with the version: "already applied at version 12"
+
+
+class ReviewPostResponse(Answer):
+    post_id: UUID
+    review: Literal["none", "approved", "rejected"]
+    caption: str | None  # as generated
+    edited_caption: str | None  # a person's, beside it; the one that goes out
+    changed: bool  # False: the same review again (nothing changed)
+    message: str

@@ -9,13 +9,15 @@ locals {
   # 205 MB); the others peak under 90 MB. Memory also sets the CPU share (256Mi: a sixth of a
   # vCPU, 512Mi: a third), so update_policy (learning runs under one lock: its speed is the
   # deployment's learning throughput) and report (a person waits) keep 512Mi; record_snapshot,
-  # the busiest and lightest, scales out instead (docs/decisions.md item 63).
+  # the busiest and lightest, scales out instead (docs/decisions.md item 63); review_post, a
+  # person's click on a draft, is two statements (docs/review.md).
   functions = {
     generate_post   = { entry_point = "generate_post", memory = "512Mi" }
     record_snapshot = { entry_point = "record_snapshot", memory = "256Mi" }
     compute_reward  = { entry_point = "compute_reward", memory = "512Mi" }
     update_policy   = { entry_point = "update_policy", memory = "512Mi" }
     report          = { entry_point = "report", memory = "512Mi" }
+    review_post     = { entry_point = "review_post", memory = "256Mi" }
   }
 
   # The functions that create Cloud Tasks (a publication's reward task, a reward's update

@@ -24,6 +24,7 @@ class Profile:
     embedding: FloatArray | None = None  # shape (384,)
     follower_counts: Mapping[str, int] = field(default_factory=dict)
     owner_id: UUID | None = None
+    require_approval: bool = False  # drafts are published only once a person approved them (docs/review.md)
 
     def text(self) -> str:
         """The profile as one text, for the embedder when no embedding is stored."""

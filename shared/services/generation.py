@@ -128,6 +128,11 @@ def create_post(
     # now (a post backdated by auto_publish would earn a final reward at once).
     if cmd.auto_publish and abs(scheduled_for - now) > CLOCK_SKEW:
         raise PermanentError("auto_publish publishes now: scheduled_for must be now or left out", field="scheduled_for")
+    if cmd.auto_publish and profile.require_approval:
+        raise Conflict(
+            "this business publishes a draft only once a person approved it: leave auto_publish false",
+            field="auto_publish",
+        )
     # After what can never succeed (a 4xx), before what can later (a 429). Concurrent requests
     # read the same count, so a burst can pass the limit by as many as are in flight.
     if cap and inputs.recent_posts >= cap:

@@ -9,6 +9,7 @@ from shared.core.tasks import Task, reward_task
 from shared.errors import Conflict, PermanentError
 from shared.store import outbox
 from shared.store import posts as post_store
+from shared.store import reviews as review_store
 from shared.store import rewards as reward_store
 from shared.store import snapshots as snapshot_store
 from shared.store.db import Conn
@@ -35,6 +36,10 @@ def publish(
         if post.media_id == media_id and post.posted_at == posted_at:
             return ()
         raise Conflict("post was already published with another media_id or posted_at", field="media_id")
+    if post.review == "rejected":
+        raise Conflict("the draft was rejected: it is never published", field="post_id")
+    if post.review != "approved" and review_store.requires_approval(conn, post.business_id):
+        raise Conflict("this business publishes a draft only once a person approved it (review_post)", field="post_id")
     if post.created_at is not None and posted_at < post.created_at - CLOCK_SKEW:
         raise PermanentError("posted_at is before the post was generated", field="posted_at")
     post_store.mark_posted(conn, post.post_id, media_id, posted_at)

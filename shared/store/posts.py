@@ -38,6 +38,16 @@ class PostRow:
     image_url: str | None = None
     # When the post was generated, on the service's clock (posted_at may not precede it).
     created_at: datetime | None = None
+    # A person's review of the draft (docs/review.md): 'none', 'approved' or 'rejected'.
+    review: str = "none"
+    reviewed_at: datetime | None = None
+    edited_caption: str | None = None  # a person's caption, beside the generated one
+    edited_at: datetime | None = None
+
+    @property
+    def published_caption(self) -> str | None:
+        """The caption that goes out: the person's edit when there is one."""
+        return self.edited_caption if self.edited_caption is not None else self.caption
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,8 @@ class NewPost:
 _POST_COLUMNS = (
     "post_id, business_id, request_id, platform, topic, scheduled_for, status, media_id,"
     " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption,"
-    " generator_prompt, content_status, content_source, content_error, image_url, created_at"
+    " generator_prompt, content_status, content_source, content_error, image_url, created_at,"
+    " review, reviewed_at, edited_caption, edited_at"
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"

@@ -13,14 +13,14 @@ from shared.store.db import Conn
 
 _COLUMNS = (
     "business_id, name, business_types, industries, description, brand_voice, brand_tone,"
-    " audience, colours, time_zone, embedding, follower_counts, owner_id"
+    " audience, colours, time_zone, embedding, follower_counts, owner_id, require_approval"
 )
 
 
 def upsert_profile(conn: Conn, p: Profile) -> None:
     conn.execute(
         f"insert into profiles ({_COLUMNS}) values"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (business_id) do update set"
         " name = excluded.name, business_types = excluded.business_types,"
         " industries = excluded.industries, description = excluded.description,"
@@ -28,6 +28,7 @@ def upsert_profile(conn: Conn, p: Profile) -> None:
         " audience = excluded.audience, colours = excluded.colours,"
         " time_zone = excluded.time_zone, embedding = excluded.embedding,"
         " follower_counts = excluded.follower_counts, owner_id = excluded.owner_id,"
+        " require_approval = excluded.require_approval,"
         " updated_at = now()",
         (
             p.business_id,
@@ -43,6 +44,7 @@ def upsert_profile(conn: Conn, p: Profile) -> None:
             None if p.embedding is None else p.embedding.tolist(),
             Jsonb(dict(p.follower_counts)),
             p.owner_id,
+            p.require_approval,
         ),
     )
 
@@ -66,6 +68,7 @@ def profile_from_row(row: tuple[Any, ...]) -> Profile:
         embedding=None if row[10] is None else np.asarray(row[10], dtype=np.float64),
         follower_counts={k: int(v) for k, v in row[11].items()},
         owner_id=row[12],
+        require_approval=row[13],
     )
 
 

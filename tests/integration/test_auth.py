@@ -124,6 +124,13 @@ def test_a_user_acts_on_their_own_business_only(secured, functions, make_profile
     status, _ = functions.post("record_snapshot", published, bearer(user_token(keys, str(bob))))
     assert status == 403
 
+    # Nor review it; Alice may.
+    review = {"post_id": answer["post_id"], "action": "approve"}
+    status, refused = functions.post("review_post", review, bearer(user_token(keys, str(bob))))
+    assert status == 403 and refused["error"]["fields"][0]["path"] == "post_id"
+    status, approved = functions.post("review_post", review, bearer(user_token(keys, str(alice))))
+    assert (status, approved["review"]) == (200, "approved"), approved
+
 
 def test_the_dashboard_shows_an_owner_their_businesses_and_an_operator_every_one(
     secured, functions, make_profile, keys

@@ -23,7 +23,7 @@ from shared.core.context import EMBEDDING_DIM
 from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy")
+TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post")
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ def valid_base(target: str, w: World, kind: str = "metrics") -> dict[str, Any]:
         return {"type": "metrics", "post_id": w.published, "observed_at": w.now.isoformat(), "likes": 3}
     if target == "compute_reward":
         return {"sweep": True, "limit": 10}
+    if target == "review_post":
+        return {"post_id": w.unpublished, "action": "edit", "caption": "A caption a person wrote."}
     return {"post_id": w.settled}
 
 
@@ -214,11 +216,21 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
             "sweep": _BOOL_BAD.filter(lambda v: v is not None),
             "limit": st.one_of(st.integers(max_value=0), st.integers(min_value=100_001), _not(int)),
         }
+    if target == "review_post":
+        return {
+            "post_id": _UUID_BAD,
+            "action": st.one_of(
+                st.text(max_size=10).filter(lambda s: s not in ("approve", "reject", "edit")), _not(str)
+            ),
+            # None with 'edit' is refused too (a caption goes with an edit).
+            "caption": st.one_of(st.just(""), st.text(min_size=5001, max_size=5100), st.just("a\x00b"), _not(str)),
+        }
     return {"post_id": _UUID_BAD}
 
 
 REQUIRED = {
     "generate_post": ("business_id", "request_id", "platform", "topic"),
+    "review_post": ("post_id", "action"),
     "record_snapshot": ("type", "post_id", "observed_at"),
     "compute_reward": (),
     "update_policy": ("post_id",),
@@ -346,4 +358,10 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
         if draw(st.booleans()):
             return {"post_id": draw(st.sampled_from([w.published, w.settled]))}
         return {"sweep": True, "limit": draw(st.integers(1, 100_000))}
+    if target == "review_post":
+        # Approve and edit, any number of times; a rejection is final (its own tests), so not here.
+        if draw(st.booleans()):
+            return {"post_id": w.unpublished, "action": "approve"}
+        caption = draw(st.text(min_size=1, max_size=300).filter(lambda s: "\x00" not in s))
+        return {"post_id": w.unpublished, "action": "edit", "caption": caption}
     return {"post_id": w.settled}
