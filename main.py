@@ -5,6 +5,15 @@ from functions.generate_post import generate_post
 from functions.record_snapshot import record_snapshot
 from functions.report import report
 from functions.review_post import review_post
+from functions.save_profile import save_profile
 from functions.update_policy import update_policy
 
-__all__ = ["compute_reward", "generate_post", "record_snapshot", "report", "review_post", "update_policy"]
+__all__ = [
+    "compute_reward",
+    "generate_post",
+    "record_snapshot",
+    "report",
+    "review_post",
+    "save_profile",
+    "update_policy",
+]

@@ -73,6 +73,13 @@ OPERATIONS: dict[str, tuple[str, Any, str, Any, list[str]]] = {
         TypeAdapter(api.ReviewPostResponse),
         ["supabaseUser", "googleOidc"],
     ),
+    "save_profile": (
+        "Create or update a business profile (its text embedded when no vector is given)",
+        TypeAdapter(api.ProfileRequest),
+        "201",
+        TypeAdapter(api.ProfileResponse),
+        ["supabaseUser", "googleOidc"],
+    ),
     "update_policy": (
         "Apply one post's reward to the policy, once",
         TypeAdapter(api.UpdatePolicyRequest),
@@ -125,6 +132,8 @@ def build() -> dict[str, Any]:
                 "content": {"application/json": {"schema": _schema(answer, components, "serialization")}},
             }
         }
+        if name == "save_profile":
+            responses["200"] = {"description": "The business existed: updated.", "content": responses[ok]["content"]}
         if name == "generate_post":
             responses["200"] = {
                 "description": "The request_id was seen before: the stored post.",

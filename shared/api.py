@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -20,6 +22,7 @@ from pydantic import (
 )
 
 from shared.core.context import EMBEDDING_DIM, Platform, TimeBucket
+from shared.core.profile import Profile
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
@@ -66,6 +69,63 @@ class GeneratePostRequest(Body):
 
 
 Caption = Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
+ProfileText = Annotated[str, Field(max_length=2000, pattern=NO_NUL)]
+Words = Annotated[list[Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]], Field(max_length=20)]
+# Derived business ids: the same owner and name name the same business (a retried create is one).
+PROFILE_NAMESPACE = UUID("0b6f7a52-8a39-4f38-9b0e-2a7d9c51e0aa")
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError("not an IANA time zone, e.g. Europe/Berlin") from exc
+    return name
+
+
+def _owned_name(owner_id: UUID | None, name: str) -> str:
+    # Without an owner (the command line), the name alone, as profiles saved before owners were.
+    return name if owner_id is None else f"{owner_id}/{name}"
+
+
+class ProfileRequest(Body):
+    """A business profile (save_profile, the command line's --profile). Without
+    ``business_id`` one is derived from the owner and the name, so a retry saves the same
+    business; without ``embedding`` the profile's text is embedded (docs/embeddings.md)."""
+
+    business_id: UUID | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+    business_types: Words = []
+    industries: Words = []
+    description: ProfileText = ""
+    brand_voice: ProfileText = ""
+    brand_tone: ProfileText = ""
+    audience: ProfileText = ""
+    colours: Words = []
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)] = "UTC"
+    embedding: Embedding | None = None
+    follower_counts: dict[Platform, Count] = {}
+    require_approval: bool = False  # drafts are published only once a person approved them (docs/review.md)
+    owner_id: UUID | None = None  # services only: a signed-in user owns what they save
+
+    def to_profile(self, owner_id: UUID | None) -> Profile:
+        """The profile as stored, owned by ``owner_id``."""
+        return Profile(
+            business_id=self.business_id or uuid5(PROFILE_NAMESPACE, _owned_name(owner_id, self.name)),
+            name=self.name,
+            business_types=tuple(self.business_types),
+            industries=tuple(self.industries),
+            description=self.description,
+            brand_voice=self.brand_voice,
+            brand_tone=self.brand_tone,
+            audience=self.audience,
+            colours=tuple(self.colours),
+            time_zone=self.time_zone,
+            embedding=None if self.embedding is None else np.asarray(self.embedding, dtype=np.float64),
+            follower_counts={str(p): n for p, n in self.follower_counts.items()},
+            owner_id=owner_id,
+            require_approval=self.require_approval,
+        )
 
 
 class ReviewPostRequest(Body):
@@ -273,4 +333,15 @@ class ReviewPostResponse(Answer):
     caption: str | None  # as generated
     edited_caption: str | None  # a person's, beside it; the one that goes out
     changed: bool  # False: the same review again (nothing changed)
+    message: str
+
+
+class ProfileResponse(Answer):
+    business_id: UUID
+    name: str
+    owner_id: UUID | None
+    time_zone: str
+    require_approval: bool
+    created: bool  # False: the business existed and was updated
+    embedded: bool  # True: the embedding was computed from the profile's text here
     message: str

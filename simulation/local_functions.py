@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from shared.config import PROJECT_ROOT
 
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post")
+TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "save_profile")
 
 
 class LocalFunctions:

@@ -10,7 +10,8 @@ locals {
   # vCPU, 512Mi: a third), so update_policy (learning runs under one lock: its speed is the
   # deployment's learning throughput) and report (a person waits) keep 512Mi; record_snapshot,
   # the busiest and lightest, scales out instead (docs/decisions.md item 63); review_post, a
-  # person's click on a draft, is two statements (docs/review.md).
+  # person's click on a draft, is two statements (docs/review.md); save_profile embeds the
+  # profile's text (MiniLM, as generate_post).
   functions = {
     generate_post   = { entry_point = "generate_post", memory = "512Mi" }
     record_snapshot = { entry_point = "record_snapshot", memory = "256Mi" }
@@ -18,6 +19,7 @@ locals {
     update_policy   = { entry_point = "update_policy", memory = "512Mi" }
     report          = { entry_point = "report", memory = "512Mi" }
     review_post     = { entry_point = "review_post", memory = "256Mi" }
+    save_profile    = { entry_point = "save_profile", memory = "512Mi" }
   }
 
   # The functions that create Cloud Tasks (a publication's reward task, a reward's update

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
+from shared.auth import Forbidden
 from shared.core.embedding import EmbedderSource
 from shared.core.profile import Profile
 from shared.store import profiles as profile_store
@@ -28,3 +31,30 @@ def save_profiles(db: Database, profiles: Sequence[Profile], embedders: Embedder
         for p in stored:
             profile_store.upsert_profile(conn, p)
     return stored
+
+
+@dataclass(frozen=True)
+class SavedProfile:
+    profile: Profile  # as stored
+    created: bool  # False: the business existed and was updated
+    embedded: bool  # the embedding was computed here from the profile's text
+
+
+def create_or_update_profile(
+    db: Database, profile: Profile, embedders: EmbedderSource | None, *, user: UUID | None
+) -> SavedProfile:
+    """Create or update one business's profile (save_profile).
+
+    A signed-in ``user`` owns what they create and may update only their own businesses
+    (a business of someone else, or of no one, is answered as not theirs). A service's
+    save keeps the stored owner unless it names one. The text is embedded before the
+    transaction, which then locks the row, checks the owner and writes."""
+    stored = with_embedding(profile, embedders)
+    with db.transaction() as conn:
+        found, owner = profile_store.owner_for_update(conn, profile.business_id)
+        if user is not None and found and owner != user:
+            raise Forbidden("not your business", field="business_id")
+        if user is None and profile.owner_id is None and found:
+            stored = dataclasses.replace(stored, owner_id=owner)
+        profile_store.upsert_profile(conn, stored)
+    return SavedProfile(stored, created=not found, embedded=stored.embedding is not profile.embedding)

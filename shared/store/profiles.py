@@ -77,6 +77,12 @@ def get_profile(conn: Conn, business_id: UUID) -> Profile | None:
     return None if row is None else profile_from_row(row)
 
 
+def owner_for_update(conn: Conn, business_id: UUID) -> tuple[bool, UUID | None]:
+    """(whether the business exists, its owner), its row locked until the transaction ends."""
+    row = conn.execute("select owner_id from profiles where business_id = %s for update", (business_id,)).fetchone()
+    return (False, None) if row is None else (True, row[0])
+
+
 def owner_of_business(conn: Conn, business_id: UUID) -> UUID | None:
     row = conn.execute("select owner_id from profiles where business_id = %s", (business_id,)).fetchone()
     return None if row is None else row[0]

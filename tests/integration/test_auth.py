@@ -251,3 +251,30 @@ def test_the_webhook_secret_announces_inserted_snapshots_and_nothing_else(secure
     )
     assert code == 403 and answer["error"]["fields"][0]["path"] == "type", answer
     assert state_digest(secured) == before
+
+
+def test_a_user_saves_profiles_they_own_and_no_one_elses(secured, functions, keys):
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"name": "Alice's Bakery", "embedding": [0.01] * 384}
+    status, created = functions.post("save_profile", body, bearer(user_token(keys, alice)))
+    assert (status, created["owner_id"]) == (201, alice), created
+    business = created["business_id"]
+    before = state_digest(secured)
+    # Bob may neither update Alice's business nor give himself a business in her name.
+    status, answer = functions.post(
+        "save_profile", body | {"business_id": business, "name": "Bob's now"}, bearer(user_token(keys, bob))
+    )
+    assert status == 403 and answer["error"]["fields"][0]["path"] == "business_id", answer
+    status, answer = functions.post("save_profile", body | {"owner_id": alice}, bearer(user_token(keys, bob)))
+    assert status == 403 and answer["error"]["fields"][0]["path"] == "owner_id", answer
+    assert state_digest(secured) == before
+    # The same name is another business for Bob (ids derive from the owner and the name).
+    status, bobs = functions.post("save_profile", body, bearer(user_token(keys, bob)))
+    assert status == 201 and bobs["business_id"] != business
+    # A service's update without owner_id keeps Alice as the owner; Alice may post for it.
+    status, updated = functions.post(
+        "save_profile", body | {"business_id": business, "description": "Now with coffee"}, bearer(google_token(keys))
+    )
+    assert (status, updated["owner_id"]) == (200, alice), updated
+    generated = _generate_body(uuid.UUID(business))
+    assert functions.post("generate_post", generated, bearer(user_token(keys, alice)))[0] == 201

@@ -23,7 +23,7 @@ from shared.core.context import EMBEDDING_DIM
 from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post")
+TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "save_profile")
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,17 @@ def valid_base(target: str, w: World, kind: str = "metrics") -> dict[str, Any]:
         return {"sweep": True, "limit": 10}
     if target == "review_post":
         return {"post_id": w.unpublished, "action": "edit", "caption": "A caption a person wrote."}
+    if target == "save_profile":
+        return {
+            "business_id": w.business,
+            "name": "Acme Analytics",
+            "business_types": ["Technology"],
+            "description": "Dashboards for small teams.",
+            "time_zone": "Europe/Berlin",
+            "embedding": [0.01] * EMBEDDING_DIM,
+            "follower_counts": {"x": 100},
+            "require_approval": False,
+        }
     return {"post_id": w.settled}
 
 
@@ -225,12 +236,29 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
             # None with 'edit' is refused too (a caption goes with an edit).
             "caption": st.one_of(st.just(""), st.text(min_size=5001, max_size=5100), st.just("a\x00b"), _not(str)),
         }
+    if target == "save_profile":
+        text = st.one_of(st.text(min_size=2001, max_size=2100), st.just("a\x00b"), _not(str))
+        return {
+            "business_id": _UUID_BAD.filter(lambda v: v is not None),  # null is valid: a new business
+            "name": st.one_of(st.just(""), st.text(min_size=201, max_size=220), st.just("a\x00b"), _not(str)),
+            "business_types": st.one_of(
+                st.lists(st.just("B2B"), min_size=21, max_size=25), st.just([""]), st.just([1]), _not(list)
+            ),
+            "description": text,
+            "time_zone": st.one_of(st.sampled_from(["Mars/Olympus", "", "UTC+25", "Europe/", "Europe"]), _not(str)),
+            "embedding": _embedding_bad(2),
+            "follower_counts": st.one_of(
+                st.just({"tiktok": 1}), st.just({"x": -1}), st.just({"x": 10**13}), st.just({"x": 1.5}), _not(dict)
+            ),
+            "require_approval": _BOOL_BAD,
+        }
     return {"post_id": _UUID_BAD}
 
 
 REQUIRED = {
     "generate_post": ("business_id", "request_id", "platform", "topic"),
     "review_post": ("post_id", "action"),
+    "save_profile": ("name",),
     "record_snapshot": ("type", "post_id", "observed_at"),
     "compute_reward": (),
     "update_policy": ("post_id",),
@@ -364,4 +392,21 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
             return {"post_id": w.unpublished, "action": "approve"}
         caption = draw(st.text(min_size=1, max_size=300).filter(lambda s: "\x00" not in s))
         return {"post_id": w.unpublished, "action": "edit", "caption": caption}
+    if target == "save_profile":
+        # New businesses only (no business_id: derived from the name), so the world's own
+        # business, which the other targets' examples use, keeps its profile.
+        words = st.text(min_size=1, max_size=40).filter(lambda s: "\x00" not in s)
+        body = {"name": draw(words)}
+        if draw(st.booleans()):
+            body |= {"description": draw(words), "business_types": draw(st.lists(words, max_size=3))}
+        if draw(st.booleans()):
+            body["time_zone"] = draw(st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"]))
+        if draw(st.booleans()):
+            body["follower_counts"] = draw(
+                st.dictionaries(st.sampled_from(["instagram", "x", "linkedin", "facebook"]), st.integers(0, 10**9))
+            )
+        embedding = draw(_embedding_good())
+        if embedding is not None:
+            body["embedding"] = embedding
+        return body
     return {"post_id": w.settled}

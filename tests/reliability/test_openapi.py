@@ -31,7 +31,15 @@ from tests.reliability import scale
 from tests.support.functions import generate, publish
 from tests.support.tokens import OIDC_AUDIENCE, SECRET, SUPABASE_ISS, TASKS_SA, Keys, google_token, user_token
 
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "report")
+TARGETS = (
+    "generate_post",
+    "record_snapshot",
+    "compute_reward",
+    "update_policy",
+    "review_post",
+    "save_profile",
+    "report",
+)
 OWNER = "6b1f8a6e-51e1-4b5e-9a59-0c3f1f0d2a11"
 # Minted at import, so schemathesis itself holds valid credentials for every security scheme (and
 # its ignored_auth check can take them away and expect a refusal); they live an hour.
