@@ -25,6 +25,8 @@ def _view(g: GeneratedPost) -> dict[str, Any]:
         "created": g.created,
         "status": p.status,
         "platform": p.platform,
+        "scheduled_for": p.scheduled_for,
+        "scheduled_by": p.scheduled_by,
         "time_bucket": d.time_bucket,
         "day_of_week": d.day_of_week,
         "action": d.action,

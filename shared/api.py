@@ -259,6 +259,10 @@ class GeneratePostResponse(Answer):
     created: bool  # False: the request_id was seen before and this is the stored post
     status: Literal["generated", "posted", "deleted"]
     platform: Platform
+    scheduled_for: datetime
+    # 'given' by the caller; 'now' (auto_publish); 'best_time': a draft left unscheduled goes out
+    # at the business's best time (docs/best-time.md)
+    scheduled_by: Literal["given", "now", "best_time"]
     time_bucket: TimeBucket
     day_of_week: Annotated[int, Field(ge=0, le=6)]
     action: dict[str, str]  # dimension → chosen value

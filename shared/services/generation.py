@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import numpy as np
@@ -22,6 +22,7 @@ from shared.core.tasks import Task
 from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.logs import log
+from shared.services.best_time import best_times_in
 from shared.services.content import complete_content
 from shared.services.publishing import CLOCK_SKEW, publish
 from shared.store import normalisers as normaliser_store
@@ -106,7 +107,7 @@ def create_post(
     transaction.
     """
     post_id = post_id_for(cmd.business_id, cmd.request_id)
-    scheduled_for = cmd.scheduled_for or now
+    scheduled_for, scheduled_by = (cmd.scheduled_for, "given") if cmd.scheduled_for is not None else (now, "now")
 
     with db.statement() as conn:
         # The bandit's decision reads only its solution: θ, the step count and this business's terms.
@@ -140,6 +141,12 @@ def create_post(
             f"this business generated {cap} posts this hour (the limit)", field="business_id",
             retry_after=retry_after(now),
         )  # fmt: skip
+
+    if cmd.scheduled_for is None and not cmd.auto_publish:
+        # A draft the caller left unscheduled goes out at the business's best time (docs/best-time.md).
+        with db.statement() as conn:
+            scheduled_for = best_times_in(conn, profile, cmd.platform, now).next_time.astimezone(UTC)
+        scheduled_by = "best_time"
 
     # Embedding is CPU work: it runs outside any transaction.
     business_vec = profile.embedding
@@ -194,6 +201,7 @@ def create_post(
         generator_prompt=prompts.generator_prompt,
         content_status="pending" if content is not None else "done",
         content_source=content.source if content is not None else "offline",
+        scheduled_by=scheduled_by,
     )
     post_row, decision_row = post_store.new_rows(
         new_post, decision_id, context, selection, drawn, view.version, space.version, view.normaliser_version

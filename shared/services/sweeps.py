@@ -10,6 +10,7 @@ from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
 from shared.core.reward import RewardConfig
 from shared.core.tasks import TaskSink
+from shared.services.best_time import refresh_slot_rewards
 from shared.services.dashboard import refresh_typical_contexts
 from shared.services.evaluation import refresh_evaluation
 from shared.services.ingestion import sweep_unprocessed
@@ -75,6 +76,7 @@ def run_sweep(
         if fitted is not None and fitted.applied:
             run = replace(run, normaliser=str(fitted.detail["normaliser"]))
         refresh_typical_contexts(db, now, every=dashboard_every)
+        refresh_slot_rewards(db, now, every=dashboard_every)
         evaluation = refresh_evaluation(db, space, now, every=dashboard_every)
         if evaluation is not None:
             run = replace(run, evaluated=evaluation.version)

@@ -43,6 +43,7 @@ class PostRow:
     reviewed_at: datetime | None = None
     edited_caption: str | None = None  # a person's caption, beside the generated one
     edited_at: datetime | None = None
+    scheduled_by: str = "given"  # 'given' by the caller, 'now', or 'best_time' (docs/best-time.md)
 
     @property
     def published_caption(self) -> str | None:
@@ -91,13 +92,14 @@ class NewPost:
     generator_prompt: str | None = None
     content_status: str = "done"
     content_source: str | None = None
+    scheduled_by: str = "given"
 
 
 _POST_COLUMNS = (
     "post_id, business_id, request_id, platform, topic, scheduled_for, status, media_id,"
     " posted_at, deleted_at, mode, caption_prompt, image_prompt, caption,"
     " generator_prompt, content_status, content_source, content_error, image_url, created_at,"
-    " review, reviewed_at, edited_caption, edited_at"
+    " review, reviewed_at, edited_caption, edited_at, scheduled_by"
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
@@ -145,8 +147,8 @@ def insert_post_with_decision(conn: Conn, post: PostRow, decision: DecisionRow) 
         "with p as ("
         " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for,"
         " mode, caption_prompt, image_prompt, caption, generator_prompt, content_status, content_source,"
-        " created_at)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " created_at, scheduled_by)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         # No conflict target: post_id is derived from (business_id, request_id), and
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
@@ -168,6 +170,7 @@ def insert_post_with_decision(conn: Conn, post: PostRow, decision: DecisionRow) 
             post.content_status,
             post.content_source,
             post.created_at,
+            post.scheduled_by,
             decision.decision_id,
             decision.platform,
             decision.time_bucket,
@@ -220,6 +223,7 @@ def new_rows(
         content_status=post.content_status,
         content_source=post.content_source,
         created_at=post.created_at,
+        scheduled_by=post.scheduled_by,
     )
     decision = DecisionRow(
         decision_id=decision_id,

@@ -55,7 +55,9 @@ def test_explanations_add_up_to_the_scores_that_produced_the_logged_pi0(
 ):
     bid = make_profile()
     _learn(functions, clock, bid, 6)
-    answer = generate(functions, bid, "explain-me", "linkedin", topic_embedding=embedding(42))
+    # Now, in the time bucket the policy learned in (unscheduled, a draft would go to the best time).
+    when = clock.now().isoformat()
+    answer = generate(functions, bid, "explain-me", "linkedin", topic_embedding=embedding(42), scheduled_for=when)
     stored = decision_of(runtime, answer["post_id"])
     assert answer["policy_version"] == 6 and answer["explanation"] is not None
     nonzero = 0

@@ -1,0 +1,54 @@
+"""When to post (docs/best-time.md): read one business's and everyone's rewards per slot,
+estimate each slot (shared/core/best_time.py), name the best and its next time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from shared.core.best_time import SlotEstimate, best_slot, next_time, slot_estimates
+from shared.core.profile import Profile
+from shared.errors import NotFound
+from shared.store import profiles as profile_store
+from shared.store import slots as slot_store
+from shared.store.db import Conn, Database
+
+
+@dataclass(frozen=True)
+class BestTimes:
+    business_id: UUID
+    platform: str
+    time_zone: str
+    slots: list[SlotEstimate]  # every bucket, then the weekdays the data supports
+    best: SlotEstimate
+    next_time: datetime  # the best slot's next time, in the business's time zone
+
+
+def best_times_in(conn: Conn, profile: Profile, platform: str, now: datetime) -> BestTimes:
+    own = slot_store.own_slot_stats(conn, profile.business_id, platform, now)
+    shared = slot_store.shared_slot_stats(conn, platform)
+    slots = slot_estimates(own, shared)
+    best = best_slot(slots)
+    return BestTimes(
+        profile.business_id, platform, profile.time_zone, slots, best, next_time(best, now, profile.time_zone)
+    )
+
+
+def best_times(db: Database, business_id: UUID, platform: str, now: datetime) -> BestTimes:
+    with db.statement() as conn:
+        profile = profile_store.get_profile(conn, business_id)
+        if profile is None:
+            raise NotFound("no profile for this business", field="business_id")
+        return best_times_in(conn, profile, platform, now)
+
+
+def refresh_slot_rewards(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:
+    """Recompute everyone's rewards per slot unless they are younger than ``every``."""
+    with db.statement() as conn:
+        computed_at = slot_store.shared_computed_at(conn)
+    if computed_at is not None and now - computed_at < every:
+        return False
+    with db.transaction() as conn:
+        slot_store.refresh_shared_slot_stats(conn, now)
+    return True

@@ -1,0 +1,81 @@
+"""When to post, through HTTP on real Postgres (docs/best-time.md): a draft left unscheduled
+goes out at the business's best slot, learned from its own rewards and everyone's (which the
+sweep keeps); a given time and auto_publish keep theirs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from shared.core.best_time import LEAD, SLOT_HOURS
+from shared.core.context import time_bucket_of
+from shared.services.best_time import best_times
+from tests.support.functions import compute, embedding, generate, metrics, publish
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def a_day_of_posts(functions, clock, business, day: int, likes: dict[int, int]) -> None:
+    """Posts published the next day at each Berlin hour of ``likes``, their rewards settled a day later."""
+    date = (clock.now().astimezone(BERLIN) + timedelta(days=1)).date()
+    posted = []
+    for hour, n in sorted(likes.items()):
+        when = datetime(date.year, date.month, date.day, hour, 5, tzinfo=BERLIN)
+        clock.set(when)
+        answer = generate(
+            functions,
+            business,
+            f"d{day}-{hour}",
+            "linkedin",
+            scheduled_for=when.isoformat(),
+            topic_embedding=embedding(7),
+        )
+        publish(functions, answer["post_id"], when)
+        posted.append((answer["post_id"], when, n))
+    clock.set(posted[-1][1] + timedelta(hours=24))
+    for post_id, when, n in posted:
+        observed = when + timedelta(hours=24)
+        assert metrics(functions, post_id, observed, likes=n, comments=n // 10)["reward"] == "computed"
+
+
+def test_an_unscheduled_draft_goes_out_at_the_slot_that_earned_most(runtime, functions, clock, make_profile):
+    business = make_profile(time_zone="Europe/Berlin")
+    # Two weeks: evenings earn far more than mornings for this business.
+    for day in range(14):
+        a_day_of_posts(functions, clock, business, day, {9: 5, 19: 400})
+    compute(functions, {"sweep": True})  # the sweep keeps everyone's rewards per slot
+    now = clock.now()
+    draft = generate(functions, business, "when-best", "linkedin", topic_embedding=embedding(8))
+    assert draft["scheduled_by"] == "best_time"
+    local = datetime.fromisoformat(draft["scheduled_for"]).astimezone(BERLIN)
+    assert (local.hour, time_bucket_of(local.hour)) == (SLOT_HOURS["evening"], "evening")
+    assert timedelta(0) < local - now.astimezone(BERLIN) <= timedelta(days=1) + LEAD
+    report = best_times(runtime.db, business, "linkedin", now)
+    slots = {(s.time_bucket, s.day_of_week): s for s in report.slots}
+    assert report.best.time_bucket == "evening"
+    assert slots[("evening", None)].low > slots[("morning", None)].high  # sure, with 14 posts each
+    assert (slots[("evening", None)].posts, slots[("night", None)].posts) == (14, 0)
+    # A replay answers the same time; the decision was made for that slot.
+    again = generate(functions, business, "when-best", "linkedin", topic_embedding=embedding(8), expect=(200,))
+    assert (again["scheduled_for"], again["scheduled_by"], again["time_bucket"]) == (
+        draft["scheduled_for"],
+        "best_time",
+        "evening",
+    )
+
+
+def test_a_given_time_and_auto_publish_keep_theirs(runtime, functions, clock, make_profile):
+    business = make_profile()
+    given = (clock.now() + timedelta(days=2)).isoformat()
+    answer = generate(functions, business, "given", "x", scheduled_for=given)
+    assert (answer["scheduled_for"], answer["scheduled_by"]) == (datetime.fromisoformat(given).isoformat(), "given")
+    answer = generate(functions, business, "now", "x", auto_publish=True)
+    assert (answer["scheduled_for"], answer["scheduled_by"]) == (clock.now().isoformat(), "now")
+
+
+def test_without_any_rewards_a_draft_still_gets_a_time_in_the_business_zone(runtime, functions, clock, make_profile):
+    business = make_profile(time_zone="America/Los_Angeles")
+    answer = generate(functions, business, "first", "instagram")
+    local = datetime.fromisoformat(answer["scheduled_for"]).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert answer["scheduled_by"] == "best_time" and local.hour in SLOT_HOURS.values()
+    assert datetime.fromisoformat(answer["scheduled_for"]) - clock.now() >= LEAD
