@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants
+.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants bench-best-time
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -118,6 +118,9 @@ clean: ## Remove the venv, the embedded database and caches
 
 bench: $(VENV)/.dev-installed ## Performance benchmark (about 15 min): writes docs/performance.md
 	$(BIN)/python -m benchmarks.performance $(ARGS)
+
+bench-best-time: $(VENV)/.dev-installed ## Following the best time vs the businesses' own hours, in the simulator (about 7 min): docs/best-time-figures.md
+	$(BIN)/python -m benchmarks.best_time $(ARGS)
 
 bench-tenants: $(VENV)/.dev-installed ## One tenant's fabricated posts vs as many honest ones: how far another business's policy moves (about 3 min): docs/tenants.md
 	$(BIN)/python -m benchmarks.tenants $(ARGS)

@@ -2,6 +2,7 @@
 
 from functions.compute_reward import compute_reward
 from functions.generate_post import generate_post
+from functions.read_business import read_business
 from functions.record_snapshot import record_snapshot
 from functions.report import report
 from functions.review_post import review_post
@@ -11,6 +12,7 @@ from functions.update_policy import update_policy
 __all__ = [
     "compute_reward",
     "generate_post",
+    "read_business",
     "record_snapshot",
     "report",
     "review_post",

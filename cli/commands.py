@@ -3,6 +3,7 @@
 run        the main job: a simulated campaign through the real functions (same as ``python -m simulation``)
 generate   choose, log and write one post for a profile and topic, and print what was decided
 report     write the dashboard (one HTML file) from the database, and optionally open it
+best-time  the expected reward of each posting slot of a business and platform, and the next best time
 evaluate   off-policy evaluation of other policies on the logged decisions (IPS, SNIPS, DR with 95% intervals)
 policy     the policy lifecycle: export | import | snapshot | snapshots | rollback | reset | fit-normaliser (admin.py)
 holdback   lift of the policy over the holdback arm, with 95% intervals
@@ -65,7 +66,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--profile", type=Path, help="business profile as JSON (see cli/profiles.py); default: a sample B2B profile"
     )
-    gen.add_argument("--when", type=_aware, help="scheduled time, ISO 8601 with a zone (default now)")
+    gen.add_argument(
+        "--when", type=_aware, help="scheduled time, ISO 8601 with a zone (default: the business's best time)"
+    )
     gen.add_argument("--request-id", help="idempotency key: the same key returns the same post (default: a new one)")
     gen.add_argument("--json", action="store_true", help="print the result as JSON instead of text")
 
@@ -84,6 +87,17 @@ def parser() -> argparse.ArgumentParser:
         help="fill a throwaway database with an N-day simulated campaign first (nothing is written to yours)",
     )
     rep.add_argument("--demo-businesses", type=int, default=4, help="businesses in the demo campaign (default 4)")
+
+    best = sub.add_parser(
+        "best-time",
+        help="when to post: each slot's expected reward with its 95%% interval, and the next best time",
+        description="The expected reward of each posting slot (local time bucket, and weekday where the "
+        "business's own posts support it) for one business and platform, learned from its rewards and "
+        "everyone's, with 95%% intervals, and the next time of the best slot (docs/best-time.md).",
+    )
+    best.add_argument("--business", type=uuid.UUID, help="business id (default: the sample profile's)")
+    best.add_argument("--platform", choices=PLATFORMS, default="linkedin", help="default linkedin")
+    best.add_argument("--json", action="store_true", help="print the estimates as JSON")
 
     ev = sub.add_parser(
         "evaluate",
@@ -122,6 +136,8 @@ def _dispatch(args: argparse.Namespace) -> None:
         generate(args)
     elif args.command == "evaluate":
         evaluate(args)
+    elif args.command == "best-time":
+        best_time(args)
     elif args.command == "policy":
         from cli.admin import run_policy
 
@@ -172,6 +188,41 @@ def generate(args: argparse.Namespace) -> None:
     print(json.dumps(shown, indent=2) if args.json else as_text(shown))
 
 
+def best_time(args: argparse.Namespace) -> None:
+    from cli.profiles import load_profile
+    from shared.bootstrap import build_runtime
+    from shared.services.best_time import best_times
+
+    business = args.business or load_profile(None).business_id
+    runtime = build_runtime()
+    try:
+        found = best_times(runtime.db, business, args.platform, runtime.clock.now())
+    finally:
+        runtime.close()
+    slots = [
+        {
+            "time_bucket": s.time_bucket,
+            "day_of_week": s.day_of_week,
+            "expected": s.expected,
+            "low": s.low,
+            "high": s.high,
+            "posts": s.posts,
+        }
+        for s in found.slots
+    ]
+    if args.json:
+        shown = {"platform": found.platform, "time_zone": found.time_zone, "next_time": found.next_time.isoformat()}
+        print(json.dumps(shown | {"slots": slots}, indent=2))
+        return
+    days = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+    print(f"When to post on {found.platform} ({found.time_zone}): expected reward, 95% interval, own posts")
+    for s in found.slots:
+        name = s.time_bucket if s.day_of_week is None else f"{s.time_bucket}, {days[s.day_of_week]}"
+        mark = "*" if s == found.best else " "
+        print(f"  {mark} {name:<22} {s.expected:+.3f}  [{s.low:+.3f}, {s.high:+.3f}]  {s.posts}")
+    print(f"Next best time: {found.next_time:%A %Y-%m-%d %H:%M} ({found.time_zone})")
+
+
 def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
     from shared.core.policy import explain
 
@@ -181,6 +232,8 @@ def describe(result: Any, space: Any, business: str) -> dict[str, Any]:
         "created": result.created,
         "business": business,
         "platform": p.platform,
+        "scheduled_for": p.scheduled_for.isoformat(),
+        "scheduled_by": p.scheduled_by,
         "time_bucket": d.time_bucket,
         "policy_version": d.policy_version,
         "context_fallback": d.context_fallback,
@@ -221,6 +274,8 @@ def as_text(s: dict[str, Any]) -> str:
     lines = [
         f"Post {s['post_id']} for {s['business']} on {s['platform']} ({s['time_bucket']}), "
         f"policy version {s['policy_version']}, {s['mode']} mode{'' if s['created'] else ' (already generated)'}",
+        f"Scheduled for {s['scheduled_for']}"
+        + (" (the business's best time)" if s["scheduled_by"] == "best_time" else ""),
         "",
         "Action and probabilities (* = chosen):",
         f"  (the % is π, with the ε floor; {how})"

@@ -73,6 +73,13 @@ OPERATIONS: dict[str, tuple[str, Any, str, Any, list[str]]] = {
         TypeAdapter(api.ReviewPostResponse),
         ["supabaseUser", "googleOidc"],
     ),
+    "read_business": (
+        "Read a business: its posts with decisions, latest snapshots and rewards (a page at a time), or when to post",
+        TypeAdapter(api.ReadBusinessRequest),
+        "200",
+        TypeAdapter(api.ReadBusinessResponse),
+        ["supabaseUser", "googleOidc"],
+    ),
     "save_profile": (
         "Create or update a business profile (its text embedded when no vector is given)",
         TypeAdapter(api.ProfileRequest),

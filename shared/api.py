@@ -145,6 +145,28 @@ class ReviewPostRequest(Body):
         return caption
 
 
+Cursor = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z:.+\-|]+$")]
+
+
+class ReadBusinessRequest(Body):
+    """What a business has (docs/read-api.md): its posts, newest first, each with its decision,
+    latest snapshot and reward (``view`` posts, pages of ``limit`` after ``cursor``, of one
+    ``platform`` if given), or when to post on a platform (``view`` best_times, with ``platform``)."""
+
+    business_id: UUID
+    view: Literal["posts", "best_times"]
+    platform: Annotated[Platform | None, Field(validate_default=True)] = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Cursor | None = None
+
+    @field_validator("platform")
+    @classmethod
+    def _platform_with_best_times(cls, platform: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("view") == "best_times" and platform is None:
+            raise ValueError("give the platform whose best times to read")
+        return platform
+
+
 class PublishedEvent(Body):
     type: Literal["published"]
     post_id: UUID
@@ -349,3 +371,75 @@ class ProfileResponse(Answer):
     created: bool  # False: the business existed and was updated
     embedded: bool  # True: the embedding was computed from the profile's text here
     message: str
+
+
+class SnapshotView(Answer):
+    observed_at: datetime
+    likes: int
+    comments: int
+    shares: int
+    saves: int
+    replies: int
+    reposts: int
+    reactions: int
+    impressions: int | None
+    reach: int | None
+    follower_count: int | None
+
+
+class RewardView(Answer):
+    status: Literal["pending", "computed", "missing"]
+    value: float | None
+    computed_at: datetime | None
+
+
+class PostView(Answer):
+    post_id: UUID
+    platform: Platform
+    topic: str
+    status: Literal["generated", "posted", "deleted"]
+    created_at: datetime
+    scheduled_for: datetime
+    scheduled_by: Literal["given", "now", "best_time"]
+    posted_at: datetime | None
+    deleted_at: datetime | None
+    review: Literal["none", "approved", "rejected"]
+    caption: str | None
+    edited_caption: str | None
+    image_url: str | None
+    content_status: Literal["pending", "done", "failed"]
+    action: dict[str, str]
+    joint_propensity: float
+    policy_version: int
+    learner: Literal["bandit", "gradient"]
+    holdback: bool
+    edited: bool
+    time_bucket: TimeBucket
+    snapshots: int  # how many were recorded
+    latest_snapshot: SnapshotView | None
+    reward: RewardView | None  # None until the post is published
+
+
+class SlotView(Answer):
+    time_bucket: TimeBucket
+    day_of_week: int | None  # 0 Monday … 6 Sunday; None: any day
+    expected: float
+    low: float
+    high: float
+    posts: int
+
+
+class BestTimesView(Answer):
+    platform: Platform
+    time_zone: str
+    slots: list[SlotView]
+    best: SlotView
+    next_time: datetime
+
+
+class ReadBusinessResponse(Answer):
+    business_id: UUID
+    view: Literal["posts", "best_times"]
+    posts: list[PostView] | None = None
+    next_cursor: str | None = None  # the next page's cursor; None: no more
+    best_times: BestTimesView | None = None

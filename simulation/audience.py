@@ -72,6 +72,10 @@ class AudienceParams:
     global_sd: float = 0.15
     platform_sd: float = 0.15
     time_sd: float = 0.08
+    # When an audience reads: a main effect of the local time bucket on the log rate, half shared
+    # by every business on a platform, half each business's own. 0 in the learning worlds; the
+    # best-time worlds set it (benchmarks/best_time.py, docs/best-time.md).
+    time_main_sd: float = 0.0
     business_sd: float = 0.18
     topic_sd: float = 0.10
     shared_direction: float = 1.5  # weight of the direction all embeddings share
@@ -170,6 +174,11 @@ class Audience:
         self.joint: IntArray = np.array(
             list(itertools.product(*(range(len(d.values)) for d in space.dimensions))), dtype=np.int64
         )
+        # From a stream of its own, so the tables above are the same whatever time_main_sd is.
+        when = np.random.default_rng([seed, 20261206])
+        half = p.time_main_sd / math.sqrt(2)
+        shape = (len(PLATFORMS), len(TIME_BUCKETS))
+        self._when: FloatArray = when.normal(0, half, shape) + when.normal(0, half, (n_businesses, *shape))
         # Common random numbers: every expectation uses the same draws.
         draws = rng.standard_t(NOISE_DOF, p.monte_carlo_draws) / math.sqrt(NOISE_DOF / (NOISE_DOF - 2))
         self._z: FloatArray = np.sort(draws)
@@ -183,10 +192,15 @@ class Audience:
             for d in range(len(self.space.dimensions))
         ]
 
+    def best_bucket(self, business: Business, platform: str) -> str:
+        """The local time bucket whose main effect is highest for this business and platform."""
+        return TIME_BUCKETS[int(np.argmax(self._when[business.index, PLATFORMS.index(platform)]))]
+
     def mean_log_rate(self, business: Business, topic: Topic, platform: str, time_bucket: str) -> FloatArray:
         """μ for every joint action, shape (n_actions,)."""
         eff = self.effects(business, topic, platform, time_bucket)
-        mu = np.full(len(self.joint), math.log(BASE_RATE[platform]))
+        when = self._when[business.index, PLATFORMS.index(platform), TIME_BUCKETS.index(time_bucket)]
+        mu = np.full(len(self.joint), math.log(BASE_RATE[platform]) + when)
         for d, e in enumerate(eff):
             mu += e[self.joint[:, d]]
         return mu

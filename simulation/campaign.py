@@ -1,6 +1,8 @@
 """A simulated campaign through the real functions and the real database.
 
-Businesses post on every platform once a day at a random local hour; the
+Businesses post on every platform once a day at a random local hour (or, with
+``schedule="best_time"`` after the warm-up, as a draft the product schedules at the
+business's best time, which the business then publishes on time); the
 simulated audience answers with snapshots at 6, 24 and 48 hours (and the
 odd deletion); the local task runner delivers the reward and update tasks
 when they fall due on the manual clock. Every step goes through the four
@@ -26,7 +28,7 @@ from shared.core.context import PLATFORMS, local_time, time_bucket_of
 from shared.core.profile import Profile
 from shared.services.profiles import save_profiles
 from shared.tasks.local import LocalTaskRunner
-from simulation.audience import Audience, Business, Topic
+from simulation.audience import Audience, AudienceParams, Business, Topic
 from simulation.local_functions import LocalFunctions
 
 SNAPSHOT_HOURS = (6, 24, 48)
@@ -39,6 +41,11 @@ class CampaignConfig:
     businesses: int = 12
     days: int = 84
     start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
+    # 'own': the business picks its hour; 'best_time': after warmup_days it leaves the time to
+    # the product (docs/best-time.md). The audience's parameters (None: the default world).
+    schedule: str = "own"
+    warmup_days: int = 14
+    audience: AudienceParams | None = None
 
 
 @dataclass
@@ -52,6 +59,9 @@ class PostRecord:
     best: float  # E[r] of the best action in this context
     reward: float | None = None  # the realised reward, once computed
     status: str = "pending"
+    business: int = 0  # the audience's business, topic (its position) and joint action
+    topic: int = 0
+    action: int = 0
 
 
 @dataclass
@@ -108,7 +118,13 @@ def run_campaign(
     clock = runtime.clock
     if not isinstance(clock, ManualClock):
         raise TypeError("a campaign needs a ManualClock")
-    audience = Audience(runtime.space, config.seed, n_businesses=config.businesses, reward_config=runtime.reward_config)
+    audience = Audience(
+        runtime.space,
+        config.seed,
+        n_businesses=config.businesses,
+        params=config.audience,
+        reward_config=runtime.reward_config,
+    )
     rng = np.random.default_rng(config.seed + 1)
     runner = LocalTaskRunner(runtime.db, functions.invoke)
     ids = {b.index: uuid.uuid5(uuid.NAMESPACE_URL, f"sim/{config.seed}/{b.index}") for b in audience.businesses}
@@ -120,32 +136,49 @@ def run_campaign(
     def deliver(payload: dict[str, Any]) -> None:
         _check(*functions.post("record_snapshot", payload), "record_snapshot")
 
+    def generate(day: int, b: Business, platform: str, topic: Topic, when: datetime | None) -> Any:
+        """Published now at ``when``; or, without it, a draft the product schedules."""
+        request = {
+            "business_id": str(ids[b.index]),
+            "request_id": f"d{day}-{platform}",
+            "platform": platform,
+            "topic": topic.text,
+            "topic_embedding": topic.embedding.tolist(),
+            "auto_publish": when is not None,
+        }
+        if when is not None:
+            request["scheduled_for"] = when.isoformat()
+        return _check(*functions.post("generate_post", request), "generate_post")
+
     def post(day: int, b: Business, platform: str, when: datetime, topic: Topic) -> None:
+        live(day, b, platform, when, topic, generate(day, b, platform, topic, when))
+
+    def plan(day: int, b: Business, platform: str, topic: Topic) -> None:
+        body = generate(day, b, platform, topic, None)
+        when = datetime.fromisoformat(body["scheduled_for"])
+
+        def publish() -> None:
+            published = {"type": "published", "post_id": body["post_id"], "media_id": f"m-{body['post_id']}"}
+            deliver(published | {"posted_at": when.isoformat()})
+            live(day, b, platform, when, topic, body)
+
+        events.at(when, publish)
+
+    def live(day: int, b: Business, platform: str, when: datetime, topic: Topic, body: Any) -> None:
         tb = time_bucket_of(local_time(when, b.time_zone).hour)
-        body = _check(
-            *functions.post(
-                "generate_post",
-                {
-                    "business_id": str(ids[b.index]),
-                    "request_id": f"d{day}-{platform}",
-                    "platform": platform,
-                    "topic": topic.text,
-                    "topic_embedding": topic.embedding.tolist(),
-                    "scheduled_for": when.isoformat(),
-                    "auto_publish": True,
-                },
-            ),
-            "generate_post",
-        )
         expected = audience.expected_rewards(b, topic, platform, tb)
+        action = audience.action_index(body["action"])
         record = PostRecord(
             day=day,
             post_id=body["post_id"],
             platform=platform,
             time_bucket=tb,
-            expected=float(expected[audience.action_index(body["action"])]),
+            expected=float(expected[action]),
             uniform=float(expected.mean()),
             best=float(expected.max()),
+            business=b.index,
+            topic=audience.topics.index(topic),
+            action=action,
         )
         result.posts.append(record)
         outcome = audience.draw(b, topic, platform, tb, body["action"], rng)
@@ -176,7 +209,12 @@ def run_campaign(
                 when = (local_midnight + timedelta(hours=local_hour, minutes=int(rng.integers(60)))).astimezone(UTC)
                 when = max(when, config.start)
                 topic = audience.topics[int(rng.integers(len(audience.topics)))]
-                events.at(when, partial(post, day, b, platform, when, topic))
+                if config.schedule == "best_time" and day >= config.warmup_days:
+                    # Planned just after local midnight: every slot of the day is still ahead.
+                    planned = max((local_midnight + timedelta(minutes=30)).astimezone(UTC), config.start)
+                    events.at(planned, partial(plan, day, b, platform, topic))
+                else:
+                    events.at(when, partial(post, day, b, platform, when, topic))
 
     def sweep() -> None:
         _check(*functions.post("compute_reward", {"sweep": True}), "sweep")

@@ -11,7 +11,15 @@ from werkzeug.test import TestResponse
 
 from shared.config import PROJECT_ROOT
 
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "save_profile")
+TARGETS = (
+    "generate_post",
+    "record_snapshot",
+    "compute_reward",
+    "update_policy",
+    "review_post",
+    "save_profile",
+    "read_business",
+)
 
 
 class LocalFunctions:

@@ -57,12 +57,12 @@ resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
-# Client apps (Supabase JWT) and the database webhook (shared secret) reach
-# generate_post, record_snapshot, review_post and save_profile without a Google identity, and business owners
-# (Supabase JWT) and operators (Google ID token, var.operator_emails) the dashboard:
-# the function verifies them itself.
+# Client apps (Supabase JWT) and the database webhook (shared secret) reach generate_post,
+# record_snapshot, review_post, save_profile and read_business without a Google identity, and
+# business owners (Supabase JWT) and operators (Google ID token, var.operator_emails) the
+# dashboard: the function verifies them itself.
 resource "google_cloud_run_service_iam_member" "public_invoker" {
-  for_each = toset(["generate_post", "record_snapshot", "review_post", "save_profile", "report"])
+  for_each = toset(["generate_post", "record_snapshot", "review_post", "save_profile", "read_business", "report"])
   location = var.region
   service  = google_cloudfunctions2_function.fn[each.key].service_config[0].service
   role     = "roles/run.invoker"

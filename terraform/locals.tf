@@ -11,7 +11,7 @@ locals {
   # deployment's learning throughput) and report (a person waits) keep 512Mi; record_snapshot,
   # the busiest and lightest, scales out instead (docs/decisions.md item 63); review_post, a
   # person's click on a draft, is two statements (docs/review.md); save_profile embeds the
-  # profile's text (MiniLM, as generate_post).
+  # profile's text (MiniLM, as generate_post); read_business reads a page of posts.
   functions = {
     generate_post   = { entry_point = "generate_post", memory = "512Mi" }
     record_snapshot = { entry_point = "record_snapshot", memory = "256Mi" }
@@ -20,6 +20,7 @@ locals {
     report          = { entry_point = "report", memory = "512Mi" }
     review_post     = { entry_point = "review_post", memory = "256Mi" }
     save_profile    = { entry_point = "save_profile", memory = "512Mi" }
+    read_business   = { entry_point = "read_business", memory = "256Mi" }
   }
 
   # The functions that create Cloud Tasks (a publication's reward task, a reward's update

@@ -83,6 +83,10 @@ def owner_for_update(conn: Conn, business_id: UUID) -> tuple[bool, UUID | None]:
     return (False, None) if row is None else (True, row[0])
 
 
+def exists(conn: Conn, business_id: UUID) -> bool:
+    return conn.execute("select 1 from profiles where business_id = %s", (business_id,)).fetchone() is not None
+
+
 def owner_of_business(conn: Conn, business_id: UUID) -> UUID | None:
     row = conn.execute("select owner_id from profiles where business_id = %s", (business_id,)).fetchone()
     return None if row is None else row[0]

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -223,3 +225,21 @@ def test_an_empty_database_is_named_in_one_line_with_what_to_run(database_url, t
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_best_time_lists_every_slot_and_the_next_best_time(database_url, tmp_path):
+    made = run_cli(database_url, tmp_path, "generate", "--topic", "our spring menu", "--json")
+    assert made.returncode == 0, made.stderr[-2000:]
+    post = json.loads(made.stdout)
+    assert post["scheduled_by"] == "best_time"  # no --when: the business's best time
+    done = run_cli(database_url, tmp_path, "best-time", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout)
+    assert [s["time_bucket"] for s in shown["slots"]] == ["morning", "afternoon", "evening", "night"]
+    assert all(s["low"] <= s["expected"] <= s["high"] for s in shown["slots"])
+    assert shown["time_zone"] == "Europe/Berlin"  # the sample profile's
+    # The same slot (its next time may move on by a day if the two calls straddle its lead time).
+    scheduled = datetime.fromisoformat(post["scheduled_for"]).astimezone(ZoneInfo("Europe/Berlin"))
+    assert datetime.fromisoformat(shown["next_time"]).hour == scheduled.hour
+    text = run_cli(database_url, tmp_path, "best-time")
+    assert "Next best time:" in text.stdout and "*" in text.stdout

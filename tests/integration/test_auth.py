@@ -131,6 +131,13 @@ def test_a_user_acts_on_their_own_business_only(secured, functions, make_profile
     status, approved = functions.post("review_post", review, bearer(user_token(keys, str(alice))))
     assert (status, approved["review"]) == (200, "approved"), approved
 
+    # Nor read her business; Alice may.
+    read = {"business_id": str(alices), "view": "posts"}
+    status, refused = functions.post("read_business", read, bearer(user_token(keys, str(bob))))
+    assert status == 403 and refused["error"]["fields"][0]["path"] == "business_id"
+    status, page = functions.post("read_business", read, bearer(user_token(keys, str(alice))))
+    assert status == 200 and [p["post_id"] for p in page["posts"]] == [answer["post_id"]], page
+
 
 def test_the_dashboard_shows_an_owner_their_businesses_and_an_operator_every_one(
     secured, functions, make_profile, keys

@@ -17,7 +17,15 @@ import pytest
 from tests.support.database import START, table_counts
 from tests.support.functions import at, embedding, error_paths, generate, publish, state_digest
 
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "save_profile")
+TARGETS = (
+    "generate_post",
+    "record_snapshot",
+    "compute_reward",
+    "update_policy",
+    "review_post",
+    "save_profile",
+    "read_business",
+)
 DROP = object()  # an override that removes the key
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

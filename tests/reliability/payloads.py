@@ -23,7 +23,16 @@ from shared.core.context import EMBEDDING_DIM
 from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"
-TARGETS = ("generate_post", "record_snapshot", "compute_reward", "update_policy", "review_post", "save_profile")
+PLATFORM_NAMES = ("instagram", "x", "linkedin", "facebook")
+TARGETS = (
+    "generate_post",
+    "record_snapshot",
+    "compute_reward",
+    "update_policy",
+    "review_post",
+    "save_profile",
+    "read_business",
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,8 @@ def valid_base(target: str, w: World, kind: str = "metrics") -> dict[str, Any]:
         return {"sweep": True, "limit": 10}
     if target == "review_post":
         return {"post_id": w.unpublished, "action": "edit", "caption": "A caption a person wrote."}
+    if target == "read_business":
+        return {"business_id": w.business, "view": "posts", "limit": 10}
     if target == "save_profile":
         return {
             "business_id": w.business,
@@ -236,6 +247,22 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
             # None with 'edit' is refused too (a caption goes with an edit).
             "caption": st.one_of(st.just(""), st.text(min_size=5001, max_size=5100), st.just("a\x00b"), _not(str)),
         }
+    if target == "read_business":
+        return {
+            "business_id": _UUID_BAD.filter(lambda v: v is not None),
+            "view": st.one_of(st.text(max_size=12).filter(lambda s: s not in ("posts", "best_times")), _not(str)),
+            "platform": st.one_of(
+                st.text(max_size=12).filter(lambda s: s not in ("instagram", "x", "linkedin", "facebook")),
+                _not(str, type(None)),
+            ),
+            "limit": st.one_of(st.integers(max_value=0), st.integers(min_value=201), _not(int)),
+            # Well formed but never given out, wrongly formed, or not a string.
+            "cursor": st.one_of(
+                st.sampled_from(["abc", "2026-01-01T00:00:00|x", "2026-01-01T00:00:00|" + "0" * 36, "", "a b"]),
+                st.text(alphabet="ab", min_size=101, max_size=120),
+                _not(str, type(None)),
+            ),
+        }
     if target == "save_profile":
         text = st.one_of(st.text(min_size=2001, max_size=2100), st.just("a\x00b"), _not(str))
         return {
@@ -259,6 +286,7 @@ REQUIRED = {
     "generate_post": ("business_id", "request_id", "platform", "topic"),
     "review_post": ("post_id", "action"),
     "save_profile": ("name",),
+    "read_business": ("business_id", "view"),
     "record_snapshot": ("type", "post_id", "observed_at"),
     "compute_reward": (),
     "update_policy": ("post_id",),
@@ -392,6 +420,13 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
             return {"post_id": w.unpublished, "action": "approve"}
         caption = draw(st.text(min_size=1, max_size=300).filter(lambda s: "\x00" not in s))
         return {"post_id": w.unpublished, "action": "edit", "caption": caption}
+    if target == "read_business":
+        if draw(st.booleans()):
+            return {"business_id": w.business, "view": "best_times", "platform": draw(st.sampled_from(PLATFORM_NAMES))}
+        body = {"business_id": w.business, "view": "posts", "limit": draw(st.integers(1, 200))}
+        if draw(st.booleans()):
+            body["platform"] = draw(st.sampled_from(PLATFORM_NAMES))
+        return body
     if target == "save_profile":
         # New businesses only (no business_id: derived from the name), so the world's own
         # business, which the other targets' examples use, keeps its profile.

@@ -38,6 +38,7 @@ TARGETS = (
     "update_policy",
     "review_post",
     "save_profile",
+    "read_business",
     "report",
 )
 OWNER = "6b1f8a6e-51e1-4b5e-9a59-0c3f1f0d2a11"
