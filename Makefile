@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants bench-best-time
+.PHONY: help demo try dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants bench-best-time
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ $(PGBOUNCER):
 
 demo: $(VENV)/.local-installed ## The main job: a simulated campaign through the real functions and database (+ out/report.html)
 	$(BIN)/python -m simulation $(ARGS)
+
+try: $(VENV)/.local-installed ## The loop in a few seconds on a local clock: profile, draft, publish, metrics, reward, update, read back
+	$(BIN)/python -m devtools.quickstart
 
 dev: $(VENV)/.local-installed ## The functions and the dashboard on loopback with the local task dispatcher (no auth)
 	$(BIN)/python -m devtools.server $(ARGS)

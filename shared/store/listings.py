@@ -52,9 +52,10 @@ _SELECT = (
     " from posts p join decisions d on d.post_id = p.post_id"
     " left join rewards r on r.post_id = p.post_id"
     " left join lateral ("
-    # to_jsonb(sn.*): the row (a bare name would be decisions' column x if the alias were x).
-    "   select count(*) as n, (array_agg(to_jsonb(sn.*) - 'snapshot_id' - 'post_id' - 'late' - 'received_at'"
-    "     - 'timeslot_hours' order by sn.observed_at desc))[1] as latest"
+    "   select count(*) as n, (array_agg(jsonb_build_object('observed_at', sn.observed_at, 'likes', sn.likes,"
+    "     'comments', sn.comments, 'shares', sn.shares, 'saves', sn.saves, 'replies', sn.replies,"
+    "     'reposts', sn.reposts, 'reactions', sn.reactions, 'impressions', sn.impressions, 'reach', sn.reach,"
+    "     'follower_count', sn.follower_count) order by sn.observed_at desc))[1] as latest"
     "   from snapshots sn where sn.post_id = p.post_id) s on true"
     " where p.business_id = %s"
 )
