@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 
 .DEFAULT_GOAL := help
 CHROMIUM := /usr/bin/chromium
-.PHONY: help demo try dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants bench-best-time
+.PHONY: help demo try dev bundle scheduler-jobs report post policy holdback test test-unit test-fast test-reliability test-pooler load openapi lint typecheck clean emulator bench bench-learning bench-tenants bench-best-time bench-variety
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -124,6 +124,9 @@ bench: $(VENV)/.dev-installed ## Performance benchmark (about 15 min): writes do
 
 bench-best-time: $(VENV)/.dev-installed ## Following the best time vs the businesses' own hours, in the simulator (about 7 min): docs/best-time-figures.md
 	$(BIN)/python -m benchmarks.best_time $(ARGS)
+
+bench-variety: $(VENV)/.dev-installed ## What the variety cap costs in reward and buys in variety, in the simulator (about 6 min): docs/variety-figures.md
+	$(BIN)/python -m benchmarks.variety $(ARGS)
 
 bench-tenants: $(VENV)/.dev-installed ## One tenant's fabricated posts vs as many honest ones: how far another business's policy moves (about 3 min): docs/tenants.md
 	$(BIN)/python -m benchmarks.tenants $(ARGS)

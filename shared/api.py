@@ -23,6 +23,7 @@ from pydantic import (
 
 from shared.core.context import EMBEDDING_DIM, Platform, TimeBucket
 from shared.core.profile import Profile
+from shared.core.variety import DEFAULT_MAX_REPEATS, DEFAULT_WINDOW, VarietyCap
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 Embedding = Annotated[list[FiniteFloat], Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)]
@@ -106,7 +107,19 @@ class ProfileRequest(Body):
     embedding: Embedding | None = None
     follower_counts: dict[Platform, Count] = {}
     require_approval: bool = False  # drafts are published only once a person approved them (docs/review.md)
+    # At most variety_max_repeats posts alike in any variety_window consecutive posts of a
+    # platform; 0 turns the cap off (docs/variety.md).
+    variety_window: Annotated[int, Field(ge=0, le=100)] = DEFAULT_WINDOW
+    variety_max_repeats: Annotated[int, Field(ge=1, le=99, validate_default=True)] = DEFAULT_MAX_REPEATS
     owner_id: UUID | None = None  # services only: a signed-in user owns what they save
+
+    @field_validator("variety_max_repeats")
+    @classmethod
+    def _below_the_window(cls, repeats: int, info: ValidationInfo) -> int:
+        window = info.data.get("variety_window")
+        if window and repeats >= window:
+            raise ValueError("must be below variety_window (or the window 0, no cap)")
+        return repeats
 
     def to_profile(self, owner_id: UUID | None) -> Profile:
         """The profile as stored, owned by ``owner_id``."""
@@ -125,6 +138,7 @@ class ProfileRequest(Body):
             follower_counts={str(p): n for p, n in self.follower_counts.items()},
             owner_id=owner_id,
             require_approval=self.require_approval,
+            variety=VarietyCap(self.variety_window, self.variety_max_repeats),
         )
 
 

@@ -26,6 +26,7 @@ from shared.bootstrap import Runtime
 from shared.clock import ManualClock
 from shared.core.context import PLATFORMS, local_time, time_bucket_of
 from shared.core.profile import Profile
+from shared.core.variety import VarietyCap
 from shared.services.profiles import save_profiles
 from shared.tasks.local import LocalTaskRunner
 from simulation.audience import Audience, AudienceParams, Business, Topic
@@ -46,6 +47,7 @@ class CampaignConfig:
     schedule: str = "own"
     warmup_days: int = 14
     audience: AudienceParams | None = None
+    variety: VarietyCap = field(default_factory=VarietyCap)  # each business's cap on repeats (docs/variety.md)
 
 
 @dataclass
@@ -88,7 +90,7 @@ class _Events:
         return when, action
 
 
-def _profile(b: Business, business_id: uuid.UUID) -> Profile:
+def _profile(b: Business, business_id: uuid.UUID, variety: VarietyCap) -> Profile:
     return Profile(
         business_id=business_id,
         name=b.name,
@@ -98,6 +100,7 @@ def _profile(b: Business, business_id: uuid.UUID) -> Profile:
         time_zone=b.time_zone,
         embedding=b.embedding,
         follower_counts=dict(b.followers),
+        variety=variety,
     )
 
 
@@ -128,7 +131,7 @@ def run_campaign(
     rng = np.random.default_rng(config.seed + 1)
     runner = LocalTaskRunner(runtime.db, functions.invoke)
     ids = {b.index: uuid.uuid5(uuid.NAMESPACE_URL, f"sim/{config.seed}/{b.index}") for b in audience.businesses}
-    save_profiles(runtime.db, [_profile(b, ids[b.index]) for b in audience.businesses])
+    save_profiles(runtime.db, [_profile(b, ids[b.index], config.variety) for b in audience.businesses])
 
     result = CampaignResult(config)
     events = _Events()

@@ -437,15 +437,17 @@ class RidgeIGW:
         *,
         business: str | None = None,
         fixed: Mapping[str, str] | None = None,
+        avoid: Sequence[tuple[int, ...]] = (),
     ) -> Selection:
         """One value per dimension, drawn independently from π_d with a generator seeded
-        by ``seed`` (one uniform per dimension, in definition order). With ``fixed`` (the
+        by ``seed`` (one uniform per dimension, in definition order), given that the action
+        is none of the recipes ``avoid`` (docs/variety.md). With ``fixed`` (the
         holdback arm) nothing is drawn and π is one-hot. ``scores`` are ŷ_d, ``pi0``
         the inverse-gap weights before the ε floor; the explanation splits each score
         into the value's own term and the part from the rest of the greedy recipe."""
         all_scores, own = self.value_scores(context_features(platform, time_bucket, components, self.rank), business)
         # The explanation: the value's own term, and what the rest of the greedy recipe adds.
-        choices = draw(
+        choices, excluded = draw(
             self._layout.values,
             all_scores - own,
             own,
@@ -453,8 +455,9 @@ class RidgeIGW:
             self.params.epsilon,
             np.random.default_rng(seed),
             fixed,
+            avoid,
         )
-        return Selection(choices=choices, seed=seed, holdback=fixed is not None)
+        return Selection(choices=choices, seed=seed, holdback=fixed is not None, excluded=excluded)
 
     def _gap_weights(self, scores: FloatArray) -> FloatArray:
         """``inverse_gap_weights`` of every dimension's block of ``scores`` at γ_t, in one pass

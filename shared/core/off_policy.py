@@ -5,7 +5,10 @@ with percentile-bootstrap confidence intervals and the effective sample size.
 For decision i with action a_i, logged per-dimension probabilities π_d and
 target probabilities π^e_d, the importance weight is
 
-    w_i = Π_d π^e_d(a_id) / π_d(a_id)
+    w_i = Π_d π^e_d(a_id) / π_i(a_i)
+
+with π_i(a_i) the logged joint propensity: Π_d π_d(a_id), over 1 − the probability of the
+recipes a variety cap left out (docs/variety.md).
 
     IPS   = (1/n) Σ w_i r_i
     SNIPS = Σ w_i r_i / Σ w_i
@@ -58,6 +61,10 @@ def importance_weights(
             if c.pi[k] <= 0:
                 raise ValueError("a logged propensity is 0: the decision cannot be reweighted")
             w *= float(pe[k]) / c.pi[k]
+        if d.propensity is not None and not getattr(target, "as_logged", False):
+            # Over the joint propensity the action was drawn with (the logging policy as run
+            # drew it with exactly that: its weight stays 1).
+            w *= math.prod(c.pi[c.chosen_index] for c in d.choices) / d.propensity
         weights[i] = w
         probs.append(p)
     return weights, probs

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -106,6 +106,9 @@ class Selection:
     choices: tuple[DimensionChoice, ...]
     seed: int
     holdback: bool = False  # the fixed baseline action, not a draw from π
+    # The probability under π of the recipes the brand's variety cap left out (docs/variety.md):
+    # the action was drawn from π given that it is none of them.
+    excluded: float = 0.0
 
     @property
     def action(self) -> dict[str, str]:
@@ -113,7 +116,8 @@ class Selection:
 
     @property
     def joint_propensity(self) -> float:
-        return math.prod(c.propensity for c in self.choices)
+        """The probability the action was drawn with: Π_d π_d(a_d), over what the cap left."""
+        return math.prod(c.propensity for c in self.choices) / (1.0 - self.excluded)
 
 
 @dataclass(frozen=True)
@@ -303,7 +307,8 @@ def draw(
     epsilon: float,
     rng: np.random.Generator,
     fixed: Mapping[str, str] | None,
-) -> tuple[DimensionChoice, ...]:
+    avoid: Sequence[tuple[int, ...]] = (),
+) -> tuple[tuple[DimensionChoice, ...], float]:
     """Every dimension's choice, from arrays over all values (laid out by ``lay``; shapes
     (n_values,)): π = π⁰ floored by ε within each dimension, sampled by inverse CDF with one
     uniform per dimension, drawn from ``rng`` in definition order; or, with ``fixed`` (the
@@ -313,14 +318,24 @@ def draw(
     In one pass: the floor, the cumulative sums (each dimension's own, in a padded matrix,
     so each sum is exactly the per-dimension one) and the draw. A padded cell repeats its
     dimension's total, so it counts only where the draw is past the total, which the clip
-    to the last value turns into the same choice."""
+    to the last value turns into the same choice.
+
+    With ``avoid`` (recipes as value positions, docs/variety.md), the action is drawn from π
+    given that it is none of them, exactly, with the same one uniform per dimension: see
+    ``_draw_avoiding``. Returns (choices, the probability under π of the avoided recipes)."""
+    excluded = 0.0
     if fixed is None:
         pi = (1.0 - epsilon) * pi0 + epsilon / lay.block_sizes
-        padded = np.zeros((len(lay.blocks), lay.width))
-        padded[lay.cells] = pi
-        # The clip guards the last bucket against cumulative rounding below 1.
         u = rng.random(len(lay.blocks))
-        picks = np.minimum((padded.cumsum(axis=1) <= u[:, None]).sum(axis=1), lay.last).tolist()
+        excluded = excluded_mass(lay, pi, avoid) if avoid else 0.0
+        if avoid and excluded < MAX_EXCLUDED:
+            picks = _draw_avoiding(lay, pi, avoid, u)
+        else:
+            excluded = 0.0
+            padded = np.zeros((len(lay.blocks), lay.width))
+            padded[lay.cells] = pi
+            # The clip guards the last bucket against cumulative rounding below 1.
+            picks = np.minimum((padded.cumsum(axis=1) <= u[:, None]).sum(axis=1), lay.last).tolist()
     else:
         picks = [d.index(fixed[d.name]) for d in lay.dimensions]
         pi = np.zeros(pi0.size)
@@ -328,7 +343,7 @@ def draw(
     # tolist() gives Python floats, as the logged decision stores them.
     scores, h_all, tx_all = (h + theta_x).tolist(), h.tolist(), theta_x.tolist()
     pi0_all, pi_all = pi0.tolist(), pi.tolist()
-    return tuple(
+    choices = tuple(
         DimensionChoice(
             dimension=dim.name,
             values=dim.values,
@@ -341,6 +356,38 @@ def draw(
         )
         for dim, b, k in zip(lay.dimensions, lay.blocks, picks, strict=True)
     )
+    return choices, excluded
+
+
+# When the recipes to avoid hold nearly all of π (an ε of 0 and a sure policy), the cap yields:
+# what is left is too little to draw from without dividing by almost nothing.
+MAX_EXCLUDED = 1.0 - 1e-9
+
+
+def excluded_mass(lay: ValueLayout, pi: FloatArray, avoid: Sequence[tuple[int, ...]]) -> float:
+    """Σ over the distinct ``avoid`` recipes of Π_d π_d(a_d)."""
+    return float(sum(math.prod(pi[lay.starts + np.asarray(a)].tolist()) for a in set(avoid)))
+
+
+def _draw_avoiding(lay: ValueLayout, pi: FloatArray, avoid: Sequence[tuple[int, ...]], u: FloatArray) -> list[int]:
+    """The action drawn from π given that it is no recipe of ``avoid``, one dimension at a
+    time with ``u[d]``: dimension d takes v with probability ∝ π_d(v) · P(the rest completes
+    the chosen prefix and v to a recipe not avoided). The product of these conditionals is
+    π(a) / (1 − π(avoid)) for every a not avoided, and 0 for the avoided."""
+    pis = [pi[b] for b in lay.blocks]
+    matching = sorted(set(avoid))  # the avoided recipes that agree with the prefix chosen so far
+    picks = []
+    for d, p in enumerate(pis):
+        w = p.copy()
+        for recipe in matching:
+            # Of π_d(v), the part whose completion is this avoided recipe.
+            w[recipe[d]] -= p[recipe[d]] * math.prod(pis[j][recipe[j]] for j in range(d + 1, len(pis)))
+        w = np.maximum(w, 0.0)
+        cdf = w.cumsum() / w.sum()
+        k = min(int(cdf.searchsorted(u[d], side="right")), len(p) - 1)
+        picks.append(k)
+        matching = [r for r in matching if r[d] == k]
+    return picks
 
 
 def select(
@@ -352,8 +399,10 @@ def select(
     seed: int,
     *,
     fixed: Mapping[str, str] | None = None,
+    avoid: Sequence[tuple[int, ...]] = (),
 ) -> Selection:
-    """Sample one value per dimension, independently, from π_d.
+    """Sample one value per dimension, independently, from π_d (given that the action is
+    none of the recipes ``avoid``, docs/variety.md).
 
     ``preferences`` holds H for the decision's (platform, time bucket);
     ``theta`` holds θ[d, v], shape (768,). The generator is seeded with
@@ -370,8 +419,10 @@ def select(
     parts = [score_parts(dim.values, dim.name, preferences, theta, x) for dim in space.dimensions]
     pi0 = np.concatenate([softmax(h + tx, params.tau) for h, tx in parts])
     h_all, tx_all = np.concatenate([h for h, _ in parts]), np.concatenate([tx for _, tx in parts])
-    choices = draw(value_layout(space), h_all, tx_all, pi0, params.epsilon, np.random.default_rng(seed), fixed)
-    return Selection(choices=choices, seed=seed, holdback=fixed is not None)
+    lay = value_layout(space)
+    rng = np.random.default_rng(seed)
+    choices, excluded = draw(lay, h_all, tx_all, pi0, params.epsilon, rng, fixed, avoid)
+    return Selection(choices=choices, seed=seed, holdback=fixed is not None, excluded=excluded)
 
 
 def gradient(choices: tuple[DimensionChoice, ...], advantage: float, params: PolicyParams) -> list[PolicyDelta]:

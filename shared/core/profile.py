@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from shared.core.context import FloatArray
+from shared.core.variety import VarietyCap
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Profile:
     follower_counts: Mapping[str, int] = field(default_factory=dict)
     owner_id: UUID | None = None
     require_approval: bool = False  # drafts are published only once a person approved them (docs/review.md)
+    # How often a recipe may repeat on a platform (docs/variety.md).
+    variety: VarietyCap = field(default_factory=VarietyCap)
 
     def text(self) -> str:
         """The profile as one text, for the embedder when no embedding is stored."""

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class LoggedDecision:
     x: FloatArray  # (768,)
     choices: tuple[DimensionChoice, ...]
     reward: float
+    # The probability the action was drawn with, when it is not the product of the choices'
+    # (a decision the variety cap shaped, docs/variety.md); None: the product.
+    propensity: float | None = None
 
 
 class TargetPolicy(Protocol):
@@ -46,9 +49,11 @@ class TargetPolicy(Protocol):
 
 @dataclass(frozen=True)
 class LoggingPolicy:
-    """The policy that made the decisions (each with the state it had then)."""
+    """The policy that made the decisions (each with the state it had then, and the variety
+    cap as it acted: its probability of a logged action is the logged propensity)."""
 
     name: str = "logging policy (as run)"
+    as_logged: ClassVar[bool] = True
 
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
         return [np.asarray(c.pi) for c in d.choices]

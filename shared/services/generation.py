@@ -19,6 +19,7 @@ from shared.core.prompts import build_prompts, fill_caption, offline_caption
 from shared.core.rate_limits import NO_LIMITS, RateLimits, retry_after, window_start
 from shared.core.reward import RewardConfig
 from shared.core.tasks import Task
+from shared.core.variety import recipes_to_avoid
 from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.logs import log
@@ -163,6 +164,8 @@ def create_post(
     decision_id = decision_id_for(post_id)
     seed = seed_from_id(decision_id.int)
     fixed = baseline_action(space, params.holdback_action) if in_holdback(seed, params.holdback_share) else None
+    # The brand's variety cap: recipes its latest posts here already repeated enough (docs/variety.md).
+    avoid = recipes_to_avoid(inputs.recent_actions, space, profile.variety) if fixed is None else []
     # The decision stores the raw x and the active normaliser's version; the learner sees x
     # through that normaliser (docs/decisions.md item 48). Its arrays are cached: a miss costs
     # one more round trip, once per instance and version.
@@ -173,14 +176,20 @@ def create_post(
             log("WARNING", "the learner's state is for another action space: choosing as a new learner")
         components = np.zeros(0) if normaliser is None else normaliser.components(context.x)
         selection = learner.choose(
-            context.platform, context.time_bucket, components, seed, business=str(cmd.business_id), fixed=fixed
+            context.platform,
+            context.time_bucket,
+            components,
+            seed,
+            business=str(cmd.business_id),
+            fixed=fixed,
+            avoid=avoid,
         )
         drawn = Drawn("bandit", None, params.epsilon)
     else:
         # The ε actually used (the schedule at the state's learning steps) is what the decision logs.
         params = replace(params, epsilon=epsilon_at(params, view.steps))
         x = context.x if normaliser is None else normaliser.apply(context.x, cmd.platform)
-        selection = select(space, view.preferences, view.theta, x, params, seed, fixed=fixed)
+        selection = select(space, view.preferences, view.theta, x, params, seed, fixed=fixed, avoid=avoid)
         drawn = Drawn("gradient", params.tau, params.epsilon)
     prompts = build_prompts(profile, cmd.platform, cmd.topic, space, selection.action)
     caption = offline_caption(profile, cmd.topic, space, selection.action)

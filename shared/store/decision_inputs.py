@@ -1,4 +1,4 @@
-"""Everything a decision reads, in one round trip (a pipeline of three reads)."""
+"""Everything a decision reads, in one round trip (a pipeline of reads)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class DecisionInputs:
     exists: bool  # the post of this idempotency key was generated before
     policy: PlatformPolicy
     recent_posts: int = 0  # the business's posts generated since ``since``, counted up to ``cap``
+    # The actions of the business's latest posts on the platform, newest first, as many as its
+    # variety cap looks back (docs/variety.md).
+    recent_actions: tuple[dict[str, str], ...] = ()
 
 
 def load_decision_inputs(
@@ -40,6 +43,13 @@ def load_decision_inputs(
         profile = conn.execute(*profile_query(business_id))
         existing = conn.execute("select 1 from posts where post_id = %s", (post_id,))
         policy = conn.cursor(binary=True).execute(*platform_policy_query(platform, arrays))
+        # As many as the profile's variety cap looks back (window − 1), through posts_business_created.
+        actions = conn.execute(
+            "select d.action from posts p join decisions d on d.post_id = p.post_id"
+            " where p.business_id = %s and p.platform = %s order by p.created_at desc"
+            " limit (select greatest(variety_window - 1, 0) from profiles where business_id = %s)",
+            (business_id, platform, business_id),
+        )
         recent = (
             None
             if since is None
@@ -55,4 +65,5 @@ def load_decision_inputs(
         exists=existing.fetchone() is not None,
         policy=platform_policy_from_rows(policy.fetchall()),
         recent_posts=0 if counted is None else int(counted[0]),
+        recent_actions=tuple(dict(a) for (a,) in actions.fetchall()),
     )

@@ -46,14 +46,14 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
     with conn.cursor(name="logged_decisions", binary=True) as cursor:
         cursor.itersize = 500
         cursor.execute(
-            "select r.value, d.platform, d.time_bucket, d.x,"
+            "select r.value, d.platform, d.time_bucket, d.x, d.excluded, d.joint_propensity,"
             " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values', c->'pi', c->'chosen'))"
             "  from jsonb_array_elements(d.choices) c)"
             " from decisions d join rewards r using (post_id)"
             " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit %s",
             (limit,),
         )
-        for reward, platform, time_bucket, x, choices in cursor:
+        for reward, platform, time_bucket, x, excluded, propensity, choices in cursor:
             logged = tuple(
                 DimensionChoice(
                     dimension=dimension,
@@ -65,7 +65,8 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
                 )
                 for dimension, vs, pi, chosen in choices
             )
-            out.append(LoggedDecision(platform, time_bucket, x, logged, float(reward)))
+            joint = float(propensity) if excluded > 0 else None  # otherwise the product of the choices'
+            out.append(LoggedDecision(platform, time_bucket, x, logged, float(reward), joint))
     out.reverse()
     return out
 

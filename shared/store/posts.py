@@ -70,6 +70,7 @@ class DecisionRow:
     holdback: bool = False  # the fixed baseline action (π one-hot); never learned from
     normaliser_version: str | None = None  # the scores used x' of this normaliser (None: the raw x); x is raw
     learner: str = "gradient"  # which learner chose: 'gradient' or 'bandit' (docs/learning.md)
+    excluded: float = 0.0  # π's mass on the recipes the variety cap left out (docs/variety.md)
 
     @property
     def action(self) -> dict[str, str]:
@@ -103,7 +104,8 @@ _POST_COLUMNS = (
 )
 _DECISION_COLUMNS = (
     "decision_id, post_id, platform, time_bucket, day_of_week, x, context_fallback, choices,"
-    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version, learner"
+    " joint_propensity, tau, epsilon, policy_version, action_space, seed, holdback, normaliser_version, learner,"
+    " excluded"
 )
 # The same columns, qualified for queries that join decisions as "d".
 DECISION_COLUMNS_OF_D = ", ".join(f"d.{c.strip()}" for c in _DECISION_COLUMNS.split(","))
@@ -153,7 +155,7 @@ def insert_post_with_decision(conn: Conn, post: PostRow, decision: DecisionRow) 
         # racing inserts may trip either unique index first.
         " on conflict do nothing returning post_id)"
         f" insert into decisions ({_DECISION_COLUMNS}, action)"
-        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
+        " select %s, p.post_id, %s, %s, %s, %b, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s from p"
         " returning decision_id",
         (
             post.post_id,
@@ -187,6 +189,7 @@ def insert_post_with_decision(conn: Conn, post: PostRow, decision: DecisionRow) 
             decision.holdback,
             decision.normaliser_version,
             decision.learner,
+            decision.excluded,
             Jsonb(decision.action),
         ),
     ).fetchone()
@@ -243,6 +246,7 @@ def new_rows(
         holdback=selection.holdback,
         normaliser_version=normaliser_version,
         learner=drawn.learner,
+        excluded=selection.excluded,
     )
     return post_row, decision
 
@@ -296,6 +300,7 @@ def decision_from_row(row: tuple[Any, ...]) -> DecisionRow:
         holdback=row[14],
         normaliser_version=row[15],
         learner=row[16],
+        excluded=row[17],
     )
 
 

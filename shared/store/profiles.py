@@ -9,18 +9,20 @@ import numpy as np
 from psycopg.types.json import Jsonb
 
 from shared.core.profile import Profile
+from shared.core.variety import VarietyCap
 from shared.store.db import Conn
 
 _COLUMNS = (
     "business_id, name, business_types, industries, description, brand_voice, brand_tone,"
-    " audience, colours, time_zone, embedding, follower_counts, owner_id, require_approval"
+    " audience, colours, time_zone, embedding, follower_counts, owner_id, require_approval,"
+    " variety_window, variety_max_repeats"
 )
 
 
 def upsert_profile(conn: Conn, p: Profile) -> None:
     conn.execute(
         f"insert into profiles ({_COLUMNS}) values"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (business_id) do update set"
         " name = excluded.name, business_types = excluded.business_types,"
         " industries = excluded.industries, description = excluded.description,"
@@ -28,7 +30,8 @@ def upsert_profile(conn: Conn, p: Profile) -> None:
         " audience = excluded.audience, colours = excluded.colours,"
         " time_zone = excluded.time_zone, embedding = excluded.embedding,"
         " follower_counts = excluded.follower_counts, owner_id = excluded.owner_id,"
-        " require_approval = excluded.require_approval,"
+        " require_approval = excluded.require_approval, variety_window = excluded.variety_window,"
+        " variety_max_repeats = excluded.variety_max_repeats,"
         " updated_at = now()",
         (
             p.business_id,
@@ -45,6 +48,8 @@ def upsert_profile(conn: Conn, p: Profile) -> None:
             Jsonb(dict(p.follower_counts)),
             p.owner_id,
             p.require_approval,
+            p.variety.window,
+            p.variety.max_repeats,
         ),
     )
 
@@ -69,6 +74,7 @@ def profile_from_row(row: tuple[Any, ...]) -> Profile:
         follower_counts={k: int(v) for k, v in row[11].items()},
         owner_id=row[12],
         require_approval=row[13],
+        variety=VarietyCap(window=row[14], max_repeats=row[15]),
     )
 
 

@@ -87,7 +87,7 @@ def test_the_one_pass_draw_is_the_per_dimension_draw(space: ActionSpace, epsilon
     lay = value_layout(space)
     for seed in range(400):
         h, tx, pi0 = random_inputs(space, seed)
-        got = draw(lay, h, tx, pi0, epsilon, np.random.default_rng(seed), None)
+        got, _ = draw(lay, h, tx, pi0, epsilon, np.random.default_rng(seed), None)
         assert got == reference(space, h, tx, pi0, epsilon, seed, None)
 
 
@@ -98,7 +98,7 @@ def test_a_pi_that_sums_short_of_one_falls_to_the_last_value_as_before(space: Ac
     lasts = 0
     for seed in range(400):
         h, tx, pi0 = random_inputs(space, seed, short=0.5)
-        got = draw(lay, h, tx, pi0, 0.0, np.random.default_rng(seed), None)
+        got, _ = draw(lay, h, tx, pi0, 0.0, np.random.default_rng(seed), None)
         assert got == reference(space, h, tx, pi0, 0.0, seed, None)
         lasts += sum(c.chosen == c.values[-1] for c in got)
     assert lasts > 400 * len(space.dimensions) * 0.4  # the clip was exercised
@@ -108,7 +108,8 @@ def test_the_holdback_arm_draws_nothing_and_logs_one_hot_pi() -> None:
     h, tx, pi0 = random_inputs(SPACE, 3)
     fixed = {d.name: d.values[-1] for d in SPACE.dimensions}
     rng = np.random.default_rng(5)
-    got = draw(value_layout(SPACE), h, tx, pi0, 0.01, rng, fixed)
+    got, excluded = draw(value_layout(SPACE), h, tx, pi0, 0.01, rng, fixed)
+    assert excluded == 0.0
     assert got == reference(SPACE, h, tx, pi0, 0.01, 5, fixed)
     assert rng.random() == np.random.default_rng(5).random()  # the generator was not advanced
 

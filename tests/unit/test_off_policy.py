@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,24 @@ def test_intervals_stay_within_the_reward_range_though_a_small_logs_ips_may_not(
     assert ips.ci_high == 1.0  # cut: the raw percentile was above 1
     for e in est.values():
         assert -1.0 <= e.ci_low <= e.ci_high <= 1.0
+
+
+def test_a_decision_the_variety_cap_shaped_is_weighted_by_its_logged_joint_propensity():
+    log = logged(40, seed=6)
+    excluded = 0.25  # the cap left out recipes worth a quarter of π: each kept action is 4/3 as likely
+    capped = [
+        LoggedDecision(
+            d.platform,
+            d.time_bucket,
+            d.x,
+            d.choices,
+            d.reward,
+            propensity=math.prod(c.propensity for c in d.choices) / (1 - excluded),
+        )
+        for d in log
+    ]
+    plain, _ = importance_weights(log, UniformPolicy())
+    shaped, _ = importance_weights(capped, UniformPolicy())
+    np.testing.assert_allclose(shaped, plain * (1 - excluded))
+    as_run, _ = importance_weights(capped, LoggingPolicy())
+    assert np.all(as_run == 1.0)  # the logging policy drew each action with its logged propensity
