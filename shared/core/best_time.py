@@ -119,6 +119,16 @@ def _estimate(bucket: str, day: int | None, own: _Sums, prior: float, k: float, 
     return SlotEstimate(bucket, day, expected, expected - half, expected + half, own.posts)
 
 
+BUCKET_HOURS = {"morning": "5–12 h", "afternoon": "12–17 h", "evening": "17–21 h", "night": "21–5 h"}
+WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+def slot_label(slot: SlotEstimate) -> str:
+    """The slot in words: "evening (17–21 h)", "evening (17–21 h), Fridays"."""
+    label = f"{slot.time_bucket} ({BUCKET_HOURS[slot.time_bucket]})"
+    return label if slot.day_of_week is None else f"{label}, {WEEKDAYS[slot.day_of_week]}"
+
+
 def best_slot(estimates: Sequence[SlotEstimate]) -> SlotEstimate:
     """The slot with the highest expected reward (a bucket's weekday wins only on its own merit)."""
     if not estimates:

@@ -55,6 +55,21 @@ class LatestPost:
 
 
 @dataclass(frozen=True)
+class BestTimeRow:
+    """When one business should post on one platform (docs/best-time.md)."""
+
+    business: str
+    platform: str
+    time_zone: str
+    slot: str  # e.g. "evening (17–21)" or "evening (17–21), Fridays"
+    expected: float
+    low: float
+    high: float
+    posts: int  # the business's own posts behind the estimate
+    next_time: datetime  # local, in time_zone
+
+
+@dataclass(frozen=True)
 class DashboardData:
     version: int
     preferences: dict[tuple[str, str], dict[tuple[str, str], float]]  # (platform, bucket) → (dim, value) → H

@@ -14,7 +14,7 @@ from html import escape
 from shared.core.context import PLATFORMS
 from shared.core.lift import Interval, LiftRow
 from shared.presentation.charts import Series, line_chart, probability_bars
-from shared.presentation.data import LatestPost
+from shared.presentation.data import BestTimeRow, LatestPost
 from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
@@ -35,8 +35,13 @@ h2 { font-size: 16px; margin: 0 0 8px; }
   border-radius: 14px; cursor: pointer; }
 .controls button[aria-pressed="true"] { background: var(--base); color: #fff; border-color: var(--base); }
 .view { display: none; } .view.shown { display: block; }
-.grid3 { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 8px 18px; }
-.charts2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 8px 18px; }
+.grid3 { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr)); gap: 8px 18px; }
+.charts2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(560px, 100%), 1fr)); gap: 8px 18px; }
+.scroll { overflow-x: auto; }
+svg { max-width: 100%; height: auto; }
+.sentences li { margin: 4px 0; }
+@media (max-width: 640px) { main { padding: 8px 10px 24px; } section { padding: 10px 12px; }
+  header { padding: 12px 14px; } td .prompt { max-width: 220px; } }
 svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
 svg .chart-title { font-weight: 600; }
 svg .axis, svg .pct { fill: var(--muted); }
@@ -136,13 +141,78 @@ def _post_row(p: LatestPost) -> str:
         f"</span></td>"
         f"<td>{escape(p.platform)}<br><span class='note'>{escape(p.time_bucket)}</span></td>"
         f"<td class='action'>{_action(p.action)}<br><span class='note'>"
-        + ("holdback (fixed action)" if p.holdback else f"p = {p.joint_propensity:.2e}")
+        + ("holdback (fixed action)" if p.holdback else f"drawn with probability {_percent(p.joint_propensity)}")
         + f", policy v{p.policy_version}</span></td>"
         f"<td>{escape(p.caption or '')}{image}<br><span class='note'>{escape(p.mode)} · "
         f"{escape(p.content_source or 'offline')} · {escape(p.content_status)}</span></td>"
         f"<td><div class='prompt'><b>caption:</b> {escape(p.caption_prompt)}</div>"
         f"<div class='prompt'><b>image:</b> {escape(p.image_prompt)}</div></td>"
         f"<td class='num'>{reward_cell}</td></tr>"
+    )
+
+
+def _percent(p: float) -> str:
+    """A probability as people read it: 12%, 0.21%, or below 0.01% in scientific notation."""
+    if p >= 0.1:
+        return f"{p:.0%}"
+    if p >= 1e-4:
+        return f"{p:.2%}"
+    return f"{p:.1e}"
+
+
+_BASELINE = "logging policy (as run)"
+
+
+def what_if_sentences(view: DashboardView) -> list[str]:
+    """Each what-if against what the posts actually earned, in a sentence (doubly robust
+    estimates, 95% intervals): "… would have earned about 12% more (95% interval …)"."""
+    dr = {e.policy: e for e in view.what_if or () if e.estimator == "DR"}
+    base = dr.get(_BASELINE)
+    if base is None:
+        return []
+    out = []
+    for name, e in dr.items():
+        if name == _BASELINE:
+            continue
+        diff = e.value - base.value
+        if abs(base.value) >= 0.05:
+            size = f"about {abs(diff) / abs(base.value):.0%} {'more' if diff > 0 else 'less'}"
+        else:
+            size = f"{abs(diff):.3f} {'more' if diff > 0 else 'less'} reward per post"
+        sure = (
+            "the interval includes what the posts earned, so it is not clearly different"
+            if e.ci_low <= base.value <= e.ci_high
+            else "clearly different"
+        )
+        out.append(
+            f"{name[0].upper()}{name[1:]} would have earned {size} than the posts did: "
+            f"{e.value:.3f} (95% interval {e.ci_low:.3f} to {e.ci_high:.3f}) against {base.value:.3f}; {sure}."
+        )
+    return out
+
+
+def _best_times(rows: Sequence[BestTimeRow]) -> str:
+    if not rows:
+        return (
+            '<p class="unavailable" id="best-times-none">No rewarded posts yet: once posts have final rewards,'
+            " each business's best time to post on each platform shows here (docs/best-time.md).</p>"
+        )
+    body = "".join(
+        f"<tr><td>{escape(r.business)}</td><td>{escape(r.platform)}</td>"
+        f"<td>{escape(r.slot)}<br><span class='note'>{escape(r.time_zone)}</span></td>"
+        f"<td class='num'>{r.expected:+.3f}<br><span class='note'>[{r.low:+.3f}, {r.high:+.3f}]</span></td>"
+        f"<td class='num'>{r.posts}</td>"
+        f"<td>{escape(r.next_time.strftime('%a %d %b %H:%M'))} <span class='note'>{escape(r.time_zone)}</span>"
+        "</td></tr>"
+        for r in rows
+    )
+    return (
+        '<p class="note">The slot with the highest expected reward for each business and platform: its own'
+        " rewards, shrunk toward what every business earned in that slot (95% intervals; local times in the"
+        " business's own time zone). A draft sent without a time is scheduled at the next one.</p>"
+        '<div class="scroll"><table id="best-times"><thead><tr><th>business</th><th>platform</th><th>best time'
+        "</th><th>expected reward</th><th>own posts</th><th>next</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
     )
 
 
@@ -159,9 +229,12 @@ def _what_if(view: DashboardView) -> str:
         f"<td class='num'>[{r.ci_low:.3f}, {r.ci_high:.3f}]</td><td class='num'>{r.n}</td></tr>"
         for r in view.what_if
     )
+    sentences = "".join(f"<li>{escape(s)}</li>" for s in what_if_sentences(view))
     return (
-        '<table id="what-if"><thead><tr><th>policy</th><th>estimator</th><th>estimated reward</th>'
-        f"<th>95% interval</th><th>posts</th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<ul class="sentences" id="what-if-sentences">{sentences}</ul>'
+        "<details><summary>Every estimate (IPS, self-normalised IPS, doubly robust)</summary>"
+        '<div class="scroll"><table id="what-if"><thead><tr><th>policy</th><th>estimator</th><th>estimated reward'
+        f"</th><th>95% interval</th><th>posts</th></tr></thead><tbody>{rows}</tbody></table></div></details>"
     )
 
 
@@ -190,8 +263,9 @@ def _holdback(rows: Sequence[LiftRow], share: float) -> str:
     return (
         f'<p class="note">Holdback share {share:.0%}: mean final reward with 95% intervals; lift = policy −'
         " holdback (Welch interval).</p>"
-        '<table id="holdback"><thead><tr><th>platform</th><th>policy</th><th>posts</th><th>holdback</th>'
-        f"<th>posts</th><th>lift</th></tr></thead><tbody>{body}</tbody></table>"
+        '<div class="scroll"><table id="holdback"><thead><tr><th>platform</th><th>policy</th><th>posts</th>'
+        "<th>holdback</th>"
+        f"<th>posts</th><th>lift</th></tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -201,6 +275,7 @@ def render(
     *,
     holdback: Sequence[LiftRow] = (),
     holdback_share: float = 0.0,
+    best_times: Sequence[BestTimeRow] = (),
 ) -> str:
     """The whole page. ``generated_at`` is a parameter (time is never read here)."""
     bars, rewards, explores = [], [], []
@@ -238,13 +313,15 @@ each reward with. Above the baseline, the chosen creative did better than usual.
 <p class="note">Share of creative choices (one per dimension per post) that took a value other than the policy's most
 likely one at the time: how much the learner is still trying things. It falls as the policy grows confident, and
 never to zero (the exploration floor ε).</p>{"".join(explores)}</section>
+<section id="best-times-section"><h2>When to post</h2>
+{_best_times(best_times)}</section>
 <section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>
 {_what_if(view)}</section>
 <section id="holdback-section"><h2>Lift over a static prompt (holdback)</h2>
 {_holdback(holdback, holdback_share)}</section>
 <section id="latest"><h2>Latest posts</h2>
-<table id="posts"><thead><tr><th>when</th><th>where</th><th>action</th><th>caption</th><th>prompts</th>
-<th>reward</th></tr></thead><tbody>{posts}</tbody></table>
+<div class="scroll"><table id="posts"><thead><tr><th>when (UTC)</th><th>where</th><th>action</th><th>caption</th>
+<th>prompts</th><th>reward</th></tr></thead><tbody>{posts}</tbody></table></div>
 <p class="note" id="posts-empty" hidden>No posts for this platform and time of day among the latest.</p>
 </section>
 </main>

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from shared.core.best_time import SlotEstimate, best_slot, next_time, slot_estimates
+from shared.core.best_time import SlotEstimate, best_slot, next_time, slot_estimates, slot_label
+from shared.core.context import PLATFORMS
 from shared.core.profile import Profile
 from shared.errors import NotFound
+from shared.presentation.data import BestTimeRow
 from shared.store import profiles as profile_store
 from shared.store import slots as slot_store
 from shared.store.db import Conn, Database
@@ -52,3 +54,28 @@ def refresh_slot_rewards(db: Database, now: datetime, *, every: timedelta = time
     with db.transaction() as conn:
         slot_store.refresh_shared_slot_stats(conn, now)
     return True
+
+
+# Businesses the dashboard names in "When to post": an owner's own, or an operator's busiest.
+SHOWN_BUSINESSES = 12
+
+
+def best_time_rows(db: Database, owner: UUID | None, now: datetime) -> list[BestTimeRow]:
+    """For the dashboard: each shown business's best time on each platform it posts on. Three
+    reads whatever the data's size: the businesses, their own slot statistics, everyone's."""
+    with db.statement() as conn:
+        shown = slot_store.shown_businesses(conn, owner, now - timedelta(days=30), SHOWN_BUSINESSES)
+        own = slot_store.slot_stats_of(conn, [b for b, _, _ in shown], now)
+        shared = slot_store.shared_slot_stats_by_platform(conn)
+    rows = []
+    for business, name, zone in shown:
+        for platform in PLATFORMS:
+            stats = own.get((business, platform))
+            if not stats:
+                continue  # no rewarded post there yet
+            slots = slot_estimates(stats, shared.get(platform, []))
+            best = best_slot(slots)
+            when = next_time(best, now, zone)
+            label = slot_label(best)
+            rows.append(BestTimeRow(name, platform, zone, label, best.expected, best.low, best.high, best.posts, when))
+    return rows

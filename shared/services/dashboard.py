@@ -9,6 +9,7 @@ from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
 from shared.presentation.page import render
 from shared.presentation.view import build_view
+from shared.services.best_time import best_time_rows, refresh_slot_rewards
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
 from shared.store.dashboard import (
@@ -38,6 +39,7 @@ def dashboard_html(
     date first."""
     if evaluate and owner is None:
         refresh_typical_contexts(db, now)
+        refresh_slot_rewards(db, now)
         refresh_evaluation(db, space, now)
     with db.transaction() as conn:
         evaluation = cached_evaluation(conn) if owner is None else None
@@ -45,7 +47,8 @@ def dashboard_html(
     what_if = None if evaluation is None else evaluation.estimates
     holdback = holdback_report(db) if owner is None else []
     view = build_view(data, space, params, what_if)
-    return render(view, now, holdback=holdback, holdback_share=params.holdback_share)
+    times = best_time_rows(db, owner, now)
+    return render(view, now, holdback=holdback, holdback_share=params.holdback_share, best_times=times)
 
 
 def refresh_typical_contexts(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:

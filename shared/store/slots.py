@@ -25,6 +25,49 @@ def own_slot_stats(conn: Conn, business_id: UUID, platform: str, now: datetime) 
     return [SlotStat(b, int(d), int(n), float(t), float(s)) for b, d, n, t, s in rows]
 
 
+def slot_stats_of(conn: Conn, business_ids: list[UUID], now: datetime) -> dict[tuple[UUID, str], list[SlotStat]]:
+    """Each (business, platform)'s own slot statistics, for several businesses in one read."""
+    out: dict[tuple[UUID, str], list[SlotStat]] = {}
+    for business, platform, b, d, n, t, s in conn.execute(
+        "select p.business_id, p.platform, d.time_bucket, d.day_of_week, count(*), sum(r.value),"
+        " sum(r.value * r.value)"
+        " from posts p join decisions d on d.post_id = p.post_id join rewards r on r.post_id = p.post_id"
+        " where p.business_id = any(%s) and r.status = 'computed'"
+        " and p.created_at > %s - make_interval(days => %s)"
+        " group by 1, 2, 3, 4",
+        (business_ids, now, WINDOW_DAYS),
+    ):
+        out.setdefault((business, platform), []).append(SlotStat(b, int(d), int(n), float(t), float(s)))
+    return out
+
+
+def shared_slot_stats_by_platform(conn: Conn) -> dict[str, list[SlotStat]]:
+    out: dict[str, list[SlotStat]] = {}
+    for platform, b, d, n, t, s in conn.execute(
+        "select platform, time_bucket, day_of_week, posts, total, squares from slot_rewards"
+    ):
+        out.setdefault(platform, []).append(SlotStat(b, int(d), int(n), float(t), float(s)))
+    return out
+
+
+def shown_businesses(conn: Conn, owner: UUID | None, since: datetime, limit: int) -> list[tuple[UUID, str, str]]:
+    """(id, name, time zone) of the businesses the page names: an owner's own; for an operator,
+    the ``limit`` that posted most since ``since`` (from the per-day activity, not the posts)."""
+    if owner is not None:
+        rows = conn.execute(
+            "select business_id, name, time_zone from profiles where owner_id = %s order by name limit %s",
+            (owner, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "select p.business_id, p.name, p.time_zone from profiles p join ("
+            "  select business_id, sum(decisions) as n from business_activity_days where day >= %s::date"
+            "  group by 1 order by 2 desc limit %s) a using (business_id) order by a.n desc, p.name",
+            (since, limit),
+        ).fetchall()
+    return [(b, n, z) for b, n, z in rows]
+
+
 def shared_slot_stats(conn: Conn, platform: str) -> list[SlotStat]:
     rows = conn.execute(
         "select time_bucket, day_of_week, posts, total, squares from slot_rewards where platform = %s", (platform,)

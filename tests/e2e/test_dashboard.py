@@ -92,12 +92,29 @@ def test_the_dashboard_loads_without_errors_and_its_charts_show_the_campaign(see
             assert all(visible.nth(i).get_attribute("data-platform") == "linkedin" for i in range(visible.count()))
             assert "has you covered" in visible.first.inner_text()  # the offline caption
 
-            # The off-policy table, from the real evaluation of the campaign's log.
+            # The what-ifs as sentences against what the posts earned; the table behind a click.
+            sentences = page.locator("#what-if-sentences li")
+            assert sentences.count() >= 6
+            assert all("would have earned" in sentences.nth(i).inner_text() for i in range(sentences.count()))
+            assert "95% interval" in sentences.first.inner_text()
             what_if = page.locator("#what-if")
+            assert not what_if.is_visible()
+            page.click("#what-if-section summary")
             assert what_if.is_visible()
             assert (
                 "current policy" in what_if.inner_text() and "always question hooks on LinkedIn" in what_if.inner_text()
             )
+            # When to post: each business and platform with rewards, in its own time zone.
+            times = page.locator("#best-times tbody tr")
+            assert times.count() == 2 * 4
+            zones = ("UTC", "America/New_York")  # the campaign's two businesses' (simulation/audience.py)
+            for i in range(times.count()):
+                row = times.nth(i)
+                assert " h)" in row.locator("td").nth(2).inner_text()  # the slot with its local hours
+                assert row.locator("td").nth(5).inner_text().split()[-1] in zones
+            # Probabilities as people read them.
+            assert "drawn with probability" in page.locator("#posts").inner_text()
+            assert "e-0" not in page.locator("#posts").inner_text()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.click("button[data-set=bucket][data-value=all]")
             page.click("button[data-set=platform][data-value=instagram]")
@@ -107,6 +124,35 @@ def test_the_dashboard_loads_without_errors_and_its_charts_show_the_campaign(see
             browser.close()
     assert problems == []
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize(("name", "width", "height"), [("desktop", 1280, 800), ("phone", 390, 844)])
+def test_the_dashboard_fits_a_desktop_and_a_phone(seeded_page, name, width, height):
+    """At both widths nothing pushes the page sideways (wide tables scroll in their own box),
+    every section is on the page, and a screenshot is left in out/ for review."""
+    shot = PROJECT_ROOT / "out" / f"dashboard-{name}.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable(), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(seeded_page.as_uri())
+            page.wait_for_selector("body[data-ready=true]")
+            page.click("button[data-set=bucket][data-value=evening]")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
+            for section in ("policy", "reward", "exploration", "best-times-section", "what-if-section", "latest"):
+                box = page.locator(f"#{section}").bounding_box()
+                assert box is not None and box["width"] <= width and box["x"] >= 0, section
+            charts = page.locator("#policy .view.shown svg.bars")
+            first = charts.first.bounding_box()
+            assert first is not None and first["width"] <= width
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
 
 
 def test_the_report_function_serves_the_page_over_http(runtime, functions, make_profile):

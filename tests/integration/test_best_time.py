@@ -79,3 +79,25 @@ def test_without_any_rewards_a_draft_still_gets_a_time_in_the_business_zone(runt
     local = datetime.fromisoformat(answer["scheduled_for"]).astimezone(ZoneInfo("America/Los_Angeles"))
     assert answer["scheduled_by"] == "best_time" and local.hour in SLOT_HOURS.values()
     assert datetime.fromisoformat(answer["scheduled_for"]) - clock.now() >= LEAD
+
+
+def test_the_dashboard_names_an_owners_businesses_only_and_an_operator_every_busy_one(
+    runtime, functions, clock, make_profile
+):
+    from uuid import uuid4
+
+    from shared.services.best_time import best_time_rows
+
+    alice, bob = uuid4(), uuid4()
+    alices = make_profile(owner_id=alice, name="Alice Bakery", time_zone="Europe/Berlin")
+    bobs = make_profile(owner_id=bob, name="Bob Books", time_zone="Europe/Berlin", seed=2)
+    for day in range(2):
+        a_day_of_posts(functions, clock, alices, day, {9: 30})
+    for day in range(2, 4):
+        a_day_of_posts(functions, clock, bobs, day, {19: 30})
+    now = clock.now()
+    mine = best_time_rows(runtime.db, alice, now)
+    assert [(r.business, r.platform, r.posts) for r in mine] == [("Alice Bakery", "linkedin", 2)]
+    assert mine[0].slot == "morning (5–12 h)" and mine[0].next_time.tzinfo is not None
+    every = best_time_rows(runtime.db, None, now)
+    assert sorted(r.business for r in every) == ["Alice Bakery", "Bob Books"]

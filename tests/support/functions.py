@@ -57,6 +57,7 @@ ALL_TABLES = (
     "business_activity_days",
     "evaluations",
     "typical_contexts",
+    "slot_rewards",
 )
 
 

@@ -12,10 +12,11 @@ import pytest
 
 from shared.core.action_space import ActionSpace
 from shared.core.context import CONTEXT_DIM
+from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams, select
 from shared.presentation.charts import Series, line_chart, probability_bars
 from shared.presentation.data import DashboardData, ExplorationDay, LatestPost, RewardDay
-from shared.presentation.page import render
+from shared.presentation.page import _percent, render, what_if_sentences
 from shared.presentation.view import ALL, Point, build_view, policy_bars
 
 SPACE = ActionSpace.load()
@@ -197,3 +198,33 @@ def test_the_what_if_rows_fill_the_table_when_given():
     rows = [Estimate("greedy", "SNIPS", 0.41, 0.38, 0.44, 120, 80.0)]
     page = render(build_view(data(), SPACE, PARAMS, rows), NOW)
     assert 'id="what-if"' in page and "[0.380, 0.440]" in page and "what-if-unavailable" not in page
+
+
+def _view_with(estimates: list[Estimate]) -> Any:
+    return build_view(data(), SPACE, PolicyParams(), estimates)
+
+
+def test_what_ifs_read_as_sentences_against_what_the_posts_earned():
+    base = Estimate("logging policy (as run)", "DR", 0.40, 0.38, 0.42, 300, 300.0)
+    better = Estimate("always question hooks on LinkedIn", "DR", 0.448, 0.412, 0.480, 300, 120.0)
+    unsure = Estimate("short posts on X", "DR", 0.392, 0.30, 0.47, 300, 40.0)
+    ips = Estimate("short posts on X", "IPS", 0.10, 0.0, 0.2, 300, 40.0)  # only DR is read
+    first, second = what_if_sentences(_view_with([base, better, unsure, ips]))
+    assert first == (
+        "Always question hooks on LinkedIn would have earned about 12% more than the posts did: "
+        "0.448 (95% interval 0.412 to 0.480) against 0.400; clearly different."
+    )
+    assert second.startswith("Short posts on X would have earned about 2% less") and "not clearly" in second
+    assert what_if_sentences(_view_with([better])) == []  # nothing to compare with
+
+
+def test_a_baseline_near_zero_is_compared_in_reward_not_in_percent():
+    base = Estimate("logging policy (as run)", "DR", 0.01, -0.02, 0.04, 300, 300.0)
+    other = Estimate("uniform random", "DR", 0.06, 0.03, 0.09, 300, 200.0)
+    (sentence,) = what_if_sentences(_view_with([base, other]))
+    assert "0.050 more reward per post" in sentence
+
+
+@pytest.mark.parametrize(("p", "shown"), [(0.5, "50%"), (0.019, "1.90%"), (0.0021, "0.21%"), (2e-6, "2.0e-06")])
+def test_probabilities_read_as_percentages(p, shown):
+    assert _percent(p) == shown
