@@ -55,6 +55,22 @@ class LatestPost:
 
 
 @dataclass(frozen=True)
+class WhatWorksRow:
+    """One finding in words' parts: on ``platform``, ``value`` of ``dimension`` earned ``lift``
+    over the platform's average (95% interval), from ``posts`` of ``platform_posts``."""
+
+    platform: str
+    dimension: str  # its label, e.g. "Hook type"
+    value: str  # its label, e.g. "a question"
+    posts: int
+    platform_posts: int
+    lift: float
+    low: float
+    high: float
+    sure: bool  # the interval stays on one side of 0
+
+
+@dataclass(frozen=True)
 class BestTimeRow:
     """When one business should post on one platform (docs/best-time.md)."""
 

@@ -14,7 +14,7 @@ from html import escape
 from shared.core.context import PLATFORMS
 from shared.core.lift import Interval, LiftRow
 from shared.presentation.charts import Series, line_chart, probability_bars
-from shared.presentation.data import BestTimeRow, LatestPost
+from shared.presentation.data import BestTimeRow, LatestPost, WhatWorksRow
 from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
@@ -39,7 +39,8 @@ h2 { font-size: 16px; margin: 0 0 8px; }
 .charts2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(560px, 100%), 1fr)); gap: 8px 18px; }
 .scroll { overflow-x: auto; }
 svg { max-width: 100%; height: auto; }
-.sentences li { margin: 4px 0; }
+.sentences li { margin: 4px 0; } .sentences li.unsure { color: var(--muted); }
+h3 { font-size: 14px; margin: 10px 0 2px; }
 @media (max-width: 640px) { main { padding: 8px 10px 24px; } section { padding: 10px 12px; }
   header { padding: 12px 14px; } td .prompt { max-width: 220px; } }
 svg text { font: 12px system-ui, sans-serif; fill: var(--ink); }
@@ -191,6 +192,38 @@ def what_if_sentences(view: DashboardView) -> list[str]:
     return out
 
 
+def what_works_sentence(r: WhatWorksRow) -> str:
+    """ "Hook type: a question earned +0.052 over the platform's average reward (42 of 180 posts;
+    95% interval +0.011 to +0.093)." """
+    how = "" if r.sure else "; not sure yet: the interval includes 0"
+    return (
+        f"{r.dimension}: {r.value} earned {r.lift:+.3f} over the platform's average reward ({r.posts} of"
+        f" {r.platform_posts} posts; 95% interval {r.low:+.3f} to {r.high:+.3f}{how})."
+    )
+
+
+def _what_works(rows: Sequence[WhatWorksRow]) -> str:
+    if not rows:
+        return (
+            '<p class="unavailable" id="what-works-none">Not enough rewarded posts yet: once a value has 5'
+            " rewarded posts on a platform (and the scheduled sweep has run), what earned most shows here.</p>"
+        )
+    parts = []
+    for platform in dict.fromkeys(r.platform for r in rows):
+        items = "".join(
+            ("<li>" if r.sure else '<li class="unsure">') + escape(what_works_sentence(r)) + "</li>"
+            for r in rows
+            if r.platform == platform
+        )
+        heading = f"<h3>On {escape(platform)}</h3>"
+        parts.append(f'{heading}<ul class="sentences" data-platform="{escape(platform)}">{items}</ul>')
+    return (
+        '<p class="note">Over the last 90 days: for each dimension, the value whose posts earned most against'
+        " the platform's average (values with at least 5 rewarded posts; the best is picked after the fact, so"
+        " its interval is a little optimistic).</p>" + "".join(parts)
+    )
+
+
 def _best_times(rows: Sequence[BestTimeRow]) -> str:
     if not rows:
         return (
@@ -276,6 +309,7 @@ def render(
     holdback: Sequence[LiftRow] = (),
     holdback_share: float = 0.0,
     best_times: Sequence[BestTimeRow] = (),
+    what_works: Sequence[WhatWorksRow] = (),
 ) -> str:
     """The whole page. ``generated_at`` is a parameter (time is never read here)."""
     bars, rewards, explores = [], [], []
@@ -313,6 +347,8 @@ each reward with. Above the baseline, the chosen creative did better than usual.
 <p class="note">Share of creative choices (one per dimension per post) that took a value other than the policy's most
 likely one at the time: how much the learner is still trying things. It falls as the policy grows confident, and
 never to zero (the exploration floor ε).</p>{"".join(explores)}</section>
+<section id="what-works-section"><h2>What works</h2>
+{_what_works(what_works)}</section>
 <section id="best-times-section"><h2>When to post</h2>
 {_best_times(best_times)}</section>
 <section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>

@@ -28,7 +28,7 @@ class BestTimes:
 
 
 def best_times_in(conn: Conn, profile: Profile, platform: str, now: datetime) -> BestTimes:
-    own = slot_store.own_slot_stats(conn, profile.business_id, platform, now)
+    own = slot_store.own_slot_stats(conn, profile.business_id, platform)
     shared = slot_store.shared_slot_stats(conn, platform)
     slots = slot_estimates(own, shared)
     best = best_slot(slots)
@@ -46,13 +46,14 @@ def best_times(db: Database, business_id: UUID, platform: str, now: datetime) ->
 
 
 def refresh_slot_rewards(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:
-    """Recompute everyone's rewards per slot unless they are younger than ``every``."""
+    """Recompute each business's and everyone's rewards per slot unless they are younger
+    than ``every``."""
     with db.statement() as conn:
         computed_at = slot_store.shared_computed_at(conn)
     if computed_at is not None and now - computed_at < every:
         return False
     with db.transaction() as conn:
-        slot_store.refresh_shared_slot_stats(conn, now)
+        slot_store.refresh_slot_stats(conn, now)
     return True
 
 
@@ -65,7 +66,7 @@ def best_time_rows(db: Database, owner: UUID | None, now: datetime) -> list[Best
     reads whatever the data's size: the businesses, their own slot statistics, everyone's."""
     with db.statement() as conn:
         shown = slot_store.shown_businesses(conn, owner, now - timedelta(days=30), SHOWN_BUSINESSES)
-        own = slot_store.slot_stats_of(conn, [b for b, _, _ in shown], now)
+        own = slot_store.slot_stats_of(conn, [b for b, _, _ in shown])
         shared = slot_store.shared_slot_stats_by_platform(conn)
     rows = []
     for business, name, zone in shown:

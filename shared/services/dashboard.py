@@ -7,6 +7,8 @@ from uuid import UUID
 
 from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
+from shared.core.what_works import findings
+from shared.presentation.data import WhatWorksRow
 from shared.presentation.page import render
 from shared.presentation.view import build_view
 from shared.services.best_time import best_time_rows, refresh_slot_rewards
@@ -15,8 +17,11 @@ from shared.services.holdback import holdback_report
 from shared.store.dashboard import (
     load_dashboard,
     recent_mean_contexts,
+    refresh_value_rewards,
     store_typical_contexts,
     typical_contexts_computed_at,
+    value_rewards_computed_at,
+    value_stats,
 )
 from shared.store.db import Database
 from shared.store.evaluation import cached_evaluation
@@ -40,6 +45,7 @@ def dashboard_html(
     if evaluate and owner is None:
         refresh_typical_contexts(db, now)
         refresh_slot_rewards(db, now)
+        refresh_what_works(db, now)
         refresh_evaluation(db, space, now)
     with db.transaction() as conn:
         evaluation = cached_evaluation(conn) if owner is None else None
@@ -48,7 +54,38 @@ def dashboard_html(
     holdback = holdback_report(db) if owner is None else []
     view = build_view(data, space, params, what_if)
     times = best_time_rows(db, owner, now)
-    return render(view, now, holdback=holdback, holdback_share=params.holdback_share, best_times=times)
+    works = what_works_rows(db, space, owner)
+    return render(
+        view, now, holdback=holdback, holdback_share=params.holdback_share, best_times=times, what_works=works
+    )
+
+
+def what_works_rows(db: Database, space: ActionSpace, owner: UUID | None) -> list[WhatWorksRow]:
+    """The best-earning value of each platform and dimension, in the page's scope (an owner's
+    businesses, or all), from what the sweep stored (``refresh_value_rewards``)."""
+    with db.statement() as conn:
+        stats = value_stats(conn, owner)
+    rows = []
+    for f in findings(stats):
+        try:
+            dimension = space.dimension(f.dimension)
+            label = dimension.label(f.value)
+        except (KeyError, ValueError):
+            continue  # a dimension or value of another action space
+        name = f.dimension.replace("_", " ").capitalize()
+        rows.append(WhatWorksRow(f.platform, name, label, f.posts, f.platform_posts, f.lift, f.low, f.high, f.sure))
+    return rows
+
+
+def refresh_what_works(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:
+    """Recompute the rewards per chosen value unless they are younger than ``every``."""
+    with db.statement() as conn:
+        computed_at = value_rewards_computed_at(conn)
+    if computed_at is not None and now - computed_at < every:
+        return False
+    with db.transaction() as conn:
+        refresh_value_rewards(conn, now)
+    return True
 
 
 def refresh_typical_contexts(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:

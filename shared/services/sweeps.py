@@ -11,7 +11,7 @@ from shared.core.policy import PolicyParams
 from shared.core.reward import RewardConfig
 from shared.core.tasks import TaskSink
 from shared.services.best_time import refresh_slot_rewards
-from shared.services.dashboard import refresh_typical_contexts
+from shared.services.dashboard import refresh_typical_contexts, refresh_what_works
 from shared.services.evaluation import refresh_evaluation
 from shared.services.ingestion import sweep_unprocessed
 from shared.services.lifecycle import fit_when_due
@@ -77,6 +77,7 @@ def run_sweep(
             run = replace(run, normaliser=str(fitted.detail["normaliser"]))
         refresh_typical_contexts(db, now, every=dashboard_every)
         refresh_slot_rewards(db, now, every=dashboard_every)
+        refresh_what_works(db, now, every=dashboard_every)
         evaluation = refresh_evaluation(db, space, now, every=dashboard_every)
         if evaluation is not None:
             run = replace(run, evaluated=evaluation.version)

@@ -16,6 +16,7 @@ import numpy as np
 
 from shared.core.bandit import RidgeIGW
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.what_works import ValueStat
 from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.store import normalisers, policy
 from shared.store.db import Conn
@@ -177,3 +178,38 @@ def _latest(row: tuple[Any, ...]) -> LatestPost:
         reward=None if row[17] is None else float(row[17]),
         holdback=bool(row[18]),
     )
+
+
+# What works: rewards per business, platform and chosen value, over this many days.
+VALUE_DAYS = 90
+
+
+def refresh_value_rewards(conn: Conn, now: datetime) -> None:
+    """Recompute every business's rewards per platform and chosen value (the sweep)."""
+    conn.execute("delete from value_rewards")
+    conn.execute(
+        "insert into value_rewards (business_id, platform, dimension, value, posts, total, squares, computed_at)"
+        " select p.business_id, d.platform, kv.key, kv.value, count(*), sum(r.value), sum(r.value * r.value), %s"
+        " from rewards r join decisions d on d.post_id = r.post_id join posts p on p.post_id = r.post_id"
+        " cross join jsonb_each_text(d.action) kv"
+        " where r.status = 'computed' and not d.holdback and r.computed_at > %s - make_interval(days => %s)"
+        " group by 1, 2, 3, 4",
+        (now, now, VALUE_DAYS),
+    )
+
+
+def value_rewards_computed_at(conn: Conn) -> datetime | None:
+    row = conn.execute("select max(computed_at) from value_rewards").fetchone()
+    return None if row is None else row[0]
+
+
+def value_stats(conn: Conn, owner: UUID | None) -> list[ValueStat]:
+    """Summed over an owner's businesses, or every business (an operator)."""
+    where = "" if owner is None else " where business_id in (select business_id from profiles where owner_id = %s)"
+    rows = conn.execute(
+        "select platform, dimension, value, sum(posts), sum(total), sum(squares) from value_rewards"
+        + where
+        + " group by 1, 2, 3 order by 1, 2, 3",
+        () if owner is None else (owner,),
+    ).fetchall()
+    return [ValueStat(p, d, v, int(n), float(t), float(s)) for p, d, v, n, t, s in rows]

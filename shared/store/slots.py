@@ -1,5 +1,5 @@
-"""Rewards per posting slot (docs/best-time.md): one business's, read live through its
-posts, and everyone's, which the sweep keeps in slot_rewards."""
+"""Rewards per posting slot (docs/best-time.md): each business's (business_slot_rewards) and
+everyone's (slot_rewards), which the sweep recomputes every DASHBOARD_EVERY_HOURS."""
 
 from __future__ import annotations
 
@@ -13,29 +13,23 @@ from shared.store.db import Conn
 WINDOW_DAYS = 180
 
 
-def own_slot_stats(conn: Conn, business_id: UUID, platform: str, now: datetime) -> list[SlotStat]:
+def own_slot_stats(conn: Conn, business_id: UUID, platform: str) -> list[SlotStat]:
+    """One business's rewards per slot on ``platform``, as the sweep last counted them."""
     rows = conn.execute(
-        "select d.time_bucket, d.day_of_week, count(*), sum(r.value), sum(r.value * r.value)"
-        " from posts p join decisions d on d.post_id = p.post_id join rewards r on r.post_id = p.post_id"
-        " where p.business_id = %s and p.platform = %s and r.status = 'computed'"
-        " and p.created_at > %s - make_interval(days => %s)"
-        " group by 1, 2",
-        (business_id, platform, now, WINDOW_DAYS),
+        "select time_bucket, day_of_week, posts, total, squares from business_slot_rewards"
+        " where business_id = %s and platform = %s",
+        (business_id, platform),
     ).fetchall()
     return [SlotStat(b, int(d), int(n), float(t), float(s)) for b, d, n, t, s in rows]
 
 
-def slot_stats_of(conn: Conn, business_ids: list[UUID], now: datetime) -> dict[tuple[UUID, str], list[SlotStat]]:
+def slot_stats_of(conn: Conn, business_ids: list[UUID]) -> dict[tuple[UUID, str], list[SlotStat]]:
     """Each (business, platform)'s own slot statistics, for several businesses in one read."""
     out: dict[tuple[UUID, str], list[SlotStat]] = {}
     for business, platform, b, d, n, t, s in conn.execute(
-        "select p.business_id, p.platform, d.time_bucket, d.day_of_week, count(*), sum(r.value),"
-        " sum(r.value * r.value)"
-        " from posts p join decisions d on d.post_id = p.post_id join rewards r on r.post_id = p.post_id"
-        " where p.business_id = any(%s) and r.status = 'computed'"
-        " and p.created_at > %s - make_interval(days => %s)"
-        " group by 1, 2, 3, 4",
-        (business_ids, now, WINDOW_DAYS),
+        "select business_id, platform, time_bucket, day_of_week, posts, total, squares"
+        " from business_slot_rewards where business_id = any(%s)",
+        (business_ids,),
     ):
         out.setdefault((business, platform), []).append(SlotStat(b, int(d), int(n), float(t), float(s)))
     return out
@@ -80,14 +74,25 @@ def shared_computed_at(conn: Conn) -> datetime | None:
     return None if row is None else row[0]
 
 
-def refresh_shared_slot_stats(conn: Conn, now: datetime) -> int:
-    """Recompute everyone's rewards per slot (the sweep); how many slots hold any."""
+def refresh_slot_stats(conn: Conn, now: datetime) -> int:
+    """Recompute each business's and everyone's rewards per slot (the sweep); how many of a
+    business's slots hold any."""
+    conn.execute("delete from business_slot_rewards")
     conn.execute("delete from slot_rewards")
-    return conn.execute(
-        "insert into slot_rewards (platform, time_bucket, day_of_week, posts, total, squares, computed_at)"
-        " select d.platform, d.time_bucket, d.day_of_week, count(*), sum(r.value), sum(r.value * r.value), %s"
-        " from rewards r join decisions d on d.post_id = r.post_id"
+    counted = conn.execute(
+        "insert into business_slot_rewards"
+        " (business_id, platform, time_bucket, day_of_week, posts, total, squares, computed_at)"
+        " select p.business_id, d.platform, d.time_bucket, d.day_of_week, count(*), sum(r.value),"
+        " sum(r.value * r.value), %s"
+        " from rewards r join decisions d on d.post_id = r.post_id join posts p on p.post_id = r.post_id"
         " where r.status = 'computed' and r.computed_at > %s - make_interval(days => %s)"
-        " group by 1, 2, 3",
+        " group by 1, 2, 3, 4",
         (now, now, WINDOW_DAYS),
     ).rowcount
+    conn.execute(
+        "insert into slot_rewards (platform, time_bucket, day_of_week, posts, total, squares, computed_at)"
+        " select platform, time_bucket, day_of_week, sum(posts), sum(total), sum(squares), %s"
+        " from business_slot_rewards group by 1, 2, 3",
+        (now,),
+    )
+    return counted

@@ -104,6 +104,16 @@ def test_the_dashboard_loads_without_errors_and_its_charts_show_the_campaign(see
             assert (
                 "current policy" in what_if.inner_text() and "always question hooks on LinkedIn" in what_if.inner_text()
             )
+            # What works: per platform, a sentence per dimension with its evidence and interval.
+            works = page.locator("#what-works-section ul.sentences")
+            assert works.count() == 4
+            first = works.first.locator("li")
+            assert first.count() >= 3
+            assert all(
+                "over the platform's average reward" in first.nth(i).inner_text()
+                and "95% interval" in first.nth(i).inner_text()
+                for i in range(first.count())
+            )
             # When to post: each business and platform with rewards, in its own time zone.
             times = page.locator("#best-times tbody tr")
             assert times.count() == 2 * 4

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import PROJECT_ROOT
+from simulation.local_functions import TARGETS
 
 
 def _free_port_block(n: int) -> int:
@@ -58,7 +59,8 @@ def test_stopping_the_dev_server_stops_its_database(tmp_path: Path, stop: signal
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "EMBEDDED_PG_DIR": str(data_dir), "EMBEDDER": "none"}
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "devtools.server", "--port", str(_free_port_block(5))],
+        # A port per function and one for the dashboard.
+        [sys.executable, "-m", "devtools.server", "--port", str(_free_port_block(len(TARGETS) + 1))],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -75,7 +77,7 @@ def test_stopping_the_dev_server_stops_its_database(tmp_path: Path, stop: signal
             if "A demo business" in line or not line:
                 break
         assert _postgres_of(data_dir), "the dev server did not start its database"
-        # make dev serves the dashboard too (before: only the four POST functions).
+        # make dev serves the dashboard too (before: only the POST functions).
         assert dashboard is not None
         with urllib.request.urlopen(dashboard, timeout=60) as page:
             assert page.status == 200 and b"<html" in page.read().lower()

@@ -86,7 +86,7 @@ def test_the_dashboard_names_an_owners_businesses_only_and_an_operator_every_bus
 ):
     from uuid import uuid4
 
-    from shared.services.best_time import best_time_rows
+    from shared.services.best_time import best_time_rows, refresh_slot_rewards
 
     alice, bob = uuid4(), uuid4()
     alices = make_profile(owner_id=alice, name="Alice Bakery", time_zone="Europe/Berlin")
@@ -96,8 +96,30 @@ def test_the_dashboard_names_an_owners_businesses_only_and_an_operator_every_bus
     for day in range(2, 4):
         a_day_of_posts(functions, clock, bobs, day, {19: 30})
     now = clock.now()
+    assert best_time_rows(runtime.db, alice, now) == []  # nothing counted until the sweep's refresh
+    assert refresh_slot_rewards(runtime.db, now) is True
     mine = best_time_rows(runtime.db, alice, now)
     assert [(r.business, r.platform, r.posts) for r in mine] == [("Alice Bakery", "linkedin", 2)]
     assert mine[0].slot == "morning (5–12 h)" and mine[0].next_time.tzinfo is not None
     every = best_time_rows(runtime.db, None, now)
     assert sorted(r.business for r in every) == ["Alice Bakery", "Bob Books"]
+
+
+def test_what_works_reads_an_owners_businesses_only(runtime, functions, clock, make_profile):
+    """(The dashboard's "What works", which the sweep precomputes like the best times.)"""
+    from uuid import uuid4
+
+    from shared.services.dashboard import refresh_what_works, what_works_rows
+
+    alice, bob = uuid4(), uuid4()
+    alices = make_profile(owner_id=alice, time_zone="Europe/Berlin")
+    bobs = make_profile(owner_id=bob, time_zone="Europe/Berlin", seed=2)
+    for day in range(6):
+        a_day_of_posts(functions, clock, alices if day % 2 == 0 else bobs, day, {9: 20, 12: 60, 19: 40})
+    assert refresh_what_works(runtime.db, clock.now()) is True
+    assert refresh_what_works(runtime.db, clock.now(), every=timedelta(hours=6)) is False  # fresh enough
+    mine = what_works_rows(runtime.db, runtime.space, alice)
+    assert {r.platform for r in mine} == {"linkedin"} and all(r.platform_posts == 9 for r in mine)
+    everyone = what_works_rows(runtime.db, runtime.space, None)
+    assert everyone and all(r.platform_posts == 18 for r in everyone)
+    assert all(r.posts >= 5 and r.low <= r.lift <= r.high for r in everyone)

@@ -58,6 +58,8 @@ ALL_TABLES = (
     "evaluations",
     "typical_contexts",
     "slot_rewards",
+    "business_slot_rewards",
+    "value_rewards",
 )
 
 

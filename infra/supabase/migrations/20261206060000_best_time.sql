@@ -1,7 +1,7 @@
 -- When to post (docs/best-time.md): every business's rewards per platform and local slot
 -- (time bucket and weekday), the prior each business's own estimates shrink toward.
 -- Recomputed by the sweep with the dashboard's figures (DASHBOARD_EVERY_HOURS), so a
--- decision reads at most 28 rows of it. Service-only.
+-- decision reads at most 28 rows of it, whatever the data's size. Service-only.
 create table if not exists slot_rewards (
   platform     text not null,
   time_bucket  text not null,
@@ -18,6 +18,29 @@ begin
   if exists (select 1 from pg_roles where rolname = 'anon')
      and exists (select 1 from pg_roles where rolname = 'authenticated') then
     revoke all on slot_rewards from anon, authenticated;
+  end if;
+end
+$$;
+
+-- Each business's own rewards per platform and slot, kept by the same refresh: a decision
+-- and a page read a business's at most 28 rows per platform, however many posts it has.
+create table if not exists business_slot_rewards (
+  business_id  uuid not null references profiles (business_id),
+  platform     text not null,
+  time_bucket  text not null,
+  day_of_week  smallint not null check (day_of_week between 0 and 6),
+  posts        integer not null check (posts > 0),
+  total        float8 not null,
+  squares      float8 not null check (squares >= 0),
+  computed_at  timestamptz not null,
+  primary key (business_id, platform, time_bucket, day_of_week)
+);
+alter table business_slot_rewards enable row level security;
+do $$
+begin
+  if exists (select 1 from pg_roles where rolname = 'anon')
+     and exists (select 1 from pg_roles where rolname = 'authenticated') then
+    revoke all on business_slot_rewards from anon, authenticated;
   end if;
 end
 $$;
