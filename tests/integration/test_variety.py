@@ -74,3 +74,13 @@ def test_without_a_cap_the_same_policy_repeats_its_recipe(runtime, gradient, fun
     favourite = tuple(d.values[0] for d in runtime.space.dimensions)
     assert sum(r == favourite for r, _, _, _ in made) >= 7
     assert all(excluded == 0.0 for _, _, excluded, _ in made)
+
+
+def test_a_window_longer_than_the_default_looks_back_as_far(runtime, gradient, functions, clock, make_profile):
+    # 12 posts: 11 looked back at, past the 9 the decision's first read brings.
+    sure_of_the_first_recipe(runtime)
+    capped = make_profile(variety=VarietyCap(window=12, max_repeats=1))
+    recipes = [r for r, _, _, _ in posts(runtime, functions, clock, capped, 13, "long")]
+    favourite = tuple(d.values[0] for d in runtime.space.dimensions)
+    assert len(set(recipes[:12])) == 12 and len(set(recipes[1:13])) == 12
+    assert [i for i, r in enumerate(recipes) if r == favourite] == [0, 12]
