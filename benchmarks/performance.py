@@ -278,18 +278,30 @@ class Bench:
         return len(ids) / elapsed, waits, lost
 
     def due_rewards(self, n: int, tag: str) -> list[uuid.UUID]:
-        """n published posts with 6 h and 24 h snapshots and a pending, due reward (bulk SQL)."""
+        """n published posts, each with its decision (a real decision's, copied), 6 h and 24 h
+        snapshots and a pending, due reward (bulk SQL). Posts are made 30 h ago, before they
+        were published, as live ones are; a post never exists without its decision."""
+        if not self.sql("select 1 from decisions where not holdback limit 1"):
+            self.generate(self.command(0))
+        made = NOW - timedelta(hours=30)
         rows = self.sql(
             "with p as ("
             " insert into posts (post_id, business_id, request_id, platform, topic, scheduled_for, status,"
-            "  media_id, posted_at, mode, caption_prompt, image_prompt, caption)"
+            "  media_id, posted_at, mode, caption_prompt, image_prompt, caption, created_at)"
             " select gen_random_uuid(), %s, %s || g, (array['instagram','x','linkedin','facebook'])[1 + g %% 4],"
-            "  't', %s, 'posted', 'm', %s, 'standard', 'c', 'i', 'c' from generate_series(1, %s) g"
-            " returning post_id, posted_at)"
+            "  't', %s, 'posted', 'm', %s, 'standard', 'c', 'i', 'c', %s from generate_series(1, %s) g"
+            " returning post_id, platform, posted_at),"
+            " d as (insert into decisions (decision_id, post_id, platform, time_bucket, day_of_week, x,"
+            "  context_fallback, choices, joint_propensity, tau, epsilon, policy_version, action_space, seed,"
+            "  holdback, normaliser_version, learner, action, created_at)"
+            " select gen_random_uuid(), p.post_id, p.platform, t.time_bucket, t.day_of_week, t.x, false, t.choices,"
+            "  t.joint_propensity, t.tau, t.epsilon, t.policy_version, t.action_space, t.seed, false,"
+            "  t.normaliser_version, t.learner, t.action, %s"
+            "  from p, (select * from decisions where not holdback order by created_at limit 1) t returning post_id)"
             " insert into rewards (post_id, eligible_at, finalize_by)"
-            " select post_id, posted_at + interval '24 hours', posted_at + interval '48 hours' from p"
-            " returning post_id",
-            (self.business, f"{tag}-", NOW - timedelta(hours=30), NOW - timedelta(hours=30), n),
+            " select p.post_id, p.posted_at + interval '24 hours', p.posted_at + interval '48 hours'"
+            " from p join d using (post_id) returning post_id",
+            (self.business, f"{tag}-", made, made, made, n, made),
         )
         ids = [r[0] for r in rows]
         self.sql(
