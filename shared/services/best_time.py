@@ -3,11 +3,12 @@ estimate each slot (shared/core/best_time.py), name the best and its next time."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from shared.core.best_time import SlotEstimate, best_slot, next_time, slot_estimates, slot_label
+from shared.core.best_time import SlotEstimate, SlotStat, best_slot, next_time, slot_estimates, slot_label
 from shared.core.context import PLATFORMS
 from shared.core.profile import Profile
 from shared.errors import NotFound
@@ -30,6 +31,13 @@ class BestTimes:
 def best_times_in(conn: Conn, profile: Profile, platform: str, now: datetime) -> BestTimes:
     own = slot_store.own_slot_stats(conn, profile.business_id, platform)
     shared = slot_store.shared_slot_stats(conn, platform)
+    return best_times_from(profile, platform, own, shared, now)
+
+
+def best_times_from(
+    profile: Profile, platform: str, own: Sequence[SlotStat], shared: Sequence[SlotStat], now: datetime
+) -> BestTimes:
+    """The estimates from slot statistics already read (a decision reads them in its pipeline)."""
     slots = slot_estimates(own, shared)
     best = best_slot(slots)
     return BestTimes(

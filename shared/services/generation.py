@@ -23,7 +23,7 @@ from shared.core.variety import recipes_to_avoid
 from shared.errors import Conflict, NotFound, PermanentError, RateLimited
 from shared.faults import fault_point
 from shared.logs import log
-from shared.services.best_time import best_times_in
+from shared.services.best_time import best_times_from
 from shared.services.content import complete_content
 from shared.services.publishing import CLOCK_SKEW, publish
 from shared.store import normalisers as normaliser_store
@@ -115,7 +115,10 @@ def create_post(
         arrays = RidgeIGW.solution_names(str(cmd.business_id)) if params.learner == "bandit" else ()
         cap = limits.posts_per_hour
         since = window_start(now) if cap else None
-        inputs = load_decision_inputs(conn, cmd.business_id, post_id, cmd.platform, arrays, since=since, cap=cap)
+        unscheduled = cmd.scheduled_for is None and not cmd.auto_publish
+        inputs = load_decision_inputs(
+            conn, cmd.business_id, post_id, cmd.platform, arrays, since=since, cap=cap, slots=unscheduled
+        )
     profile = inputs.profile
     if profile is None:
         raise NotFound("no profile for this business", field="business_id")
@@ -145,8 +148,8 @@ def create_post(
 
     if cmd.scheduled_for is None and not cmd.auto_publish:
         # A draft the caller left unscheduled goes out at the business's best time (docs/best-time.md).
-        with db.statement() as conn:
-            scheduled_for = best_times_in(conn, profile, cmd.platform, now).next_time.astimezone(UTC)
+        best = best_times_from(profile, cmd.platform, inputs.own_slots, inputs.shared_slots, now)
+        scheduled_for = best.next_time.astimezone(UTC)
         scheduled_by = "best_time"
 
     # Embedding is CPU work: it runs outside any transaction.

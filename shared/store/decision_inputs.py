@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from shared.core.best_time import SlotStat
 from shared.core.profile import Profile
 from shared.core.variety import DEFAULT_WINDOW
 from shared.store.db import Conn
 from shared.store.policy import PlatformPolicy, platform_policy_from_rows, platform_policy_query
 from shared.store.profiles import profile_from_row, profile_query
+from shared.store.slots import own_slots_query, shared_slots_query, slot_stats
 
 DEFAULT_LOOKBACK = DEFAULT_WINDOW - 1
 # The latest posts' actions of a business on a platform, newest first.
@@ -30,6 +32,9 @@ class DecisionInputs:
     # The actions of the business's latest posts on the platform, newest first, as many as its
     # variety cap looks back (docs/variety.md).
     recent_actions: tuple[dict[str, str], ...] = ()
+    # With ``slots``: the business's and everyone's rewards per slot (docs/best-time.md).
+    own_slots: tuple[SlotStat, ...] = ()
+    shared_slots: tuple[SlotStat, ...] = ()
 
 
 def load_decision_inputs(
@@ -41,6 +46,7 @@ def load_decision_inputs(
     *,
     since: datetime | None = None,
     cap: int = 0,
+    slots: bool = False,
 ) -> DecisionInputs:
     """Profile, existing post, the platform's policy (with the active normaliser's version
     and the learner's ``arrays``) and, with ``since``, how many posts the business generated
@@ -56,6 +62,9 @@ def load_decision_inputs(
         # from the profile in the same statement is unknown when planning, and at 10⁶ posts it
         # chose to sort the business's every post: 5 → 60 ms per decision, docs/performance.md).
         actions = conn.execute(_RECENT_ACTIONS, (business_id, platform, DEFAULT_LOOKBACK))
+        # A draft left unscheduled goes out at the best time: its inputs ride in the same trip.
+        own = conn.execute(*own_slots_query(business_id, platform)) if slots else None
+        shared = conn.execute(*shared_slots_query(platform)) if slots else None
         recent = (
             None
             if since is None
@@ -77,4 +86,6 @@ def load_decision_inputs(
         policy=platform_policy_from_rows(policy.fetchall()),
         recent_posts=0 if counted is None else int(counted[0]),
         recent_actions=tuple(dict(a) for a in recent_actions[: 0 if found is None else found.variety.lookback]),
+        own_slots=() if own is None else tuple(slot_stats(own.fetchall())),
+        shared_slots=() if shared is None else tuple(slot_stats(shared.fetchall())),
     )

@@ -3,7 +3,9 @@ everyone's (slot_rewards), which the sweep recomputes every DASHBOARD_EVERY_HOUR
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from shared.core.best_time import SlotStat
@@ -13,14 +15,27 @@ from shared.store.db import Conn
 WINDOW_DAYS = 180
 
 
-def own_slot_stats(conn: Conn, business_id: UUID, platform: str) -> list[SlotStat]:
-    """One business's rewards per slot on ``platform``, as the sweep last counted them."""
-    rows = conn.execute(
+def own_slots_query(business_id: UUID, platform: str) -> tuple[str, tuple[UUID, str]]:
+    """One business's rewards per slot on ``platform``, as the sweep last counted them (its
+    rows go through ``slot_stats``; a decision reads them in its pipeline)."""
+    return (
         "select time_bucket, day_of_week, posts, total, squares from business_slot_rewards"
         " where business_id = %s and platform = %s",
         (business_id, platform),
-    ).fetchall()
+    )
+
+
+def shared_slots_query(platform: str) -> tuple[str, tuple[str]]:
+    """Everyone's rewards per slot on ``platform``."""
+    return "select time_bucket, day_of_week, posts, total, squares from slot_rewards where platform = %s", (platform,)
+
+
+def slot_stats(rows: Iterable[tuple[Any, ...]]) -> list[SlotStat]:
     return [SlotStat(b, int(d), int(n), float(t), float(s)) for b, d, n, t, s in rows]
+
+
+def own_slot_stats(conn: Conn, business_id: UUID, platform: str) -> list[SlotStat]:
+    return slot_stats(conn.execute(*own_slots_query(business_id, platform)))
 
 
 def slot_stats_of(conn: Conn, business_ids: list[UUID]) -> dict[tuple[UUID, str], list[SlotStat]]:
@@ -63,10 +78,7 @@ def shown_businesses(conn: Conn, owner: UUID | None, since: datetime, limit: int
 
 
 def shared_slot_stats(conn: Conn, platform: str) -> list[SlotStat]:
-    rows = conn.execute(
-        "select time_bucket, day_of_week, posts, total, squares from slot_rewards where platform = %s", (platform,)
-    ).fetchall()
-    return [SlotStat(b, int(d), int(n), float(t), float(s)) for b, d, n, t, s in rows]
+    return slot_stats(conn.execute(*shared_slots_query(platform)))
 
 
 def shared_computed_at(conn: Conn) -> datetime | None:
