@@ -61,8 +61,7 @@ def refresh_slot_rewards(db: Database, now: datetime, *, every: timedelta = time
     if computed_at is not None and now - computed_at < every:
         return False
     with db.transaction() as conn:
-        slot_store.refresh_slot_stats(conn, now)
-    return True
+        return slot_store.refresh_slot_stats(conn, now)
 
 
 # Businesses the dashboard names in "When to post": an owner's own, or an operator's busiest.

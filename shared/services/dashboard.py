@@ -84,8 +84,7 @@ def refresh_what_works(db: Database, now: datetime, *, every: timedelta = timede
     if computed_at is not None and now - computed_at < every:
         return False
     with db.transaction() as conn:
-        refresh_value_rewards(conn, now)
-    return True
+        return refresh_value_rewards(conn, now)
 
 
 def refresh_typical_contexts(db: Database, now: datetime, *, every: timedelta = timedelta(0)) -> bool:

@@ -184,8 +184,15 @@ def _latest(row: tuple[Any, ...]) -> LatestPost:
 VALUE_DAYS = 90
 
 
-def refresh_value_rewards(conn: Conn, now: datetime) -> None:
-    """Recompute every business's rewards per platform and chosen value (the sweep)."""
+# Overlapping sweeps: one recomputes, the other skips (transaction-scoped, so a pooler is fine).
+_VALUE_REWARDS_LOCK = 7_202_612_060_801
+
+
+def refresh_value_rewards(conn: Conn, now: datetime) -> bool:
+    """Recompute every business's rewards per platform and chosen value (the sweep); False
+    when an overlapping sweep is doing it (its rows would collide with these)."""
+    if not conn.execute("select pg_try_advisory_xact_lock(%s)", (_VALUE_REWARDS_LOCK,)).fetchone()[0]:  # type: ignore[index]
+        return False
     conn.execute("delete from value_rewards")
     conn.execute(
         "insert into value_rewards (business_id, platform, dimension, value, posts, total, squares, computed_at)"
@@ -196,6 +203,7 @@ def refresh_value_rewards(conn: Conn, now: datetime) -> None:
         " group by 1, 2, 3, 4",
         (now, now, VALUE_DAYS),
     )
+    return True
 
 
 def value_rewards_computed_at(conn: Conn) -> datetime | None:

@@ -86,12 +86,18 @@ def shared_computed_at(conn: Conn) -> datetime | None:
     return None if row is None else row[0]
 
 
-def refresh_slot_stats(conn: Conn, now: datetime) -> int:
-    """Recompute each business's and everyone's rewards per slot (the sweep); how many of a
-    business's slots hold any."""
+# Overlapping sweeps: one recomputes, the other skips (transaction-scoped, so a pooler is fine).
+_SLOT_REWARDS_LOCK = 7_202_612_060_601
+
+
+def refresh_slot_stats(conn: Conn, now: datetime) -> bool:
+    """Recompute each business's and everyone's rewards per slot (the sweep); False when an
+    overlapping sweep is doing it (its rows would collide with these)."""
+    if not conn.execute("select pg_try_advisory_xact_lock(%s)", (_SLOT_REWARDS_LOCK,)).fetchone()[0]:  # type: ignore[index]
+        return False
     conn.execute("delete from business_slot_rewards")
     conn.execute("delete from slot_rewards")
-    counted = conn.execute(
+    conn.execute(
         "insert into business_slot_rewards"
         " (business_id, platform, time_bucket, day_of_week, posts, total, squares, computed_at)"
         " select p.business_id, d.platform, d.time_bucket, d.day_of_week, count(*), sum(r.value),"
@@ -100,11 +106,11 @@ def refresh_slot_stats(conn: Conn, now: datetime) -> int:
         " where r.status = 'computed' and r.computed_at > %s - make_interval(days => %s)"
         " group by 1, 2, 3, 4",
         (now, now, WINDOW_DAYS),
-    ).rowcount
+    )
     conn.execute(
         "insert into slot_rewards (platform, time_bucket, day_of_week, posts, total, squares, computed_at)"
         " select platform, time_bucket, day_of_week, sum(posts), sum(total), sum(squares), %s"
         " from business_slot_rewards group by 1, 2, 3",
         (now,),
     )
-    return counted
+    return True
