@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,13 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.bootstrap import build_runtime, use_runtime
-from shared.clock import ManualClock
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import PROJECT_ROOT
 from shared.core.best_time import PRIOR_POSTS
-from simulation.audience import Audience, AudienceParams
-from simulation.campaign import CampaignConfig, CampaignResult, run_campaign
-from simulation.local_functions import LocalFunctions
+from simulation.audience import AudienceParams
+from simulation.campaign import CampaignConfig, run_on_a_throwaway_database
 
 DEVELOPMENT_SEEDS = (1, 2)
 HELD_OUT_SEEDS = (11, 12, 13, 14)
@@ -52,37 +48,12 @@ class Arm:
     seconds: float
 
 
-def _campaign(config: CampaignConfig) -> tuple[CampaignResult, Audience]:
-    with tempfile.TemporaryDirectory(prefix="learner-best-time-") as tmp:
-        settings = Settings(
-            auth_mode="disabled",
-            embedded_pg_dir=Path(tmp) / "pg",
-            db_options="-c synchronous_commit=off",
-            dashboard_every_hours=24.0,
-        )
-        runtime = build_runtime(settings, clock=ManualClock(config.start))
-        use_runtime(runtime)
-        try:
-            result = run_campaign(config, runtime, LocalFunctions())
-            audience = Audience(
-                runtime.space,
-                config.seed,
-                n_businesses=config.businesses,
-                params=config.audience,
-                reward_config=runtime.reward_config,
-            )
-        finally:
-            use_runtime(None)
-            runtime.close()
-    return result, audience
-
-
 def arm(seed: int, schedule: str, days: int, businesses: int, warmup: int) -> Arm:
     config = CampaignConfig(
         seed=seed, businesses=businesses, days=days, schedule=schedule, warmup_days=warmup, audience=WORLD
     )
     started = time.perf_counter()
-    result, audience = _campaign(config)
+    result, audience = run_on_a_throwaway_database(config, dashboard_every_hours=24.0)
     seconds = time.perf_counter() - started
     later = [p for p in result.posts if p.day >= warmup]
     # Each business's truly best bucket per platform: the bucket's own main effect decides

@@ -14,7 +14,6 @@ held-out seeds are others).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -23,12 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.bootstrap import build_runtime, use_runtime
-from shared.clock import ManualClock
-from shared.config import PROJECT_ROOT, Settings
+from shared.config import PROJECT_ROOT
 from shared.core.variety import DEFAULT_MAX_REPEATS, DEFAULT_WINDOW, VarietyCap
-from simulation.campaign import CampaignConfig, CampaignResult, PostRecord, run_campaign
-from simulation.local_functions import LocalFunctions
+from simulation.campaign import CampaignConfig, PostRecord, run_on_a_throwaway_database
 
 SEEDS = (11, 12, 13)
 OUT = PROJECT_ROOT / "docs" / "variety-figures.md"
@@ -44,21 +40,6 @@ class Arm:
     most_alike: int  # the most posts alike in any WINDOW consecutive posts of a platform
     repeated: float  # share of posts whose recipe one of the WINDOW − 1 before it already had
     seconds: float
-
-
-def _run(config: CampaignConfig) -> CampaignResult:
-    with tempfile.TemporaryDirectory(prefix="learner-variety-") as tmp:
-        settings = Settings(
-            auth_mode="disabled", embedded_pg_dir=Path(tmp) / "pg", db_options="-c synchronous_commit=off",
-            dashboard_every_hours=7 * 24.0,
-        )  # fmt: skip
-        runtime = build_runtime(settings, clock=ManualClock(config.start))
-        use_runtime(runtime)
-        try:
-            return run_campaign(config, runtime, LocalFunctions())
-        finally:
-            use_runtime(None)
-            runtime.close()
 
 
 def repetition(posts: list[PostRecord]) -> tuple[int, float]:
@@ -79,7 +60,7 @@ def arm(seed: int, capped: bool, days: int, businesses: int) -> Arm:
     variety = VarietyCap() if capped else VarietyCap(window=0)
     config = CampaignConfig(seed=seed, businesses=businesses, days=days, variety=variety)
     started = time.perf_counter()
-    result = _run(config)
+    result, _ = run_on_a_throwaway_database(config, dashboard_every_hours=7 * 24.0)
     later = [p for p in result.posts if p.day >= days - 14]
     earned = float(np.mean([p.expected for p in later]))
     uniform, best = float(np.mean([p.uniform for p in later])), float(np.mean([p.best for p in later]))

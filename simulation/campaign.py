@@ -12,18 +12,21 @@ HTTP functions, exactly as in production.
 from __future__ import annotations
 
 import heapq
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shared.bootstrap import Runtime
+from shared.bootstrap import Runtime, build_runtime, use_runtime
 from shared.clock import ManualClock
+from shared.config import Settings
 from shared.core.context import PLATFORMS, local_time, time_bucket_of
 from shared.core.profile import Profile
 from shared.core.variety import VarietyCap
@@ -110,6 +113,37 @@ def _check(status: int, body: Any, what: str) -> Any:
     return body
 
 
+def audience_of(config: CampaignConfig, runtime: Runtime) -> Audience:
+    """The simulated audience a campaign of ``config`` answers with (the same every time)."""
+    return Audience(
+        runtime.space,
+        config.seed,
+        n_businesses=config.businesses,
+        params=config.audience,
+        reward_config=runtime.reward_config,
+    )
+
+
+def run_on_a_throwaway_database(
+    config: CampaignConfig, *, dashboard_every_hours: float
+) -> tuple[CampaignResult, Audience]:
+    """The campaign on a fresh embedded database, thrown away after (the benchmarks' runs)."""
+    with tempfile.TemporaryDirectory(prefix="learner-campaign-") as tmp:
+        settings = Settings(
+            auth_mode="disabled",
+            embedded_pg_dir=Path(tmp) / "pg",
+            db_options="-c synchronous_commit=off",
+            dashboard_every_hours=dashboard_every_hours,
+        )
+        runtime = build_runtime(settings, clock=ManualClock(config.start))
+        use_runtime(runtime)
+        try:
+            return run_campaign(config, runtime, LocalFunctions()), audience_of(config, runtime)
+        finally:
+            use_runtime(None)
+            runtime.close()
+
+
 def run_campaign(
     config: CampaignConfig,
     runtime: Runtime,
@@ -121,13 +155,7 @@ def run_campaign(
     clock = runtime.clock
     if not isinstance(clock, ManualClock):
         raise TypeError("a campaign needs a ManualClock")
-    audience = Audience(
-        runtime.space,
-        config.seed,
-        n_businesses=config.businesses,
-        params=config.audience,
-        reward_config=runtime.reward_config,
-    )
+    audience = audience_of(config, runtime)
     rng = np.random.default_rng(config.seed + 1)
     runner = LocalTaskRunner(runtime.db, functions.invoke)
     ids = {b.index: uuid.uuid5(uuid.NAMESPACE_URL, f"sim/{config.seed}/{b.index}") for b in audience.businesses}

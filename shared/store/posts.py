@@ -45,11 +45,6 @@ class PostRow:
     edited_at: datetime | None = None
     scheduled_by: str = "given"  # 'given' by the caller, 'now', or 'best_time' (docs/best-time.md)
 
-    @property
-    def published_caption(self) -> str | None:
-        """The caption that goes out: the person's edit when there is one."""
-        return self.edited_caption if self.edited_caption is not None else self.caption
-
 
 @dataclass(frozen=True)
 class DecisionRow:

@@ -14,18 +14,10 @@ from typing import Any
 
 import pytest
 
+from simulation.local_functions import TARGETS
 from tests.support.database import START, table_counts
 from tests.support.functions import at, embedding, error_paths, generate, publish, state_digest
 
-TARGETS = (
-    "generate_post",
-    "record_snapshot",
-    "compute_reward",
-    "update_policy",
-    "review_post",
-    "save_profile",
-    "read_business",
-)
 DROP = object()  # an override that removes the key
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

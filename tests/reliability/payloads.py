@@ -24,15 +24,6 @@ from shared.services.publishing import CLOCK_SKEW
 
 WHOLE = "body"
 PLATFORM_NAMES = ("instagram", "x", "linkedin", "facebook")
-TARGETS = (
-    "generate_post",
-    "record_snapshot",
-    "compute_reward",
-    "update_policy",
-    "review_post",
-    "save_profile",
-    "read_business",
-)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from werkzeug.serving import make_server
 
 from shared.config import PROJECT_ROOT
 from shared.core.rate_limits import NO_LIMITS
+from simulation.local_functions import TARGETS
 from tests.reliability import scale
 from tests.reliability.checks import violations
 from tests.reliability.helpers import settled_posts
-from tests.reliability.payloads import TARGETS, World, bad_body, valid_body
+from tests.reliability.payloads import World, bad_body, valid_body
 from tests.support.functions import at, error_paths, generate, publish, state_digest
 
 FUZZ = settings(

@@ -27,20 +27,12 @@ from shared import api
 from shared.auth import AuthConfig, Authenticator
 from shared.bootstrap import Runtime, use_runtime
 from shared.config import PROJECT_ROOT
+from simulation.local_functions import TARGETS as POST_TARGETS
 from tests.reliability import scale
 from tests.support.functions import generate, publish
 from tests.support.tokens import OIDC_AUDIENCE, SECRET, SUPABASE_ISS, TASKS_SA, Keys, google_token, user_token
 
-TARGETS = (
-    "generate_post",
-    "record_snapshot",
-    "compute_reward",
-    "update_policy",
-    "review_post",
-    "save_profile",
-    "read_business",
-    "report",
-)
+TARGETS = (*POST_TARGETS, "report")
 OWNER = "6b1f8a6e-51e1-4b5e-9a59-0c3f1f0d2a11"
 # Minted at import, so schemathesis itself holds valid credentials for every security scheme (and
 # its ignored_auth check can take them away and expect a refusal); they live an hour.

@@ -12,15 +12,6 @@ create table if not exists slot_rewards (
   computed_at  timestamptz not null,
   primary key (platform, time_bucket, day_of_week)
 );
-alter table slot_rewards enable row level security;
-do $$
-begin
-  if exists (select 1 from pg_roles where rolname = 'anon')
-     and exists (select 1 from pg_roles where rolname = 'authenticated') then
-    revoke all on slot_rewards from anon, authenticated;
-  end if;
-end
-$$;
 
 -- Each business's own rewards per platform and slot, kept by the same refresh: a decision
 -- and a page read a business's at most 28 rows per platform, however many posts it has.
@@ -35,12 +26,13 @@ create table if not exists business_slot_rewards (
   computed_at  timestamptz not null,
   primary key (business_id, platform, time_bucket, day_of_week)
 );
+alter table slot_rewards enable row level security;
 alter table business_slot_rewards enable row level security;
 do $$
 begin
   if exists (select 1 from pg_roles where rolname = 'anon')
      and exists (select 1 from pg_roles where rolname = 'authenticated') then
-    revoke all on business_slot_rewards from anon, authenticated;
+    revoke all on slot_rewards, business_slot_rewards from anon, authenticated;
   end if;
 end
 $$;
