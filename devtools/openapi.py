@@ -74,7 +74,8 @@ OPERATIONS: dict[str, tuple[str, Any, str, Any, list[str]]] = {
         ["supabaseUser", "googleOidc"],
     ),
     "read_business": (
-        "Read a business: its posts with decisions, latest snapshots and rewards (a page at a time), or when to post",
+        "Read a business: its posts with decisions, latest snapshots and rewards (a page at a time), when to post,"
+        " or what the policy would choose for it now",
         TypeAdapter(api.ReadBusinessRequest),
         "200",
         TypeAdapter(api.ReadBusinessResponse),

@@ -1,5 +1,6 @@
-"""HTTP function ``read_business``: a business's posts (with decisions, snapshots, rewards)
-or when to post, for integrators (docs/read-api.md). A read: it changes nothing."""
+"""HTTP function ``read_business``: a business's posts (with decisions, snapshots, rewards),
+when to post, or what the policy would choose for it now, for integrators (docs/read-api.md).
+A read: it changes nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shared.bootstrap import Runtime
 from shared.core.best_time import SlotEstimate
 from shared.services.access import check_business
 from shared.services.best_time import best_times
-from shared.services.reading import business_posts
+from shared.services.reading import BusinessPreferences, business_posts, business_preferences
 from shared.store.listings import PostListing
 
 
@@ -31,12 +32,55 @@ def _slot(s: SlotEstimate) -> dict[str, Any]:
     return asdict(s)
 
 
+def _preferences(found: BusinessPreferences) -> dict[str, Any]:
+    cells = [
+        {
+            "platform": c.platform,
+            "time_bucket": c.time_bucket,
+            "dimensions": [
+                {
+                    "dimension": d.name,
+                    "most_likely": next(b.value for b in d.bars if b.top),
+                    "values": [{"value": b.value, "label": b.label, "probability": b.probability} for b in d.bars],
+                }
+                for d in c.dimensions
+            ],
+        }
+        for c in found.cells
+    ]
+    works = [
+        {
+            "platform": w.platform,
+            "dimension": w.dimension_name,
+            "value": w.value_name,
+            "label": w.value,
+            "posts": w.posts,
+            "platform_posts": w.platform_posts,
+            "lift": w.lift,
+            "low": w.low,
+            "high": w.high,
+            "sure": w.sure,
+        }
+        for w in found.what_works
+    ]
+    return {
+        "policy_version": found.policy_version,
+        "context": found.context,
+        "context_posts": found.context_posts,
+        "cells": cells,
+        "what_works": works,
+    }
+
+
 def _call(req: ReadBusinessRequest, rt: Runtime, caller: Caller) -> tuple[int, dict[str, Any]]:
     check_business(rt.db, caller, req.business_id)
     if req.view == "posts":
         page = business_posts(rt.db, req.business_id, req.limit, req.cursor, req.platform)
         posts = [_post(p) for p in page.posts]
         return 200, {"business_id": req.business_id, "view": "posts", "posts": posts, "next_cursor": page.next_cursor}
+    if req.view == "preferences":
+        found_prefs = business_preferences(rt.db, rt.space, rt.params, req.business_id, req.platform)
+        return 200, {"business_id": req.business_id, "view": "preferences", "preferences": _preferences(found_prefs)}
     assert req.platform is not None  # the request model asks for it with best_times
     found = best_times(rt.db, req.business_id, req.platform, rt.clock.now())
     return 200, {

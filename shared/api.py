@@ -165,10 +165,11 @@ Cursor = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-
 class ReadBusinessRequest(Body):
     """What a business has (docs/read-api.md): its posts, newest first, each with its decision,
     latest snapshot and reward (``view`` posts, pages of ``limit`` after ``cursor``, of one
-    ``platform`` if given), or when to post on a platform (``view`` best_times, with ``platform``)."""
+    ``platform`` if given); when to post on a platform (``view`` best_times, with ``platform``);
+    or what the policy would choose for it now (``view`` preferences, of one ``platform`` if given)."""
 
     business_id: UUID
-    view: Literal["posts", "best_times"]
+    view: Literal["posts", "best_times", "preferences"]
     platform: Annotated[Platform | None, Field(validate_default=True)] = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Cursor | None = None
@@ -451,9 +452,52 @@ class BestTimesView(Answer):
     next_time: datetime
 
 
+class ValueChanceView(Answer):
+    value: str
+    label: str
+    probability: float  # π of this value in the next decision of this cell
+
+
+class DimensionPreferenceView(Answer):
+    dimension: str
+    most_likely: str  # the value with the highest probability
+    values: list[ValueChanceView]
+
+
+class CellPreferencesView(Answer):
+    platform: Platform
+    time_bucket: TimeBucket
+    dimensions: list[DimensionPreferenceView]
+
+
+class WhatWorksView(Answer):
+    """Among the business's own rewarded posts of the last 90 days on ``platform``, the value of
+    ``dimension`` that earned most against their average: ``lift`` with its 95% interval."""
+
+    platform: Platform
+    dimension: str
+    value: str
+    label: str
+    posts: int
+    platform_posts: int
+    lift: float
+    low: float
+    high: float
+    sure: bool  # the interval stays on one side of 0
+
+
+class PreferencesView(Answer):
+    policy_version: int
+    context: Literal["recent_posts", "profile", "none"]
+    context_posts: int  # the latest decisions whose mean context the probabilities are at
+    cells: list[CellPreferencesView]
+    what_works: list[WhatWorksView]
+
+
 class ReadBusinessResponse(Answer):
     business_id: UUID
-    view: Literal["posts", "best_times"]
+    view: Literal["posts", "best_times", "preferences"]
     posts: list[PostView] | None = None
     next_cursor: str | None = None  # the next page's cursor; None: no more
     best_times: BestTimesView | None = None
+    preferences: PreferencesView | None = None

@@ -68,6 +68,8 @@ class WhatWorksRow:
     low: float
     high: float
     sure: bool  # the interval stays on one side of 0
+    dimension_name: str = ""  # as the action space names it, e.g. "HOOK_TYPE"
+    value_name: str = ""  # e.g. "question"
 
 
 @dataclass(frozen=True)

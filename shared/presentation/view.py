@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 
 from shared.core.action_space import ActionSpace
-from shared.core.bandit import DEFAULT_RANK, RidgeIGW, bandit_params
-from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS, FloatArray
+from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.off_policy import Estimate
-from shared.core.policy import PolicyParams, epsilon_at, floored, scores_for, softmax
+from shared.core.policy import PolicyParams
+from shared.core.preferences import PolicyReading, probabilities_at
 from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
@@ -93,23 +93,6 @@ def _last(points: Iterable[tuple[date, float]], weekly: bool) -> tuple[Point, ..
     return tuple(Point(k, v, 1) for k, v in sorted(last.items()))
 
 
-def policy_bars(
-    space: ActionSpace,
-    preferences: dict[tuple[str, str], float],
-    theta: dict[tuple[str, str], FloatArray],
-    x: FloatArray,
-    params: PolicyParams,
-) -> tuple[DimensionView, ...]:
-    """The gradient's π_d for every dimension at context ``x`` (shape (768,)), exactly as ``select`` computes it."""
-    if x.shape != (CONTEXT_DIM,):
-        raise ValueError(f"x must have shape ({CONTEXT_DIM},), got {x.shape}")
-    pis = [
-        floored(softmax(scores_for(dim.values, dim.name, preferences, theta, x), params.tau), params.epsilon)
-        for dim in space.dimensions
-    ]
-    return bars(space, pis)
-
-
 def bars(space: ActionSpace, pis: Sequence[FloatArray]) -> tuple[DimensionView, ...]:
     """One bar per value of each dimension, π_d as given (shapes (n_d,)), the most likely marked."""
     views = []
@@ -128,9 +111,6 @@ def build_view(
     params: PolicyParams,
     what_if: Sequence[Estimate] | None = None,
 ) -> DashboardView:
-    # π as the next decision draws it: with the ε the schedule gives at the current learning steps.
-    if params.learner == "gradient":
-        params = replace(params, epsilon=epsilon_at(params, data.steps))
     days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
     weekly = data.weekly if data.weekly is not None else bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
     # Each row read once: grouped by cell, the "all" bucket being the platform's rows.
@@ -182,24 +162,11 @@ def _cell(
 ) -> CellView:
     dims: tuple[DimensionView, ...] = ()
     if bucket != ALL:
-        # No decision yet in this cell: the policy at x = 0 (its preferences alone).
-        x = data.mean_x.get((platform, bucket), np.zeros(CONTEXT_DIM))
-        if data.normaliser is not None:
-            # x' is affine in x, so x' of the mean x is the mean of the decisions' x'; a cell
-            # without decisions takes the normaliser's mean context (components 0).
-            x = data.normaliser.apply(data.mean_x.get((platform, bucket), data.normaliser.mean), platform)
-        if params.learner == "bandit":
-            # The shared model (no business's own terms: this view is every business's).
-            learner, _ = RidgeIGW.restore(space, bandit_params(params), DEFAULT_RANK, data.arrays)
-            mean = data.mean_x.get((platform, bucket))
-            components = (
-                np.zeros(0)
-                if data.normaliser is None
-                else data.normaliser.components(data.normaliser.mean if mean is None else mean)
-            )
-            dims = bars(space, learner.probabilities(platform, bucket, components))
-        else:
-            dims = policy_bars(space, data.preferences.get((platform, bucket), {}), data.theta, x, params)
+        # The shared policy at the cell's typical context, as the next decision draws it (no
+        # business's own terms: this view is every business's).
+        policy = PolicyReading(data.version, data.steps, data.preferences, data.theta, data.arrays, data.normaliser)
+        x = data.mean_x.get((platform, bucket))
+        dims = bars(space, probabilities_at(space, params, policy, platform, bucket, x))
     decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and bucket in (ALL, b))
     return CellView(
         platform=platform,

@@ -60,11 +60,14 @@ def dashboard_html(
     )
 
 
-def what_works_rows(db: Database, space: ActionSpace, owner: UUID | None) -> list[WhatWorksRow]:
+def what_works_rows(
+    db: Database, space: ActionSpace, owner: UUID | None, business: UUID | None = None
+) -> list[WhatWorksRow]:
     """The best-earning value of each platform and dimension, in the page's scope (an owner's
-    businesses, or all), from what the sweep stored (``refresh_value_rewards``)."""
+    businesses, or all; one business when given), from what the sweep stored
+    (``refresh_value_rewards``)."""
     with db.statement() as conn:
-        stats = value_stats(conn, owner)
+        stats = value_stats(conn, owner, business)
     rows = []
     for f in findings(stats):
         try:
@@ -73,7 +76,11 @@ def what_works_rows(db: Database, space: ActionSpace, owner: UUID | None) -> lis
         except (KeyError, ValueError):
             continue  # a dimension or value of another action space
         name = f.dimension.replace("_", " ").capitalize()
-        rows.append(WhatWorksRow(f.platform, name, label, f.posts, f.platform_posts, f.lift, f.low, f.high, f.sure))
+        rows.append(
+            WhatWorksRow(
+                f.platform, name, label, f.posts, f.platform_posts, f.lift, f.low, f.high, f.sure, f.dimension, f.value
+            )
+        )
     return rows
 
 

@@ -211,13 +211,20 @@ def value_rewards_computed_at(conn: Conn) -> datetime | None:
     return None if row is None else row[0]
 
 
-def value_stats(conn: Conn, owner: UUID | None) -> list[ValueStat]:
-    """Summed over an owner's businesses, or every business (an operator)."""
-    where = "" if owner is None else " where business_id in (select business_id from profiles where owner_id = %s)"
+def value_stats(conn: Conn, owner: UUID | None, business: UUID | None = None) -> list[ValueStat]:
+    """Summed over an owner's businesses, or every business (an operator); of one ``business``
+    when given."""
+    where, params = [], []
+    if owner is not None:
+        where.append("business_id in (select business_id from profiles where owner_id = %s)")
+        params.append(owner)
+    if business is not None:
+        where.append("business_id = %s")
+        params.append(business)
     rows = conn.execute(
         "select platform, dimension, value, sum(posts), sum(total), sum(squares) from value_rewards"
-        + where
+        + (" where " + " and ".join(where) if where else "")
         + " group by 1, 2, 3 order by 1, 2, 3",
-        () if owner is None else (owner,),
+        params,
     ).fetchall()
     return [ValueStat(p, d, v, int(n), float(t), float(s)) for p, d, v, n, t, s in rows]

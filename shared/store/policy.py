@@ -10,8 +10,12 @@ from uuid import UUID
 
 import numpy as np
 
+from shared.core.bandit import RidgeIGW
 from shared.core.context import FloatArray
+from shared.core.preferences import PolicyReading
+from shared.store import normalisers
 from shared.store.db import Conn
+from shared.store.learner import read_arrays
 
 
 @dataclass(frozen=True)
@@ -212,3 +216,32 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
     return PlatformPolicy(
         version=version, preferences=prefs, theta=theta, steps=steps, normaliser_version=normaliser, arrays=arrays
     )
+
+
+def read_policy(conn: Conn, business: str | None = None) -> PolicyReading:
+    """The policy as shown (``core.preferences``), in the caller's transaction: H, θ, the bandit's
+    solution (with ``business``'s own terms when given), the version, steps and active normaliser."""
+    row = conn.execute("select version, steps from policy_state").fetchone()
+    assert row is not None
+    prefs, theta = read_preferences_and_theta(conn)
+    arrays = read_arrays(conn, RidgeIGW.solution_names(business))
+    active = normalisers.active_version(conn)
+    normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
+    return PolicyReading(int(row[0]), int(row[1]), prefs, theta, arrays, normaliser)
+
+
+def business_context(conn: Conn, business_id: UUID, latest: int = 20) -> tuple[FloatArray | None, int]:
+    """(the mean x of the business's latest ``latest`` decisions, how many), through the index
+    posts (business_id, created_at); (None, 0) before its first decision."""
+    rows = (
+        conn.cursor(binary=True)
+        .execute(
+            "select d.x from posts p join decisions d on d.post_id = p.post_id"
+            " where p.business_id = %s order by p.created_at desc limit %s",
+            (business_id, latest),
+        )
+        .fetchall()
+    )
+    if not rows:
+        return None, 0
+    return np.mean([np.asarray(x, dtype=np.float64) for (x,) in rows], axis=0), len(rows)

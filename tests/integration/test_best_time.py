@@ -10,32 +10,7 @@ from zoneinfo import ZoneInfo
 from shared.core.best_time import LEAD, SLOT_HOURS
 from shared.core.context import time_bucket_of
 from shared.services.best_time import best_times
-from tests.support.functions import compute, embedding, generate, metrics, publish
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def a_day_of_posts(functions, clock, business, day: int, likes: dict[int, int]) -> None:
-    """Posts published the next day at each Berlin hour of ``likes``, their rewards settled a day later."""
-    date = (clock.now().astimezone(BERLIN) + timedelta(days=1)).date()
-    posted = []
-    for hour, n in sorted(likes.items()):
-        when = datetime(date.year, date.month, date.day, hour, 5, tzinfo=BERLIN)
-        clock.set(when)
-        answer = generate(
-            functions,
-            business,
-            f"d{day}-{hour}",
-            "linkedin",
-            scheduled_for=when.isoformat(),
-            topic_embedding=embedding(7),
-        )
-        publish(functions, answer["post_id"], when)
-        posted.append((answer["post_id"], when, n))
-    clock.set(posted[-1][1] + timedelta(hours=24))
-    for post_id, when, n in posted:
-        observed = when + timedelta(hours=24)
-        assert metrics(functions, post_id, observed, likes=n, comments=n // 10)["reward"] == "computed"
+from tests.support.functions import BERLIN, a_day_of_posts, compute, embedding, generate
 
 
 def test_an_unscheduled_draft_goes_out_at_the_slot_that_earned_most(runtime, functions, clock, make_profile):

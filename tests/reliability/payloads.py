@@ -241,7 +241,7 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
     if target == "read_business":
         return {
             "business_id": _UUID_BAD.filter(lambda v: v is not None),
-            "view": st.one_of(st.text(max_size=12).filter(lambda s: s not in ("posts", "best_times")), _not(str)),
+            "view": st.one_of(st.text(max_size=12).filter(lambda s: s not in ("posts", "best_times", "preferences")), _not(str)),
             "platform": st.one_of(
                 st.text(max_size=12).filter(lambda s: s not in ("instagram", "x", "linkedin", "facebook")),
                 _not(str, type(None)),
@@ -412,8 +412,11 @@ def valid_body(draw: st.DrawFn, target: str, w: World) -> dict[str, Any]:
         caption = draw(st.text(min_size=1, max_size=300).filter(lambda s: "\x00" not in s))
         return {"post_id": w.unpublished, "action": "edit", "caption": caption}
     if target == "read_business":
-        if draw(st.booleans()):
+        view = draw(st.sampled_from(("posts", "best_times", "preferences")))
+        if view == "best_times":
             return {"business_id": w.business, "view": "best_times", "platform": draw(st.sampled_from(PLATFORM_NAMES))}
+        if view == "preferences":
+            return {"business_id": w.business, "view": "preferences"}
         body = {"business_id": w.business, "view": "posts", "limit": draw(st.integers(1, 200))}
         if draw(st.booleans()):
             body["platform"] = draw(st.sampled_from(PLATFORM_NAMES))

@@ -11,6 +11,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -219,3 +220,29 @@ def preferences(rt, platform: str, time_bucket: str) -> dict[tuple[str, str], fl
 
 def thetas(rt) -> dict[tuple[str, str], np.ndarray]:
     return {(d, v): np.asarray(t, dtype=np.float64) for d, v, t in fetch_all(rt, "select * from policy_theta")}
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def a_day_of_posts(functions, clock, business, day: int, likes: dict[int, int]) -> None:
+    """Posts published the next day at each Berlin hour of ``likes``, their rewards settled a day later."""
+    date = (clock.now().astimezone(BERLIN) + timedelta(days=1)).date()
+    posted = []
+    for hour, n in sorted(likes.items()):
+        when = datetime(date.year, date.month, date.day, hour, 5, tzinfo=BERLIN)
+        clock.set(when)
+        answer = generate(
+            functions,
+            business,
+            f"d{day}-{hour}",
+            "linkedin",
+            scheduled_for=when.isoformat(),
+            topic_embedding=embedding(7),
+        )
+        publish(functions, answer["post_id"], when)
+        posted.append((answer["post_id"], when, n))
+    clock.set(posted[-1][1] + timedelta(hours=24))
+    for post_id, when, n in posted:
+        observed = when + timedelta(hours=24)
+        assert metrics(functions, post_id, observed, likes=n, comments=n // 10)["reward"] == "computed"

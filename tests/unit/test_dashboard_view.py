@@ -17,11 +17,17 @@ from shared.core.policy import PolicyParams, select
 from shared.presentation.charts import Series, line_chart, probability_bars
 from shared.presentation.data import DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.presentation.page import _percent, render, what_if_sentences
-from shared.presentation.view import ALL, Point, build_view, policy_bars
+from shared.core.preferences import PolicyReading, probabilities_at
+from shared.presentation.view import ALL, Point, bars, build_view
 
 SPACE = ActionSpace.load()
 PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def gradient_bars(prefs, theta, x):
+    """The bars of π as ``select`` draws from it at x (the reference the view must match)."""
+    return bars(SPACE, [np.array(c.pi) for c in select(SPACE, prefs, theta, x, PARAMS, seed=0).choices])
 
 
 def data(**overrides) -> DashboardData:
@@ -45,7 +51,8 @@ def test_the_bars_are_the_probabilities_select_draws_from():
     prefs = {("TONE", "formal"): 1.5, ("HOOK_TYPE", "question"): -0.7}
     theta = {("LENGTH", "short"): rng.normal(size=CONTEXT_DIM) * 0.1}
     x = rng.normal(size=CONTEXT_DIM) / 30
-    dims = policy_bars(SPACE, prefs, theta, x, PARAMS)
+    policy = PolicyReading(3, 0, {("x", "morning"): prefs}, theta)
+    dims = bars(SPACE, probabilities_at(SPACE, PARAMS, policy, "x", "morning", x))
     chosen = select(SPACE, prefs, theta, x, PARAMS, seed=5)
     for view, choice in zip(dims, chosen.choices, strict=True):
         assert view.name == choice.dimension
@@ -78,13 +85,11 @@ def test_with_a_normaliser_the_bars_are_the_policy_at_x_prime_of_the_mean_contex
     theta = {("LENGTH", "short"): rng.normal(size=CONTEXT_DIM)}
     mean_x = rng.normal(size=CONTEXT_DIM)
     view = build_view(data(theta=theta, mean_x={("x", "morning"): mean_x}, normaliser=normaliser), SPACE, PARAMS)
-    expected = policy_bars(SPACE, {}, theta, normaliser.apply(mean_x, "x"), PARAMS)
+    expected = gradient_bars({}, theta, normaliser.apply(mean_x, "x"))
     assert view.cell("x", "morning").dimensions == expected
-    assert expected != policy_bars(SPACE, {}, theta, mean_x, PARAMS)
+    assert expected != gradient_bars({}, theta, mean_x)
     # A cell without decisions: the normaliser's mean context (components 0, the bias and platform).
-    assert view.cell("x", "evening").dimensions == policy_bars(
-        SPACE, {}, theta, normaliser.apply(normaliser.mean, "x"), PARAMS
-    )
+    assert view.cell("x", "evening").dimensions == gradient_bars({}, theta, normaliser.apply(normaliser.mean, "x"))
 
 
 def test_with_the_bandit_the_bars_are_the_shared_models_probabilities_at_the_mean_context():
@@ -160,7 +165,7 @@ def test_an_empty_chart_says_so():
 
 
 def test_bars_carry_their_probabilities():
-    (dim,) = policy_bars(ActionSpace("v", (SPACE.dimension("LENGTH"),)), {}, {}, np.zeros(CONTEXT_DIM), PARAMS)
+    (dim,) = bars(ActionSpace("v", (SPACE.dimension("LENGTH"),)), [np.array([0.5, 0.5])])
     svg = probability_bars(dim.name, dim.bars)
     assert re.findall(r'data-probability="([0-9.]+)"', svg) == ["0.500000", "0.500000"]
 
