@@ -55,7 +55,7 @@ def _field_path(error: ErrorDetails, tagged: bool) -> str:
     return ".".join(str(p) for p in loc) or "body"
 
 
-def _error(exc: AppError) -> flask.Response:
+def error_response(exc: AppError) -> flask.Response:
     fields = [{"path": exc.field, "message": exc.message}] if exc.field else []
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return respond(exc.status, {"error": {"code": exc.code, "message": exc.message, "fields": fields}}, headers)
@@ -84,7 +84,7 @@ def handle(
         caller = runtime.auth.authenticate(request.headers.get, allowed)
     except AppError as exc:
         log("WARNING", "unauthenticated", function=name, code=exc.code, reason=exc.message)
-        return _error(exc)
+        return error_response(exc)
     raw, response = _serve(request, name, parse, call, runtime, caller, tagged)
     if response.status_code >= 400 and caller.kind in ("service", "local"):
         delivery = task_delivery(request.headers.get)
@@ -128,5 +128,5 @@ def _serve(
         return raw, respond(503, answer, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     except AppError as exc:
         log("INFO", "rejected", function=name, code=exc.code, field=exc.field)
-        return raw, _error(exc)
+        return raw, error_response(exc)
     return raw, respond(status, result)

@@ -52,6 +52,7 @@ class LatestPost:
     reward_status: str | None
     reward: float | None
     holdback: bool = False  # the fixed baseline action (docs/lifecycle.md)
+    time_zone: str = "UTC"  # the business's: the page shows scheduled_for in it
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,54 @@ class BestTimeRow:
     next_time: datetime  # local, in time_zone
 
 
+INTERACTIONS = ("likes", "comments", "shares", "saves", "replies", "reposts", "reactions")
+
+
+@dataclass(frozen=True)
+class EngagementDay:
+    """The latest counters of the posts scheduled on one UTC day on one platform, summed."""
+
+    platform: str
+    day: date
+    posts: int  # with at least one snapshot
+    counters: dict[str, int]  # INTERACTIONS and "impressions"
+
+    @property
+    def interactions(self) -> int:
+        return sum(self.counters.get(k, 0) for k in INTERACTIONS)
+
+
+@dataclass(frozen=True)
+class FollowerRow:
+    business: str
+    platform: str
+    followers: int  # the latest count reported
+    day: date  # of that report (UTC)
+    earlier: int  # the first count reported in the window
+    earlier_day: date
+
+
+@dataclass(frozen=True)
+class StandoutPost:
+    """One of the best (``best``) or worst rewarded posts of the page's scope."""
+
+    best: bool
+    reward: float
+    business: str
+    platform: str
+    scheduled_for: datetime
+    time_zone: str
+    action: dict[str, str]
+    caption: str | None
+    holdback: bool
+
+
+@dataclass(frozen=True)
+class BusinessLink:
+    business_id: str
+    name: str
+
+
 @dataclass(frozen=True)
 class DashboardData:
     version: int
@@ -104,3 +153,8 @@ class DashboardData:
     # Rows already summed per week (their day is the Monday), as the store does for long spans;
     # None: the view decides from the rows' days.
     weekly: bool | None = None
+    business: str | None = None  # the one business shown (its id); None: every business in scope
+    engagement: tuple[EngagementDay, ...] = ()
+    followers: tuple[FollowerRow, ...] = ()
+    standouts: tuple[StandoutPost, ...] = ()
+    businesses: tuple[BusinessLink, ...] = ()  # the page's business selector

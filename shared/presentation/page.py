@@ -10,12 +10,14 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from shared.core.context import PLATFORMS
 from shared.core.lift import Interval, LiftRow
 from shared.presentation.charts import Series, line_chart, probability_bars
-from shared.presentation.data import BestTimeRow, LatestPost, WhatWorksRow
-from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView
+from shared.presentation.data import BestTimeRow, FollowerRow, LatestPost, StandoutPost, WhatWorksRow
+from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView, EngagementView
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
 
@@ -61,6 +63,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td .prompt { color: var(--muted); font-size: 12px; max-width: 380px; white-space: pre-wrap; }
 .action { font-size: 12px; }
 .unavailable { color: var(--muted); font-style: italic; }
+nav.businesses { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; }
+nav.businesses a { border: 1px solid var(--line); border-radius: 14px; padding: 3px 10px; color: var(--ink);
+  text-decoration: none; background: #fff; }
+nav.businesses a[aria-current="page"] { background: var(--base); color: #fff; border-color: var(--base); }
 tr.hidden { display: none; }
 """
 
@@ -138,8 +144,8 @@ def _post_row(p: LatestPost) -> str:
     image = f'<br><a href="{escape(p.image_url)}">image</a>' if p.image_url else ""
     return (
         f'<tr data-platform="{escape(p.platform)}" data-bucket="{escape(p.time_bucket)}">'
-        f"<td>{escape(p.scheduled_for.strftime('%Y-%m-%d %H:%M'))}<br><span class='note'>{escape(p.business)}"
-        f"</span></td>"
+        f"<td>{escape(_local(p.scheduled_for, p.time_zone))}<br><span class='note'>{escape(p.time_zone)} ·"
+        f" {escape(p.business)}</span></td>"
         f"<td>{escape(p.platform)}<br><span class='note'>{escape(p.time_bucket)}</span></td>"
         f"<td class='action'>{_action(p.action)}<br><span class='note'>"
         + ("holdback (fixed action)" if p.holdback else f"drawn with probability {_percent(p.joint_propensity)}")
@@ -150,6 +156,14 @@ def _post_row(p: LatestPost) -> str:
         f"<div class='prompt'><b>image:</b> {escape(p.image_prompt)}</div></td>"
         f"<td class='num'>{reward_cell}</td></tr>"
     )
+
+
+def _local(at: datetime, time_zone: str) -> str:
+    """A time as the business reads it, in its own zone (the zone is named beside it)."""
+    try:
+        return at.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
+    except (KeyError, ValueError):  # a zone this machine does not know: UTC, labelled so
+        return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _percent(p: float) -> str:
@@ -279,6 +293,31 @@ def _interval(iv: Interval | None) -> str:
     return f"{iv.estimate:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]"
 
 
+def holdback_sentence(row: LiftRow) -> str | None:
+    """ "Posts the policy chose earned 0.052 more reward each than the fixed recipe …" for the
+    "all" row; None without a lift to tell."""
+    lift, base = row.lift, row.holdback_mean
+    if lift is None or base is None:
+        return None
+    more = "more" if lift.estimate >= 0 else "less"
+    size = f"{abs(lift.estimate):.3f} {more} reward per post"
+    if abs(base.estimate) >= 0.05:
+        size += f" (about {abs(lift.estimate) / abs(base.estimate):.0%} {more})"
+    if lift.low is None or lift.high is None:
+        sure = "too few holdback posts for an interval yet"
+    elif lift.low > 0:
+        sure = "clearly better"
+    elif lift.high < 0:
+        sure = "clearly worse"
+    else:
+        sure = "not clearly different yet: the interval includes 0"
+    interval = "" if lift.low is None or lift.high is None else f", 95% interval {lift.low:+.3f} to {lift.high:+.3f}"
+    return (
+        f"Posts the policy chose earned {size} than posts with the fixed baseline recipe"
+        f" ({row.policy.n} against {row.holdback.n} posts{interval}): {sure}."
+    )
+
+
 def _holdback(rows: Sequence[LiftRow], share: float) -> str:
     """Mean reward of the policy's posts and of the holdback arm's, and the lift (docs/lifecycle.md)."""
     if not rows or rows[0].holdback.n == 0:
@@ -293,12 +332,123 @@ def _holdback(rows: Sequence[LiftRow], share: float) -> str:
         f"<td class='num'>{r.holdback.n}</td><td class='num'>{_interval(r.lift)}</td></tr>"
         for r in rows
     )
+    said = holdback_sentence(rows[0])
+    sentence = "" if said is None else f'<p id="holdback-sentence">{escape(said)}</p>'
     return (
-        f'<p class="note">Holdback share {share:.0%}: mean final reward with 95% intervals; lift = policy −'
+        sentence + f'<p class="note">Holdback share {share:.0%}: mean final reward with 95% intervals; lift = policy −'
         " holdback (Welch interval).</p>"
         '<div class="scroll"><table id="holdback"><thead><tr><th>platform</th><th>policy</th><th>posts</th>'
         "<th>holdback</th>"
         f"<th>posts</th><th>lift</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def _selector(view: DashboardView, operator: bool) -> str:
+    """Links to each business's page (and every business's, for operators)."""
+    if not view.businesses:
+        return ""
+    links = []
+    if operator or len(view.businesses) > 1:
+        current = ' aria-current="page"' if view.business is None else ""
+        label = "All businesses" if operator else "All my businesses"
+        links.append(f'<a href="?"{current}>{label}</a>')
+    for b in view.businesses:
+        current = (
+            ' aria-current="page"' if view.business is not None and view.business.business_id == b.business_id else ""
+        )
+        links.append(f'<a href="?business={quote(b.business_id)}"{current}>{escape(b.name)}</a>')
+    nav = f'<nav class="businesses" id="businesses" aria-label="business">Business: {"".join(links)}</nav>'
+    return f"<section>{nav}</section>"
+
+
+def _count(n: float) -> str:
+    return f"{n:,.0f}" if n >= 100 or float(n).is_integer() else f"{n:.1f}"
+
+
+def engagement_sentence(e: EngagementView) -> str:
+    """ "On linkedin, the 12 posts of 7–13 days ago drew 34.5 interactions each (…), 15% more
+    than the 10 posts of the week before (30.0 each)." """
+    if e.recent_posts == 0:
+        return f"On {e.platform}, no post of 7–13 days ago has engagement recorded yet."
+    each = {k: v / e.recent_posts for k, v in e.recent.items()}
+    parts = ", ".join(
+        f"{k} {_count(each[k])}" for k in sorted(each, key=lambda k: -each[k]) if each[k] > 0 and k != "impressions"
+    )
+    total = sum(v for k, v in each.items() if k != "impressions")
+    out = f"On {e.platform}, the {e.recent_posts} posts of 7–13 days ago drew {_count(total)} interactions each"
+    out += f" ({parts})" if parts else ""
+    if e.recent.get("impressions"):
+        out += f" and {_count(each['impressions'])} impressions"
+    if e.previous_posts:
+        before = sum(v for k, v in e.previous.items() if k != "impressions") / e.previous_posts
+        if before > 0:
+            change = total / before - 1
+            out += f", {abs(change):.0%} {'more' if change >= 0 else 'fewer'} than"
+        else:
+            out += ", against"
+        out += f" the {e.previous_posts} posts of the week before ({_count(before)} each)"
+    return out + "."
+
+
+def _followers_table(rows: Sequence[FollowerRow]) -> str:
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{escape(r.business)}</td><td>{escape(r.platform)}</td><td class='num'>{r.followers:,}"
+        f"<br><span class='note'>{r.day.isoformat()}</span></td><td class='num'>{r.followers - r.earlier:+,}"
+        + (f" ({(r.followers - r.earlier) / r.earlier:+.1%})" if r.earlier else "")
+        + f"<br><span class='note'>since {r.earlier_day.isoformat()}</span></td></tr>"
+        for r in rows
+    )
+    return (
+        '<div class="scroll"><table id="followers"><thead><tr><th>business</th><th>platform</th><th>followers</th>'
+        f"<th>change</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def _engagement(view: DashboardView) -> str:
+    if not view.engagement:
+        return (
+            '<p class="unavailable" id="engagement-none">No engagement recorded yet: once published posts report'
+            " their likes, comments and shares (record_snapshot), they show here.</p>"
+        )
+    sentences = "".join(f"<li>{escape(engagement_sentence(e))}</li>" for e in view.engagement)
+    charts = "".join(
+        line_chart(
+            f"Interactions per post on {e.platform}, per {view.period} the posts went out",
+            [Series("interactions per post", e.per_post, "reward")],
+            y_min=0.0,
+        )
+        for e in view.engagement
+    )
+    return (
+        '<p class="note">What the posts drew, as the platforms counted it: each post\'s latest likes, comments,'
+        " shares, saves, replies, reposts and reactions (the last week's posts are still collecting).</p>"
+        f'<ul class="sentences" id="engagement-sentences">{sentences}</ul>'
+        f'<div class="charts2">{charts}</div>{_followers_table(view.followers)}'
+    )
+
+
+def _standouts(rows: Sequence[StandoutPost]) -> str:
+    if not rows:
+        return (
+            '<p class="unavailable" id="standouts-none">No rewarded posts in the last 90 days yet (or the scheduled'
+            " sweep has not run since): the best and worst show here.</p>"
+        )
+    body = "".join(
+        f"<tr><td>{'best' if r.best else 'worst'}</td><td class='num'>{r.reward:+.3f}</td>"
+        f"<td>{escape(_local(r.scheduled_for, r.time_zone))}<br><span class='note'>{escape(r.time_zone)} ·"
+        f" {escape(r.business)}</span></td><td>{escape(r.platform)}</td>"
+        f"<td class='action'>{_action(r.action)}"
+        + ("<br><span class='note'>holdback (fixed action)</span>" if r.holdback else "")
+        + f"</td><td>{escape(r.caption or '')}</td></tr>"
+        for r in rows
+    )
+    return (
+        '<p class="note">The three best and three worst rewarded posts of the last 90 days, with the creative'
+        " choices behind them.</p>"
+        '<div class="scroll"><table id="standouts"><thead><tr><th></th><th>reward</th><th>when (local time)</th>'
+        f"<th>platform</th><th>choices</th><th>caption</th></tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -310,8 +460,10 @@ def render(
     holdback_share: float = 0.0,
     best_times: Sequence[BestTimeRow] = (),
     what_works: Sequence[WhatWorksRow] = (),
+    operator: bool = True,
 ) -> str:
-    """The whole page. ``generated_at`` is a parameter (time is never read here)."""
+    """The whole page. ``generated_at`` is a parameter (time is never read here). ``operator``:
+    the page of someone who sees every business (the what-ifs, over every business, are theirs)."""
     bars, rewards, explores = [], [], []
     for cell in view.cells:
         b, r, e = _cell_views(cell, view.period)
@@ -326,6 +478,13 @@ def render(
         f" · generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}"
     )
     posts = "".join(_post_row(p) for p in view.latest)
+    title = "What the content learner has learned" + ("" if view.business is None else f": {view.business.name}")
+    what_if = (
+        f'<section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>'
+        f"{_what_if(view)}</section>"
+        if operator and view.business is None
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -333,8 +492,9 @@ def render(
 <title>Content learner: what the policy has learned</title>
 <style>{_CSS}</style></head>
 <body data-platform="{busiest}">
-<header><h1>What the content learner has learned</h1><div class="meta">{escape(summary)}</div></header>
+<header><h1>{escape(title)}</h1><div class="meta">{escape(summary)}</div></header>
 <main>
+{_selector(view, operator)}
 <section class="controls" aria-label="filters">
   <div>Platform: {_buttons("platform", PLATFORMS)}</div>
   <div>Time of day: {_buttons("bucket", BUCKETS)}</div>
@@ -347,16 +507,19 @@ each reward with. Above the baseline, the chosen creative did better than usual.
 <p class="note">Share of creative choices (one per dimension per post) that took a value other than the policy's most
 likely one at the time: how much the learner is still trying things. It falls as the policy grows confident, and
 never to zero (the exploration floor ε).</p>{"".join(explores)}</section>
+<section id="engagement-section"><h2>Engagement</h2>
+{_engagement(view)}</section>
 <section id="what-works-section"><h2>What works</h2>
 {_what_works(what_works)}</section>
 <section id="best-times-section"><h2>When to post</h2>
 {_best_times(best_times)}</section>
-<section id="what-if-section"><h2>What if: other policies on the same posts (off-policy evaluation)</h2>
-{_what_if(view)}</section>
+<section id="standouts-section"><h2>Top and bottom posts</h2>
+{_standouts(view.standouts)}</section>
+{what_if}
 <section id="holdback-section"><h2>Lift over a static prompt (holdback)</h2>
 {_holdback(holdback, holdback_share)}</section>
 <section id="latest"><h2>Latest posts</h2>
-<div class="scroll"><table id="posts"><thead><tr><th>when (UTC)</th><th>where</th><th>action</th><th>caption</th>
+<div class="scroll"><table id="posts"><thead><tr><th>when (local time)</th><th>where</th><th>action</th><th>caption</th>
 <th>prompts</th><th>reward</th></tr></thead><tbody>{posts}</tbody></table></div>
 <p class="note" id="posts-empty" hidden>No posts for this platform and time of day among the latest.</p>
 </section>

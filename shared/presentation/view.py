@@ -19,7 +19,18 @@ from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams
 from shared.core.preferences import PolicyReading, probabilities_at
-from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
+from shared.presentation.data import (
+    INTERACTIONS,
+    WEEKLY_AFTER_DAYS,
+    BusinessLink,
+    DashboardData,
+    EngagementDay,
+    ExplorationDay,
+    FollowerRow,
+    LatestPost,
+    RewardDay,
+    StandoutPost,
+)
 
 ALL = "all"  # the time-bucket key that aggregates every bucket
 BUCKETS = (ALL, *TIME_BUCKETS)
@@ -58,6 +69,19 @@ class CellView:
 
 
 @dataclass(frozen=True)
+class EngagementView:
+    """One platform's raw engagement: interactions per post over time, and two weeks of posts
+    compared (those of 7–13 days ago, whose counts are mostly in, and the week before)."""
+
+    platform: str
+    per_post: tuple[Point, ...]  # interactions per post, per day or week the posts were scheduled
+    recent_posts: int
+    recent: dict[str, int]  # counters summed over the recent week's posts
+    previous_posts: int
+    previous: dict[str, int]
+
+
+@dataclass(frozen=True)
 class DashboardView:
     version: int
     totals: dict[str, int]
@@ -65,6 +89,11 @@ class DashboardView:
     cells: tuple[CellView, ...]
     latest: tuple[LatestPost, ...]
     what_if: tuple[Estimate, ...] | None  # None: no evaluation stored yet (the sweep computes it)
+    business: BusinessLink | None = None  # the one business shown; None: every business in scope
+    businesses: tuple[BusinessLink, ...] = ()
+    engagement: tuple[EngagementView, ...] = ()
+    followers: tuple[FollowerRow, ...] = ()
+    standouts: tuple[StandoutPost, ...] = ()
 
     def cell(self, platform: str, bucket: str) -> CellView:
         return next(c for c in self.cells if c.platform == platform and c.bucket == bucket)
@@ -110,6 +139,7 @@ def build_view(
     space: ActionSpace,
     params: PolicyParams,
     what_if: Sequence[Estimate] | None = None,
+    today: date | None = None,
 ) -> DashboardView:
     days = [r.day for r in data.rewards] + [e.day for e in data.exploration]
     weekly = data.weekly if data.weekly is not None else bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
@@ -139,6 +169,9 @@ def build_view(
                     weekly,
                 )
             )
+    shown = next((b for b in data.businesses if b.business_id == data.business), None)
+    if data.business is not None and shown is None:
+        shown = BusinessLink(data.business, data.business)
     return DashboardView(
         version=data.version,
         totals=dict(data.totals),
@@ -146,7 +179,41 @@ def build_view(
         cells=tuple(cells),
         latest=data.latest,
         what_if=None if what_if is None else tuple(what_if),
+        business=shown,
+        businesses=data.businesses,
+        engagement=engagement_views(data.engagement, weekly, today),
+        followers=data.followers,
+        standouts=data.standouts,
     )
+
+
+def _summed(days: Iterable[EngagementDay]) -> tuple[int, dict[str, int]]:
+    posts, counters = 0, dict.fromkeys((*INTERACTIONS, "impressions"), 0)
+    for d in days:
+        posts += d.posts
+        for k, v in d.counters.items():
+            counters[k] = counters.get(k, 0) + v
+    return posts, counters
+
+
+def engagement_views(days: Sequence[EngagementDay], weekly: bool, today: date | None) -> tuple[EngagementView, ...]:
+    """Per platform with engagement, in PLATFORMS' order. ``today`` (UTC) anchors the two
+    compared weeks; None: the latest day with engagement."""
+    if not days:
+        return ()
+    end = today or max(d.day for d in days)
+    recent = (end - timedelta(days=13), end - timedelta(days=7))
+    previous = (end - timedelta(days=20), end - timedelta(days=14))
+    out = []
+    for platform in PLATFORMS:
+        mine = [d for d in days if d.platform == platform]
+        if not mine:
+            continue
+        per_post = _weighted(((d.day, d.interactions / d.posts, d.posts) for d in mine if d.posts > 0), weekly)
+        r_posts, r = _summed(d for d in mine if recent[0] <= d.day <= recent[1])
+        p_posts, p = _summed(d for d in mine if previous[0] <= d.day <= previous[1])
+        out.append(EngagementView(platform, per_post, r_posts, r, p_posts, p))
+    return tuple(out)
 
 
 def _cell(
@@ -162,11 +229,11 @@ def _cell(
 ) -> CellView:
     dims: tuple[DimensionView, ...] = ()
     if bucket != ALL:
-        # The shared policy at the cell's typical context, as the next decision draws it (no
-        # business's own terms: this view is every business's).
+        # The policy at the cell's typical context, as the next decision draws it: with the
+        # business's own terms on one business's page, the shared model's otherwise.
         policy = PolicyReading(data.version, data.steps, data.preferences, data.theta, data.arrays, data.normaliser)
         x = data.mean_x.get((platform, bucket))
-        dims = bars(space, probabilities_at(space, params, policy, platform, bucket, x))
+        dims = bars(space, probabilities_at(space, params, policy, platform, bucket, x, data.business))
     decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and bucket in (ALL, b))
     return CellView(
         platform=platform,

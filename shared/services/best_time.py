@@ -68,11 +68,12 @@ def refresh_slot_rewards(db: Database, now: datetime, *, every: timedelta = time
 SHOWN_BUSINESSES = 12
 
 
-def best_time_rows(db: Database, owner: UUID | None, now: datetime) -> list[BestTimeRow]:
-    """For the dashboard: each shown business's best time on each platform it posts on. Three
-    reads whatever the data's size: the businesses, their own slot statistics, everyone's."""
+def best_time_rows(db: Database, owner: UUID | None, now: datetime, business: UUID | None = None) -> list[BestTimeRow]:
+    """For the dashboard: each shown business's best time on each platform it posts on (of one
+    ``business`` when given). Three reads whatever the data's size: the businesses, their own
+    slot statistics, everyone's."""
     with db.statement() as conn:
-        shown = slot_store.shown_businesses(conn, owner, now - timedelta(days=30), SHOWN_BUSINESSES)
+        shown = slot_store.shown_businesses(conn, owner, now - timedelta(days=30), SHOWN_BUSINESSES, business)
         own = slot_store.slot_stats_of(conn, [b for b, _, _ in shown])
         shared = slot_store.shared_slot_stats_by_platform(conn)
     rows = []

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from shared.auth import Forbidden
 from shared.core.action_space import ActionSpace
 from shared.core.policy import PolicyParams
 from shared.core.what_works import findings
+from shared.errors import NotFound
 from shared.presentation.data import WhatWorksRow
 from shared.presentation.page import render
 from shared.presentation.view import build_view
 from shared.services.best_time import best_time_rows, refresh_slot_rewards
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
+from shared.store import profiles as profile_store
 from shared.store.dashboard import (
     load_dashboard,
     recent_mean_contexts,
@@ -26,6 +29,9 @@ from shared.store.dashboard import (
 from shared.store.db import Database
 from shared.store.evaluation import cached_evaluation
 
+# Engagement and followers: this many days back.
+ENGAGEMENT_DAYS = 60
+
 
 def dashboard_html(
     db: Database,
@@ -35,29 +41,52 @@ def dashboard_html(
     *,
     latest: int = 30,
     owner: UUID | None = None,
+    business: UUID | None = None,
     evaluate: bool = False,
 ) -> str:
-    """The page; with ``owner`` (a business owner's user id), of their businesses only: the
-    what-ifs and the holdback's lift, which are read over every business, are left out.
-    The what-ifs and the typical contexts are what the sweep stored last (none until it ran
-    once); with ``evaluate`` (the command line's and the demo's page), they are brought up to
-    date first."""
+    """The page; with ``owner`` (a business owner's user id), of their businesses only; with
+    ``business``, of that one (an owner's own: 403 otherwise; 404 when there is none). The
+    what-ifs, read over every business, are on the operator's all-business page only.
+    The what-ifs, typical contexts and precomputed sums are what the sweep stored last (none
+    until it ran once); with ``evaluate`` (the command line's and the demo's page), they are
+    brought up to date first."""
+    if business is not None:
+        check_in_scope(db, owner, business)
     if evaluate and owner is None:
         refresh_typical_contexts(db, now)
         refresh_slot_rewards(db, now)
         refresh_what_works(db, now)
         refresh_evaluation(db, space, now)
+    since = (now - timedelta(days=ENGAGEMENT_DAYS)).date()
     with db.transaction() as conn:
-        evaluation = cached_evaluation(conn) if owner is None else None
-        data = load_dashboard(conn, latest=latest, owner=owner)
+        evaluation = cached_evaluation(conn) if owner is None and business is None else None
+        data = load_dashboard(conn, latest=latest, owner=owner, business=business, since=since)
     what_if = None if evaluation is None else evaluation.estimates
-    holdback = holdback_report(db) if owner is None else []
-    view = build_view(data, space, params, what_if)
-    times = best_time_rows(db, owner, now)
-    works = what_works_rows(db, space, owner)
+    holdback = holdback_report(db, None, owner, business)
+    view = build_view(data, space, params, what_if, now.date())
+    times = best_time_rows(db, owner, now, business)
+    works = what_works_rows(db, space, owner, business)
     return render(
-        view, now, holdback=holdback, holdback_share=params.holdback_share, best_times=times, what_works=works
+        view,
+        now,
+        holdback=holdback,
+        holdback_share=params.holdback_share,
+        best_times=times,
+        what_works=works,
+        operator=owner is None,
     )
+
+
+def check_in_scope(db: Database, owner: UUID | None, business: UUID) -> None:
+    """A business an operator (``owner`` None) or its owner may see on the page. To a user, an
+    unknown business and someone else's answer alike (services/access.py), so ids cannot be probed."""
+    with db.statement() as conn:
+        owned_by = profile_store.owner_of_business(conn, business)
+        found = owned_by is not None or profile_store.exists(conn, business)
+    if owner is not None and owned_by != owner:
+        raise Forbidden("not your business", field="business")
+    if not found:
+        raise NotFound("no profile for this business", field="business")
 
 
 def what_works_rows(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from shared.core.context import PLATFORMS
 from shared.core.lift import LiftRow, lift_rows
@@ -11,8 +12,11 @@ from shared.store import holdback as store
 from shared.store.db import Database
 
 
-def holdback_report(db: Database, since: date | None = None) -> list[LiftRow]:
-    """ "all" first, then each platform with rewards; one read."""
+def holdback_report(
+    db: Database, since: date | None = None, owner: UUID | None = None, business: UUID | None = None
+) -> list[LiftRow]:
+    """ "all" first, then each platform with rewards; one read. Of every business, or of an
+    ``owner``'s, or of one ``business``."""
     with db.statement() as conn:
-        arms = store.arm_summaries(conn, since)
+        arms = store.arm_summaries(conn, since, owner, business)
     return lift_rows(arms, PLATFORMS)

@@ -8,19 +8,28 @@ and cell however many decisions are stored.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 
-from shared.core.bandit import RidgeIGW
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.what_works import ValueStat
-from shared.presentation.data import WEEKLY_AFTER_DAYS, DashboardData, ExplorationDay, LatestPost, RewardDay
-from shared.store import normalisers, policy
+from shared.presentation.data import (
+    INTERACTIONS,
+    WEEKLY_AFTER_DAYS,
+    BusinessLink,
+    DashboardData,
+    EngagementDay,
+    ExplorationDay,
+    FollowerRow,
+    LatestPost,
+    RewardDay,
+    StandoutPost,
+)
 from shared.store.db import Conn
-from shared.store.learner import read_arrays
+from shared.store.policy import business_context, read_policy
 
 # The policy's "typical context" of a cell is the mean x of its latest decisions.
 RECENT_DECISIONS = 50
@@ -28,23 +37,41 @@ RECENT_DECISIONS = 50
 _CELLS = [(p, b) for p in PLATFORMS for b in TIME_BUCKETS]
 
 
-def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -> DashboardData:
+def load_dashboard(
+    conn: Conn,
+    *,
+    latest: int = 30,
+    owner: UUID | None = None,
+    business: UUID | None = None,
+    since: date | None = None,
+) -> DashboardData:
     """Everything the dashboard shows, read in the caller's transaction (one snapshot). With
     ``owner`` (a Supabase user id), the posts, decisions, activity and profiles are read as
     that user, under the row-level security every signed-in user has: their own businesses
-    only. The policy shown is the shared one either way, at the typical contexts of every
-    business's decisions (stored by the sweep, ``store_typical_contexts``)."""
-    mean_x = typical_contexts(conn)
-    version_row = conn.execute("select version, steps from policy_state").fetchone()
-    active = normalisers.active_version(conn)
-    prefs, theta = policy.read_preferences_and_theta(conn)
-    arrays = read_arrays(conn, RidgeIGW.solution_names(None))
-    normaliser = None if active is None else normalisers.fetch(conn, {active})[active]
+    only. With ``business``, of that business only (the caller checked it is in scope): the
+    policy at its own context with its own terms. Otherwise the policy shown is the shared one,
+    at the typical contexts of every business's decisions (stored by the sweep,
+    ``store_typical_contexts``). Engagement and followers from ``since`` (a UTC day)."""
+    policy_now = read_policy(conn, None if business is None else str(business))
+    if business is None:
+        mean_x = typical_contexts(conn)
+    else:
+        x, _ = business_context(conn, business)
+        mean_x = {} if x is None else {cell: x for cell in _CELLS}
+    where, params = scope_filter(owner, business)
+    engagement = _engagement(conn, where, params, since, per_business=owner is not None or business is not None)
+    followers = _followers(conn, where, params, since) if owner is not None or business is not None else ()
+    standouts = _standouts(conn, where, params)
+    businesses = _businesses(conn, owner)
     if owner is not None:
         # Until the transaction ends; a pooled connection keeps nothing of it.
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(owner)}),))
-    activity = "activity_days" if owner is None else "business_activity_days"
+    if business is not None:
+        assert isinstance(business, UUID)  # written into the statements below: a UUID's text is safe
+        activity = f"(select * from business_activity_days where business_id = '{business}'::uuid) a"
+    else:
+        activity = "activity_days" if owner is None else "business_activity_days"
     counts = {
         (p, b): int(n)
         for p, b, n in conn.execute(f"select platform, time_bucket, sum(decisions) from {activity} group by 1, 2")
@@ -73,28 +100,120 @@ def load_dashboard(conn: Conn, *, latest: int = 30, owner: UUID | None = None) -
             " group by 1, 2, 3 having sum(choices) > 0 order by 3, 1, 2"
         )
     )
-    posts = tuple(_latest(row) for row in conn.execute(_LATEST_SQL, (latest,)))
+    latest_sql = _LATEST_SQL.format(where="" if business is None else " where business_id = %s")
+    posts = tuple(
+        _latest(row) for row in conn.execute(latest_sql, (latest,) if business is None else (business, latest))
+    )
+    profiles = "profiles" if business is None else f"profiles where business_id = '{business}'::uuid"
     totals_row = conn.execute(
         f"select coalesce(sum(decisions), 0), coalesce(sum(published), 0), coalesce(sum(rewarded), 0),"
-        f" (select count(*) from profiles) from {activity}"
+        f" (select count(*) from {profiles}) from {activity}"
     ).fetchone()
-    assert version_row is not None and totals_row is not None
+    assert totals_row is not None
     totals = dict(zip(("posts", "published", "rewarded", "businesses"), (int(v) for v in totals_row), strict=True))
     return DashboardData(
-        version=int(version_row[0]),
-        steps=int(version_row[1]),
-        preferences=prefs,
-        theta=theta,
-        arrays=arrays,
+        version=policy_now.version,
+        steps=policy_now.steps,
+        preferences=policy_now.preferences,
+        theta=policy_now.theta,
+        arrays=dict(policy_now.arrays),
         mean_x=mean_x,
         decisions=counts,
         rewards=rewards,
         exploration=exploration,
         latest=posts,
         totals=totals,
-        normaliser=normaliser,
+        normaliser=policy_now.normaliser,
         weekly=weekly,
+        business=None if business is None else str(business),
+        engagement=engagement,
+        followers=followers,
+        standouts=standouts,
+        businesses=businesses,
     )
+
+
+def scope_filter(owner: UUID | None, business: UUID | None) -> tuple[str, list[object]]:
+    """The page's scope over a table with business_id, written out (its tables are service-only)."""
+    where: list[str] = []
+    params: list[object] = []
+    if owner is not None:
+        where.append("business_id in (select business_id from profiles where owner_id = %s)")
+        params.append(owner)
+    if business is not None:
+        where.append("business_id = %s")
+        params.append(business)
+    return " and ".join(where) or "true", params
+
+
+def _engagement(
+    conn: Conn, where: str, params: list[object], since: date | None, *, per_business: bool
+) -> tuple[EngagementDay, ...]:
+    """Per platform and day: from each business's rows in a scope, or the every-business sums."""
+    columns = "posts, " + ", ".join(_ENGAGEMENT_COUNTERS)
+    sums = ", ".join(f"sum({c})" for c in columns.split(", "))
+    if per_business:
+        sql = f"select platform, day, {sums} from engagement_days where {where} and day >= %s group by 1, 2"
+        args = [*params, since or date.min]
+    else:
+        sql = f"select platform, day, {columns} from platform_engagement_days where day >= %s"
+        args = [since or date.min]
+    return tuple(
+        EngagementDay(platform, day, int(posts), dict(zip(_ENGAGEMENT_COUNTERS, map(int, rest), strict=True)))
+        for platform, day, posts, *rest in conn.execute(sql + " order by 2, 1", args)
+    )
+
+
+_ENGAGEMENT_COUNTERS = (*INTERACTIONS, "impressions")
+
+# Follower counts: per business and platform, the latest and the first of the window.
+_FOLLOWER_ROWS = 24
+
+
+def _followers(conn: Conn, where: str, params: list[object], since: date | None) -> tuple[FollowerRow, ...]:
+    rows = conn.execute(
+        "select pr.name, f.platform, f.followers, f.day, e.followers, e.day from ("
+        f"  select distinct on (business_id, platform) * from follower_days where {where}"
+        "   order by business_id, platform, day desc) f"
+        " join profiles pr on pr.business_id = f.business_id"
+        " cross join lateral (select followers, day from follower_days e"
+        "   where e.business_id = f.business_id and e.platform = f.platform and e.day >= %s"
+        "   order by e.day limit 1) e"
+        " order by pr.name, f.platform limit %s",
+        [*params, since or date.min, _FOLLOWER_ROWS],
+    ).fetchall()
+    return tuple(FollowerRow(n, p, int(f), d, int(ef), ed) for n, p, f, d, ef, ed in rows)
+
+
+def _standouts(conn: Conn, where: str, params: list[object]) -> tuple[StandoutPost, ...]:
+    """The scope's best and worst posts among what the sweep kept (``refresh_value_rewards``)."""
+    rows = conn.execute(
+        "select s.best, s.reward, pr.name, p.platform, p.scheduled_for, pr.time_zone, d.action,"
+        " coalesce(p.edited_caption, p.caption), d.holdback from ("
+        f"  (select * from standout_posts where {where} and best order by reward desc, post_id limit %s)"
+        "  union all"
+        f"  (select * from standout_posts where {where} and not best order by reward, post_id limit %s)) s"
+        " join posts p on p.post_id = s.post_id join decisions d on d.post_id = s.post_id"
+        " join profiles pr on pr.business_id = s.business_id"
+        " order by s.best desc, case when s.best then -s.reward else s.reward end",
+        [*params, STANDOUTS, *params, STANDOUTS],
+    ).fetchall()
+    return tuple(
+        StandoutPost(bool(b), float(r), n, p, at, tz, dict(a), c, bool(h)) for b, r, n, p, at, tz, a, c, h in rows
+    )
+
+
+# The page's business selector lists at most this many (by name).
+LISTED_BUSINESSES = 100
+
+
+def _businesses(conn: Conn, owner: UUID | None) -> tuple[BusinessLink, ...]:
+    where = "" if owner is None else " where owner_id = %s"
+    rows = conn.execute(
+        f"select business_id::text, name from profiles{where} order by name, business_id limit %s",
+        (LISTED_BUSINESSES,) if owner is None else (owner, LISTED_BUSINESSES),
+    ).fetchall()
+    return tuple(BusinessLink(b, n) for b, n in rows)
 
 
 def recent_mean_contexts(conn: Conn) -> dict[tuple[str, str], tuple[FloatArray, int]]:
@@ -146,10 +265,10 @@ def typical_contexts_computed_at(conn: Conn) -> datetime | None:
 # The latest posts first (through their index, under an owner's row-level security too),
 # then what is joined to them.
 _LATEST_SQL = (
-    "with p as materialized (select * from posts order by scheduled_for desc, post_id limit %s)"
+    "with p as materialized (select * from posts{where} order by scheduled_for desc, post_id limit %s)"
     " select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
     " d.joint_propensity, d.policy_version, p.mode, p.caption_prompt, p.image_prompt, p.caption, p.image_url,"
-    " p.content_source, p.content_status, r.status, r.value, d.holdback"
+    " p.content_source, p.content_status, r.status, r.value, d.holdback, pr.time_zone"
     " from p join decisions d using (post_id) join profiles pr using (business_id)"
     " left join rewards r using (post_id)"
     " order by p.scheduled_for desc, p.post_id"
@@ -177,11 +296,14 @@ def _latest(row: tuple[Any, ...]) -> LatestPost:
         reward_status=row[16],
         reward=None if row[17] is None else float(row[17]),
         holdback=bool(row[18]),
+        time_zone=row[19],
     )
 
 
 # What works: rewards per business, platform and chosen value, over this many days.
 VALUE_DAYS = 90
+# Top and bottom posts: this many of each, per business, over the same days.
+STANDOUTS = 3
 
 
 # Overlapping sweeps: one recomputes, the other skips (transaction-scoped, so a pooler is fine).
@@ -194,6 +316,20 @@ def refresh_value_rewards(conn: Conn, now: datetime) -> bool:
     if not conn.execute("select pg_try_advisory_xact_lock(%s)", (_VALUE_REWARDS_LOCK,)).fetchone()[0]:  # type: ignore[index]
         return False
     conn.execute("delete from value_rewards")
+    conn.execute("delete from standout_posts")
+    # Each business's three best and three worst rewarded posts of the same days.
+    conn.execute(
+        "insert into standout_posts (business_id, post_id, best, reward, computed_at)"
+        " select business_id, post_id, b.best, value, %s from ("
+        "   select p.business_id, r.post_id, r.value,"
+        "   row_number() over (partition by p.business_id order by r.value desc, r.post_id) as hi,"
+        "   row_number() over (partition by p.business_id order by r.value, r.post_id) as lo"
+        "   from rewards r join posts p on p.post_id = r.post_id"
+        "   where r.status = 'computed' and r.computed_at > %s - make_interval(days => %s)) t"
+        " cross join (values (true), (false)) b(best)"
+        " where (b.best and t.hi <= %s) or (not b.best and t.lo <= %s)",
+        (now, now, VALUE_DAYS, STANDOUTS, STANDOUTS),
+    )
     conn.execute(
         "insert into value_rewards (business_id, platform, dimension, value, posts, total, squares, computed_at)"
         " select p.business_id, d.platform, kv.key, kv.value, count(*), sum(r.value), sum(r.value * r.value), %s"
@@ -214,17 +350,10 @@ def value_rewards_computed_at(conn: Conn) -> datetime | None:
 def value_stats(conn: Conn, owner: UUID | None, business: UUID | None = None) -> list[ValueStat]:
     """Summed over an owner's businesses, or every business (an operator); of one ``business``
     when given."""
-    where, params = [], []
-    if owner is not None:
-        where.append("business_id in (select business_id from profiles where owner_id = %s)")
-        params.append(owner)
-    if business is not None:
-        where.append("business_id = %s")
-        params.append(business)
+    where, params = scope_filter(owner, business)
     rows = conn.execute(
         "select platform, dimension, value, sum(posts), sum(total), sum(squares) from value_rewards"
-        + (" where " + " and ".join(where) if where else "")
-        + " group by 1, 2, 3 order by 1, 2, 3",
+        + f" where {where} group by 1, 2, 3 order by 1, 2, 3",
         params,
     ).fetchall()
     return [ValueStat(p, d, v, int(n), float(t), float(s)) for p, d, v, n, t, s in rows]

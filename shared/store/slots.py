@@ -59,10 +59,17 @@ def shared_slot_stats_by_platform(conn: Conn) -> dict[str, list[SlotStat]]:
     return out
 
 
-def shown_businesses(conn: Conn, owner: UUID | None, since: datetime, limit: int) -> list[tuple[UUID, str, str]]:
-    """(id, name, time zone) of the businesses the page names: an owner's own; for an operator,
-    the ``limit`` that posted most since ``since`` (from the per-day activity, not the posts)."""
-    if owner is not None:
+def shown_businesses(
+    conn: Conn, owner: UUID | None, since: datetime, limit: int, business: UUID | None = None
+) -> list[tuple[UUID, str, str]]:
+    """(id, name, time zone) of the businesses the page names: the one ``business`` shown; an
+    owner's own; for an operator, the ``limit`` that posted most since ``since`` (from the
+    per-day activity, not the posts)."""
+    if business is not None:
+        rows = conn.execute(
+            "select business_id, name, time_zone from profiles where business_id = %s", (business,)
+        ).fetchall()
+    elif owner is not None:
         rows = conn.execute(
             "select business_id, name, time_zone from profiles where owner_id = %s order by name limit %s",
             (owner, limit),

@@ -152,7 +152,18 @@ def test_the_dashboard_fits_a_desktop_and_a_phone(seeded_page, name, width, heig
             page.click("button[data-set=bucket][data-value=evening]")
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
-            for section in ("policy", "reward", "exploration", "best-times-section", "what-if-section", "latest"):
+            for section in (
+                "policy",
+                "reward",
+                "exploration",
+                "engagement-section",
+                "what-works-section",
+                "best-times-section",
+                "standouts-section",
+                "what-if-section",
+                "holdback-section",
+                "latest",
+            ):
                 box = page.locator(f"#{section}").bounding_box()
                 assert box is not None and box["width"] <= width and box["x"] >= 0, section
             charts = page.locator("#policy .view.shown svg.bars")

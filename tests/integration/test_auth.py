@@ -147,8 +147,9 @@ def test_the_dashboard_shows_an_owner_their_businesses_and_an_operator_every_one
     create = functions_framework.create_app  # untyped library call
     client = create(target="report", source=str(PROJECT_ROOT / "main.py")).test_client()  # type: ignore[no-untyped-call]
     alice, bob = uuid.uuid4(), uuid.uuid4()
+    businesses = {}
     for owner, name, seed in ((alice, "Alice Bakery", 1), (bob, "Bob Garage", 2)):
-        business = make_profile(owner_id=owner, name=name, seed=seed)
+        business = businesses[owner] = make_profile(owner_id=owner, name=name, seed=seed)
         status, _ = functions.post("generate_post", _generate_body(business), bearer(user_token(keys, str(owner))))
         assert status == 201
 
@@ -165,6 +166,14 @@ def test_the_dashboard_shows_an_owner_their_businesses_and_an_operator_every_one
     assert client.get("/", headers=bearer(user_token(keys, "not-a-user-id"))).status_code == 403
     stranger = page(bearer(user_token(keys, str(uuid.uuid4()))))
     assert "Alice Bakery" not in stranger and "0 businesses · 0 posts" in stranger
+    # One business's page: its owner's, or an operator's; to anyone else a 403 naming the parameter.
+    hers = client.get(f"/?business={businesses[alice]}", headers=bearer(user_token(keys, str(alice))))
+    assert hers.status_code == 200 and "learned: Alice Bakery</h1>" in hers.get_data(as_text=True)
+    assert "All businesses" not in hers.get_data(as_text=True)  # an owner's selector has only hers
+    theirs = client.get(f"/?business={businesses[alice]}", headers=bearer(google_token(keys)))
+    assert theirs.status_code == 200 and "All businesses" in theirs.get_data(as_text=True)
+    refused = client.get(f"/?business={businesses[alice]}", headers=bearer(user_token(keys, str(bob))))
+    assert refused.status_code == 403 and refused.get_json()["error"]["fields"][0]["path"] == "business"
 
 
 def test_an_anonymous_role_token_is_forbidden(secured, functions, make_profile, keys):

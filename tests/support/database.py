@@ -15,7 +15,8 @@ _TABLES = (
     " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
     " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays,"
     " learner_statistics, business_rates, activity_days, business_activity_days, evaluations,"
-    " typical_contexts, slot_rewards, business_slot_rewards, value_rewards"
+    " typical_contexts, slot_rewards, business_slot_rewards, value_rewards,"
+    " engagement_days, platform_engagement_days, follower_days, standout_posts"
 )
 
 

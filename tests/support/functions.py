@@ -61,6 +61,10 @@ ALL_TABLES = (
     "slot_rewards",
     "business_slot_rewards",
     "value_rewards",
+    "engagement_days",
+    "platform_engagement_days",
+    "follower_days",
+    "standout_posts",
 )
 
 

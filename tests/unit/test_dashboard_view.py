@@ -233,3 +233,39 @@ def test_a_baseline_near_zero_is_compared_in_reward_not_in_percent():
 @pytest.mark.parametrize(("p", "shown"), [(0.5, "50%"), (0.019, "1.90%"), (0.0021, "0.21%"), (2e-6, "2.0e-06")])
 def test_probabilities_read_as_percentages(p, shown):
     assert _percent(p) == shown
+
+
+def test_the_holdback_lift_reads_as_a_sentence_with_how_sure():
+    from shared.core.lift import ArmSummary, lift_rows
+    from shared.presentation.page import holdback_sentence
+
+    clear = lift_rows({("all", False): ArmSummary(400, 0.30, 0.01), ("all", True): ArmSummary(40, 0.20, 0.01)}, ())
+    said = holdback_sentence(clear[0])
+    assert said is not None and said.startswith("Posts the policy chose earned 0.100 more reward per post")
+    assert "(about 50% more)" in said and "(400 against 40 posts, 95% interval +0.0" in said
+    assert said.endswith("clearly better.")
+    unsure = lift_rows({("all", False): ArmSummary(50, 0.21, 0.2), ("all", True): ArmSummary(5, 0.20, 0.2)}, ())
+    assert (holdback_sentence(unsure[0]) or "").endswith("not clearly different yet: the interval includes 0.")
+    none_yet = lift_rows({("all", False): ArmSummary(50, 0.21, 0.2)}, ())
+    assert holdback_sentence(none_yet[0]) is None
+
+
+def test_engagement_compares_the_week_whose_counts_are_in_with_the_week_before():
+    from shared.presentation.data import EngagementDay
+    from shared.presentation.page import engagement_sentence
+    from shared.presentation.view import engagement_views
+
+    today = date(2026, 3, 30)
+
+    def day(ago: int, posts: int, likes: int, comments: int) -> EngagementDay:
+        return EngagementDay("linkedin", today - timedelta(days=ago), posts, {"likes": likes, "comments": comments})
+
+    # 7–13 days ago: 4 posts, 100 interactions; 14–20 days ago: 5 posts, 100; the last week's left out.
+    days = [day(2, 3, 900, 0), day(8, 2, 40, 10), day(12, 2, 40, 10), day(15, 5, 80, 20), day(30, 1, 7, 0)]
+    (view,) = engagement_views(days, weekly=False, today=today)
+    assert (view.recent_posts, view.recent["likes"], view.previous_posts, view.previous["comments"]) == (4, 80, 5, 20)
+    assert [p.value for p in view.per_post] == [7.0, 20.0, 25.0, 25.0, 300.0]
+    assert engagement_sentence(view) == (
+        "On linkedin, the 4 posts of 7–13 days ago drew 25 interactions each (likes 20, comments 5),"
+        " 25% more than the 5 posts of the week before (20 each)."
+    )
