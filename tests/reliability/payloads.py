@@ -241,7 +241,9 @@ def bad_fields(target: str, w: World) -> dict[str, st.SearchStrategy[Any]]:
     if target == "read_business":
         return {
             "business_id": _UUID_BAD.filter(lambda v: v is not None),
-            "view": st.one_of(st.text(max_size=12).filter(lambda s: s not in ("posts", "best_times", "preferences")), _not(str)),
+            "view": st.one_of(
+                st.text(max_size=12).filter(lambda s: s not in ("posts", "best_times", "preferences")), _not(str)
+            ),
             "platform": st.one_of(
                 st.text(max_size=12).filter(lambda s: s not in ("instagram", "x", "linkedin", "facebook")),
                 _not(str, type(None)),

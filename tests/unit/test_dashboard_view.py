@@ -14,18 +14,20 @@ from shared.core.action_space import ActionSpace
 from shared.core.context import CONTEXT_DIM
 from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams, select
+from shared.core.preferences import PolicyReading, probabilities_at
 from shared.presentation.charts import Series, line_chart, probability_bars
 from shared.presentation.data import DashboardData, ExplorationDay, LatestPost, RewardDay
 from shared.presentation.page import _percent, render, what_if_sentences
-from shared.core.preferences import PolicyReading, probabilities_at
-from shared.presentation.view import ALL, Point, bars, build_view
+from shared.presentation.view import ALL, DimensionView, Point, bars, build_view
 
 SPACE = ActionSpace.load()
 PARAMS = PolicyParams(learner="gradient")  # these tests read H and θ; the bandit has its own below
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
-def gradient_bars(prefs, theta, x):
+def gradient_bars(
+    prefs: dict[tuple[str, str], float], theta: dict[tuple[str, str], Any], x: np.ndarray
+) -> tuple[DimensionView, ...]:
     """The bars of π as ``select`` draws from it at x (the reference the view must match)."""
     return bars(SPACE, [np.array(c.pi) for c in select(SPACE, prefs, theta, x, PARAMS, seed=0).choices])
 
