@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser(
         "report",
-        help="write the dashboard as one HTML file (and open it)",
+        help="write the dashboard as HTML files, every business's and one per business (and open it)",
         description="Write the dashboard (policy preferences, reward vs baseline, exploration, latest posts) "
         "from the configured database, or from a short simulated campaign with --demo-days.",
     )
@@ -327,11 +327,11 @@ def run_report(args: argparse.Namespace) -> None:
 
 
 def _write_report(runtime: Any, out: Path) -> None:
-    from shared.services.dashboard import dashboard_html
+    from shared.services.dashboard import write_dashboards
 
-    page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now(), evaluate=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    written = write_dashboards(runtime.db, runtime.space, runtime.params, runtime.clock.now(), out)
+    if len(written) > 1:
+        print(f"One page per business beside it: {written[1].name}, … ({len(written) - 1})")
 
 
 def _demo_report(args: argparse.Namespace) -> None:

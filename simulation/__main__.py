@@ -13,7 +13,7 @@ from tqdm import tqdm
 from shared.bootstrap import build_runtime, use_runtime
 from shared.clock import ManualClock
 from shared.config import PROJECT_ROOT, Settings
-from shared.services.dashboard import dashboard_html
+from shared.services.dashboard import write_dashboards
 from shared.store.migrate import SchemaMissing
 from simulation.campaign import CampaignConfig, run_campaign
 from simulation.local_functions import LocalFunctions
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report",
         type=Path,
         default=PROJECT_ROOT / "out" / "report.html",
-        help="dashboard of the run, one HTML file (default out/report.html)",
+        help="dashboard of the run (default out/report.html), with a page per business beside it",
     )
 
 
@@ -77,9 +77,7 @@ def run(args: argparse.Namespace) -> None:
             # The campaign's days only: after them the last rewards fall due (no posts).
             per_day = [end - start for start, end in zip(day_started, ends, strict=True)][: config.days]
             if args.report is not None:
-                page = dashboard_html(runtime.db, runtime.space, runtime.params, runtime.clock.now(), evaluate=True)
-                args.report.parent.mkdir(parents=True, exist_ok=True)
-                args.report.write_text(page, encoding="utf-8")
+                write_dashboards(runtime.db, runtime.space, runtime.params, runtime.clock.now(), args.report)
         finally:
             use_runtime(None)
             runtime.close()

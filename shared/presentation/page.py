@@ -343,7 +343,12 @@ def _holdback(rows: Sequence[LiftRow], share: float) -> str:
     )
 
 
-def _selector(view: DashboardView, operator: bool) -> str:
+# Where the selector's links go: the report function's query parameter; files name their own.
+BUSINESS_HREF = "?business={}"
+ALL_HREF = "?"
+
+
+def _selector(view: DashboardView, operator: bool, business_href: str, all_href: str) -> str:
     """Links to each business's page (and every business's, for operators)."""
     if not view.businesses:
         return ""
@@ -351,12 +356,13 @@ def _selector(view: DashboardView, operator: bool) -> str:
     if operator or len(view.businesses) > 1:
         current = ' aria-current="page"' if view.business is None else ""
         label = "All businesses" if operator else "All my businesses"
-        links.append(f'<a href="?"{current}>{label}</a>')
+        links.append(f'<a href="{escape(all_href)}"{current}>{label}</a>')
     for b in view.businesses:
         current = (
             ' aria-current="page"' if view.business is not None and view.business.business_id == b.business_id else ""
         )
-        links.append(f'<a href="?business={quote(b.business_id)}"{current}>{escape(b.name)}</a>')
+        href = business_href.format(quote(b.business_id))
+        links.append(f'<a href="{escape(href)}"{current}>{escape(b.name)}</a>')
     nav = f'<nav class="businesses" id="businesses" aria-label="business">Business: {"".join(links)}</nav>'
     return f"<section>{nav}</section>"
 
@@ -461,6 +467,8 @@ def render(
     best_times: Sequence[BestTimeRow] = (),
     what_works: Sequence[WhatWorksRow] = (),
     operator: bool = True,
+    business_href: str = BUSINESS_HREF,
+    all_href: str = ALL_HREF,
 ) -> str:
     """The whole page. ``generated_at`` is a parameter (time is never read here). ``operator``:
     the page of someone who sees every business (the what-ifs, over every business, are theirs)."""
@@ -494,7 +502,7 @@ def render(
 <body data-platform="{busiest}">
 <header><h1>{escape(title)}</h1><div class="meta">{escape(summary)}</div></header>
 <main>
-{_selector(view, operator)}
+{_selector(view, operator, business_href, all_href)}
 <section class="controls" aria-label="filters">
   <div>Platform: {_buttons("platform", PLATFORMS)}</div>
   <div>Time of day: {_buttons("bucket", BUCKETS)}</div>

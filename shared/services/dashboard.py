@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 from shared.auth import Forbidden
@@ -11,13 +12,14 @@ from shared.core.policy import PolicyParams
 from shared.core.what_works import findings
 from shared.errors import NotFound
 from shared.presentation.data import WhatWorksRow
-from shared.presentation.page import render
+from shared.presentation.page import ALL_HREF, BUSINESS_HREF, render
 from shared.presentation.view import build_view
 from shared.services.best_time import best_time_rows, refresh_slot_rewards
 from shared.services.evaluation import refresh_evaluation
 from shared.services.holdback import holdback_report
 from shared.store import profiles as profile_store
 from shared.store.dashboard import (
+    listed_businesses,
     load_dashboard,
     recent_mean_contexts,
     refresh_value_rewards,
@@ -43,6 +45,8 @@ def dashboard_html(
     owner: UUID | None = None,
     business: UUID | None = None,
     evaluate: bool = False,
+    business_href: str = BUSINESS_HREF,
+    all_href: str = ALL_HREF,
 ) -> str:
     """The page; with ``owner`` (a business owner's user id), of their businesses only; with
     ``business``, of that one (an owner's own: 403 otherwise; 404 when there is none). The
@@ -74,7 +78,29 @@ def dashboard_html(
         best_times=times,
         what_works=works,
         operator=owner is None,
+        business_href=business_href,
+        all_href=all_href,
     )
+
+
+def write_dashboards(db: Database, space: ActionSpace, params: PolicyParams, now: datetime, out: Path) -> list[Path]:
+    """The operator's page at ``out`` (brought up to date first), and each listed business's
+    beside it (``<stem>-<business id>.html``), their selectors linking the files; the paths."""
+    business_href = f"{out.stem}-{{}}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    first = dashboard_html(db, space, params, now, evaluate=True, business_href=business_href, all_href=out.name)
+    out.write_text(first, encoding="utf-8")
+    written = [out]
+    with db.statement() as conn:
+        businesses = listed_businesses(conn, None)
+    for b in businesses:
+        page = dashboard_html(
+            db, space, params, now, business=UUID(b.business_id), business_href=business_href, all_href=out.name
+        )
+        path = out.with_name(business_href.format(b.business_id))
+        path.write_text(page, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def check_in_scope(db: Database, owner: UUID | None, business: UUID) -> None:

@@ -62,7 +62,7 @@ def load_dashboard(
     engagement = _engagement(conn, where, params, since, per_business=owner is not None or business is not None)
     followers = _followers(conn, where, params, since) if owner is not None or business is not None else ()
     standouts = _standouts(conn, where, params)
-    businesses = _businesses(conn, owner)
+    businesses = listed_businesses(conn, owner)
     if owner is not None:
         # Until the transaction ends; a pooled connection keeps nothing of it.
         conn.execute("set local role authenticated")
@@ -207,7 +207,7 @@ def _standouts(conn: Conn, where: str, params: list[object]) -> tuple[StandoutPo
 LISTED_BUSINESSES = 100
 
 
-def _businesses(conn: Conn, owner: UUID | None) -> tuple[BusinessLink, ...]:
+def listed_businesses(conn: Conn, owner: UUID | None) -> tuple[BusinessLink, ...]:
     where = "" if owner is None else " where owner_id = %s"
     rows = conn.execute(
         f"select business_id::text, name from profiles{where} order by name, business_id limit %s",

@@ -194,6 +194,11 @@ def test_report_demo_days_runs_a_throwaway_campaign_with_a_holdback_section(data
     assert done.returncode == 0, done.stderr[-2000:]
     page = out.read_text(encoding="utf-8")
     assert 'id="holdback-section"' in page and "Holdback share 30%" in page
+    # The business's own page beside it, each linking the other.
+    (own,) = tmp_path.glob("demo-*.html")
+    assert f'href="{own.name}"' in page
+    mine = own.read_text(encoding="utf-8")
+    assert 'href="demo.html">All businesses' in mine and 'id="holdback-sentence"' in mine
 
 
 def test_snapshot_ids_with_a_gap_are_explained(runtime, database_url, tmp_path):
