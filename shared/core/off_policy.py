@@ -28,7 +28,7 @@ import numpy as np
 
 from shared.core.context import FloatArray
 from shared.core.reward_model import cross_fitted
-from shared.core.target_policies import LoggedDecision, TargetPolicy
+from shared.core.target_policies import LoggedArrays, LoggedDecision, TargetPolicy, logged_arrays
 
 # Every reward lies in [−1, 1] (shared/core/reward.py), so every policy's value does too: an
 # interval reaching past it says no more than the range itself, and is cut to it. The
@@ -47,27 +47,19 @@ class Estimate:
     ess: float
 
 
-def importance_weights(
-    decisions: Sequence[LoggedDecision], target: TargetPolicy
-) -> tuple[FloatArray, list[list[FloatArray]]]:
-    """(w, shape (n,); the target's per-dimension probabilities per decision)."""
-    weights = np.empty(len(decisions))
-    probs = []
-    for i, d in enumerate(decisions):
-        p = target.probabilities(d)
-        w = 1.0
-        for c, pe in zip(d.choices, p, strict=True):
-            k = c.chosen_index
-            if c.pi[k] <= 0:
-                raise ValueError("a logged propensity is 0: the decision cannot be reweighted")
-            w *= float(pe[k]) / c.pi[k]
-        if d.propensity is not None and not getattr(target, "as_logged", False):
-            # Over the joint propensity the action was drawn with (the logging policy as run
-            # drew it with exactly that: its weight stays 1).
-            w *= math.prod(c.pi[c.chosen_index] for c in d.choices) / d.propensity
-        weights[i] = w
-        probs.append(p)
-    return weights, probs
+def importance_weights(log: LoggedArrays, target: TargetPolicy) -> tuple[FloatArray, FloatArray]:
+    """(w, shape (n,); the target's probabilities, a row per decision, shape (n, n_values))."""
+    probs = target.probability_rows(log)
+    rows = np.arange(len(log.platforms))[:, None]
+    logged = log.pi[rows, log.chosen]
+    if np.any(logged <= 0):
+        raise ValueError("a logged propensity is 0: the decision cannot be reweighted")
+    w: FloatArray = np.prod(probs[rows, log.chosen] / logged, axis=1)
+    if not getattr(target, "as_logged", False):
+        # Over the joint propensity the action was drawn with (the logging policy as run
+        # drew it with exactly that: its weight stays 1).
+        w = w * log.shaped
+    return w, probs
 
 
 def effective_sample_size(w: FloatArray) -> float:
@@ -98,6 +90,7 @@ def evaluate(
     every target, so intervals are comparable); the reward model is fitted once,
     cross-fitted over ``folds`` folds.
     """
+    log = logged_arrays(decisions)
     n = len(decisions)
     if n < 2 * folds:
         raise ValueError(f"need at least {2 * folds} decisions, got {n}")
@@ -105,30 +98,41 @@ def evaluate(
         raise ValueError(f"level must be in (0, 1), got {level}")
     if n_boot < 10:
         raise ValueError(f"n_boot must be >= 10, got {n_boot}")
-    rewards = np.array([d.reward for d in decisions])
+    rewards = log.rewards
     if not np.all(np.isfinite(rewards)):
         raise ValueError("rewards must be finite")
-    des, models = cross_fitted(decisions, rng, folds)
+    des, models = cross_fitted(log, rng, folds)
     q_logged = np.empty(n)
     for rows, model in models:
         q_logged[rows] = model.predict_logged(des, rows)
     boot = rng.integers(0, n, size=(n_boot, n))
-    out = []
+    # How often each resample drew each decision: every resample's sum of any per-decision
+    # quantity is one product with these counts (n_boot × n), for every target at once.
+    counts = np.bincount((boot + n * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    columns = []
+    per_target = []
     for target in targets:
-        w, probs = importance_weights(decisions, target)
+        w, probs = importance_weights(log, target)
         q_target = np.empty(n)
         for rows, model in models:
-            q_target[rows] = model.predict_policy(des, rows, [probs[i] for i in rows])
-        ess = effective_sample_size(w)
+            q_target[rows] = model.predict_policy(des, rows, probs[rows])
         ips = w * rewards
         dr = q_target + w * (rewards - q_logged)
-        for name, value, samples in (
-            ("IPS", float(ips.mean()), ips[boot].mean(axis=1)),
-            ("SNIPS", _snips(w, rewards), ips[boot].sum(axis=1) / np.maximum(w[boot].sum(axis=1), 1e-300)),
-            ("DR", float(dr.mean()), dr[boot].mean(axis=1)),
+        per_target.append(
+            (target.name, effective_sample_size(w), float(ips.mean()), _snips(w, rewards), float(dr.mean()))
+        )
+        columns += [ips, w, dr]
+    sums = counts @ np.column_stack(columns).astype(np.float64)  # (n_boot, 3 per target)
+    out = []
+    for t, (name, ess, ips_value, snips_value, dr_value) in enumerate(per_target):
+        ips_sums, w_sums, dr_sums = sums[:, 3 * t], sums[:, 3 * t + 1], sums[:, 3 * t + 2]
+        for estimator, value, samples in (
+            ("IPS", ips_value, ips_sums / n),
+            ("SNIPS", snips_value, ips_sums / np.maximum(w_sums, 1e-300)),
+            ("DR", dr_value, dr_sums / n),
         ):
             lo, hi = _interval(samples, level)
-            out.append(Estimate(target.name, name, value, lo, hi, n, ess))
+            out.append(Estimate(name, estimator, value, lo, hi, n, ess))
     return out
 
 

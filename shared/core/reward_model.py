@@ -11,14 +11,13 @@ E_π[q̂(x, ·)] = w₀ · z + Σ_d Σ_v π_d(v) w[d, v] · u. Pure: numpy and s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.normaliser import ContextNormaliser, fit_normaliser
-from shared.core.target_policies import LoggedDecision
+from shared.core.target_policies import LoggedArrays
 
 RANK = 8  # whitened directions of x the model sees
 
@@ -34,28 +33,22 @@ class Design:
     n_values: int
 
 
-def design(decisions: Sequence[LoggedDecision], normaliser: ContextNormaliser) -> Design:
-    n = len(decisions)
+def design(log: LoggedArrays, normaliser: ContextNormaliser) -> Design:
+    n = len(log.platforms)
     k = normaliser.rank
-    comps = np.concatenate(
-        [normaliser.components(np.array([d.x for d in decisions[i : i + 1024]])) for i in range(0, n, 1024)]
-    )
+    comps = np.concatenate([normaliser.components(log.x[i : i + 1024]) for i in range(0, n, 1024)])
     n_p, n_tb = len(PLATFORMS), len(TIME_BUCKETS)
+    p = np.array([PLATFORMS.index(v) for v in log.platforms], dtype=np.intp)
+    tb = np.array([TIME_BUCKETS.index(v) for v in log.time_buckets], dtype=np.intp)
+    rows = np.arange(n)
     z = np.zeros((n, 1 + n_p + n_p * n_tb + k))
     u = np.zeros((n, 1 + n_p + k))
-    sizes = [len(c.values) for c in decisions[0].choices]
-    offsets = tuple(int(o) for o in np.cumsum([0, *sizes[:-1]]))
-    chosen = np.zeros((n, len(sizes)), dtype=np.int64)
-    for i, d in enumerate(decisions):
-        p, tb = PLATFORMS.index(d.platform), TIME_BUCKETS.index(d.time_bucket)
-        z[i, 0] = u[i, 0] = 1.0
-        z[i, 1 + p] = u[i, 1 + p] = 1.0
-        z[i, 1 + n_p + p * n_tb + tb] = 1.0
-        for j, c in enumerate(d.choices):
-            chosen[i, j] = offsets[j] + c.chosen_index
+    z[:, 0] = u[:, 0] = 1.0
+    z[rows, 1 + p] = u[rows, 1 + p] = 1.0
+    z[rows, 1 + n_p + p * n_tb + tb] = 1.0
     z[:, -k:] = comps
     u[:, -k:] = comps
-    return Design(z=z, u=u, chosen=chosen, offsets=offsets, n_values=sum(sizes))
+    return Design(z=z, u=u, chosen=log.chosen, offsets=log.offsets, n_values=log.n_values)
 
 
 def _phi(des: Design, rows: np.ndarray) -> FloatArray:
@@ -64,10 +57,10 @@ def _phi(des: Design, rows: np.ndarray) -> FloatArray:
     out = np.zeros((len(rows), des.z.shape[1] + des.n_values * m_u))
     out[:, : des.z.shape[1]] = des.z[rows]
     base = des.z.shape[1]
+    at = np.arange(len(rows))[:, None]
+    u = des.u[rows]
     for j in range(des.chosen.shape[1]):
-        for r_i, r in enumerate(rows):
-            v = des.chosen[r, j]
-            out[r_i, base + v * m_u : base + (v + 1) * m_u] = des.u[r]
+        out[at, base + des.chosen[rows, j][:, None] * m_u + np.arange(m_u)] = u
     return out
 
 
@@ -87,16 +80,10 @@ class RidgeModel:
             total += self.w[des.chosen[rows, j]]
         return total
 
-    def predict_policy(self, des: Design, rows: np.ndarray, probs: Sequence[Sequence[FloatArray]]) -> FloatArray:
-        """E_π[q̂(x_i, ·)] with π given per row as per-dimension probabilities."""
-        out = des.z[rows] @ self.w0
-        for r_i, r in enumerate(rows):
-            mix = np.zeros(self.w.shape[1])
-            for j, p in enumerate(probs[r_i]):
-                o = des.offsets[j]
-                mix += p @ self.w[o : o + len(p)]
-            out[r_i] += mix @ des.u[r]
-        result: FloatArray = out
+    def predict_policy(self, des: Design, rows: np.ndarray, probs: FloatArray) -> FloatArray:
+        """E_π[q̂(x_i, ·)] with π given a row per decision (``rows``), every dimension's
+        probabilities concatenated (len(rows), n_values)."""
+        result: FloatArray = des.z[rows] @ self.w0 + np.einsum("ij,ij->i", probs @ self.w, des.u[rows])
         return result
 
 
@@ -109,15 +96,16 @@ def fit_ridge(des: Design, rows: np.ndarray, rewards: FloatArray, ridge: float =
 
 
 def cross_fitted(
-    decisions: Sequence[LoggedDecision], rng: np.random.Generator, folds: int = 2
+    log: LoggedArrays, rng: np.random.Generator, folds: int = 2
 ) -> tuple[Design, list[tuple[np.ndarray, RidgeModel]]]:
     """Split the decisions into ``folds`` random folds; each fold's predictions come
     from a model fitted on the other folds, so no reward is predicted by a model
     that saw it (the DR estimate stays unbiased by the fit)."""
-    normaliser = fit_normaliser(np.array([d.x for d in decisions]), rank=min(RANK, len(decisions)))
-    des = design(decisions, normaliser)
-    rewards = np.array([d.reward for d in decisions])
-    order = rng.permutation(len(decisions))
+    n = len(log.platforms)
+    normaliser = fit_normaliser(log.x, rank=min(RANK, n))
+    des = design(log, normaliser)
+    rewards = log.rewards
+    order = rng.permutation(n)
     parts = np.array_split(order, folds)
     fitted = []
     for i, part in enumerate(parts):

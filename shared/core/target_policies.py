@@ -9,6 +9,7 @@ logged. Pure: numpy and stdlib only.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -38,12 +39,72 @@ class LoggedDecision:
     propensity: float | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class LoggedArrays:
+    """A log of decisions as arrays (every decision over the same dimensions and values): what
+    evaluation computes with, a row per decision and a column per value of every dimension."""
+
+    dimensions: tuple[str, ...]
+    values: tuple[tuple[str, ...], ...]  # per dimension
+    offsets: tuple[int, ...]  # the first column of each dimension
+    platforms: tuple[str, ...]
+    time_buckets: tuple[str, ...]
+    x: FloatArray  # (n, 768)
+    pi: FloatArray  # (n, n_values): the logged π of every dimension, concatenated
+    chosen: np.ndarray  # (n, n_dims): the chosen value's column, int
+    shaped: FloatArray  # (n,): Π π(chosen) / the joint propensity (1 where the product is it)
+    rewards: FloatArray  # (n,)
+
+    @property
+    def n_values(self) -> int:
+        return int(self.pi.shape[1])
+
+
+def logged_arrays(decisions: Sequence[LoggedDecision]) -> LoggedArrays:
+    if not decisions:
+        raise ValueError("no decisions")
+    first = decisions[0].choices
+    dimensions = tuple(c.dimension for c in first)
+    values = tuple(tuple(c.values) for c in first)
+    sizes = [len(v) for v in values]
+    offsets = tuple(int(o) for o in np.cumsum([0, *sizes[:-1]]))
+    n = len(decisions)
+    pi = np.empty((n, sum(sizes)))
+    chosen = np.empty((n, len(sizes)), dtype=np.intp)
+    shaped = np.ones(n)
+    for i, d in enumerate(decisions):
+        if tuple(c.dimension for c in d.choices) != dimensions or any(
+            tuple(c.values) != v for c, v in zip(d.choices, values, strict=True)
+        ):
+            raise ValueError("the decisions were made over different action spaces")
+        pi[i] = np.concatenate([c.pi for c in d.choices])
+        chosen[i] = [o + c.chosen_index for o, c in zip(offsets, d.choices, strict=True)]
+        if d.propensity is not None:
+            shaped[i] = math.prod(c.pi[c.chosen_index] for c in d.choices) / d.propensity
+    return LoggedArrays(
+        dimensions=dimensions,
+        values=values,
+        offsets=offsets,
+        platforms=tuple(d.platform for d in decisions),
+        time_buckets=tuple(d.time_bucket for d in decisions),
+        x=np.array([d.x for d in decisions]),
+        pi=pi,
+        chosen=chosen,
+        shaped=shaped,
+        rewards=np.array([d.reward for d in decisions], dtype=np.float64),
+    )
+
+
 class TargetPolicy(Protocol):
     @property
     def name(self) -> str: ...
 
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
-        """One array per dimension, over ``choice.values``, each summing to 1."""
+        """One array per dimension, over ``choice.values``, each summing to 1 (the definition)."""
+        ...
+
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        """``probabilities`` of every decision of the log at once, a row each (n, n_values)."""
         ...
 
 
@@ -58,6 +119,9 @@ class LoggingPolicy:
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
         return [np.asarray(c.pi) for c in d.choices]
 
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        return log.pi
+
 
 @dataclass(frozen=True)
 class UniformPolicy:
@@ -65,6 +129,10 @@ class UniformPolicy:
 
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
         return [np.full(len(c.values), 1.0 / len(c.values)) for c in d.choices]
+
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        row = np.concatenate([np.full(len(v), 1.0 / len(v)) for v in log.values])
+        return np.broadcast_to(row, log.pi.shape)
 
 
 @dataclass(frozen=True)
@@ -87,6 +155,19 @@ class SoftmaxPolicy:
             for c in d.choices
         ]
 
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        out = np.empty(log.pi.shape)
+        for i, (platform, bucket) in enumerate(zip(log.platforms, log.time_buckets, strict=True)):
+            x = log.x[i] if self.normaliser is None else self.normaliser.apply(log.x[i], platform)
+            prefs = self.preferences.get((platform, bucket), {})
+            out[i] = np.concatenate(
+                [
+                    floored(softmax(scores_for(values, dim, prefs, self.theta, x), self.tau), self.epsilon)
+                    for dim, values in zip(log.dimensions, log.values, strict=True)
+                ]
+            )
+        return out
+
 
 @dataclass(frozen=True)
 class BanditPolicy:
@@ -101,6 +182,11 @@ class BanditPolicy:
     def probabilities(self, d: LoggedDecision) -> list[FloatArray]:
         components = np.zeros(0) if self.normaliser is None else self.normaliser.components(d.x)
         return self.learner.probabilities(d.platform, d.time_bucket, components)
+
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        n = len(log.platforms)
+        components = np.zeros((n, 0)) if self.normaliser is None else self.normaliser.components(log.x)
+        return self.learner.probability_rows(log.platforms, log.time_buckets, components)
 
 
 @dataclass(frozen=True)
@@ -130,6 +216,24 @@ class WhatIf:
                 out.append(np.asarray([1.0 if v == value else 0.0 for v in c.values]))
             else:
                 raise ValueError(f"what-if {self.name!r}: {value!r} is not a value of {c.dimension}")
+        return out
+
+    def probability_rows(self, log: LoggedArrays) -> FloatArray:
+        out = log.pi.copy()
+        applies = np.array([self.platform is None or p == self.platform for p in log.platforms])
+        for dim, value in self.fixed.items():
+            if dim not in log.dimensions:
+                continue  # a dimension these decisions did not have
+            j = log.dimensions.index(dim)
+            if value not in log.values[j]:
+                if not applies.any():
+                    continue
+                raise ValueError(f"what-if {self.name!r}: {value!r} is not a value of {dim}")
+            o = log.offsets[j]
+            block = slice(o, o + len(log.values[j]))
+            one_hot = np.zeros(len(log.values[j]))
+            one_hot[log.values[j].index(value)] = 1.0
+            out[applies, block] = one_hot
         return out
 
 

@@ -467,3 +467,20 @@ def test_a_state_learned_without_the_intercept_is_read_with_it_and_chooses_the_s
     assert chooser.choose("x", "night", np.zeros(RANK), 3, business="b1") == old.choose(
         "x", "night", np.zeros(RANK), 3, business="b1"
     )
+
+
+@pytest.mark.parametrize("pairs", [True, False])
+def test_probabilities_of_many_contexts_at_once_are_each_contexts_probabilities(pairs: bool) -> None:
+    """The vectorised π of off-policy evaluation against the one-context reference."""
+    learner = trained(seed=3, pairs=pairs)
+    rng = np.random.default_rng(5)
+    platforms = [("instagram", "x", "linkedin")[i % 3] for i in range(200)]
+    buckets = [("morning", "afternoon", "evening", "night")[i % 4] for i in range(200)]
+    comps = rng.normal(scale=2.0, size=(200, RANK))
+    rows = learner.probability_rows(platforms, buckets, comps)
+    assert rows.shape == (200, sum(len(d.values) for d in SPACE.dimensions))
+    for i in range(200):
+        expected = np.concatenate(learner.probabilities(platforms[i], buckets[i], comps[i]))
+        np.testing.assert_allclose(rows[i], expected, rtol=1e-10, atol=1e-13)
+    # Not a constant: the contexts move π.
+    assert np.ptp(rows[:, 0]) > 1e-3

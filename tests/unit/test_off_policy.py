@@ -10,7 +10,7 @@ import pytest
 from shared.core.context import CONTEXT_DIM, PLATFORMS, TIME_BUCKETS
 from shared.core.off_policy import Estimate, effective_sample_size, evaluate, importance_weights
 from shared.core.policy import DimensionChoice
-from shared.core.target_policies import LoggedDecision, LoggingPolicy, UniformPolicy, WhatIf
+from shared.core.target_policies import LoggedDecision, LoggingPolicy, UniformPolicy, WhatIf, logged_arrays
 
 HOOKS = ("question", "bold_claim", "relatable_pain")
 LENGTHS = ("short", "medium")
@@ -68,7 +68,7 @@ def test_always_question_is_estimated_near_its_true_value_by_every_estimator():
 
 def test_what_if_weights_are_zero_off_the_fixed_value_and_one_over_its_propensity_on_it():
     log = logged(50, seed=3)
-    w, _ = importance_weights(log, WhatIf("short", {"LENGTH": "short"}))
+    w, _ = importance_weights(logged_arrays(log), WhatIf("short", {"LENGTH": "short"}))
     for d, wi in zip(log, w, strict=True):
         expected = 1 / 0.7 if d.choices[1].chosen == "short" else 0.0
         assert wi == pytest.approx(expected)
@@ -76,7 +76,7 @@ def test_what_if_weights_are_zero_off_the_fixed_value_and_one_over_its_propensit
 
 def test_a_what_if_on_one_platform_leaves_the_other_platforms_weight_one():
     log = logged(200, seed=4)
-    w, _ = importance_weights(log, WhatIf("short on x", {"LENGTH": "short"}, platform="x"))
+    w, _ = importance_weights(logged_arrays(log), WhatIf("short on x", {"LENGTH": "short"}, platform="x"))
     others = [wi for d, wi in zip(log, w, strict=True) if d.platform != "x"]
     assert others and all(wi == 1.0 for wi in others)
 
@@ -141,8 +141,8 @@ def test_a_decision_the_variety_cap_shaped_is_weighted_by_its_logged_joint_prope
         )
         for d in log
     ]
-    plain, _ = importance_weights(log, UniformPolicy())
-    shaped, _ = importance_weights(capped, UniformPolicy())
+    plain, _ = importance_weights(logged_arrays(log), UniformPolicy())
+    shaped, _ = importance_weights(logged_arrays(capped), UniformPolicy())
     np.testing.assert_allclose(shaped, plain * (1 - excluded))
-    as_run, _ = importance_weights(capped, LoggingPolicy())
+    as_run, _ = importance_weights(logged_arrays(capped), LoggingPolicy())
     assert np.all(as_run == 1.0)  # the logging policy drew each action with its logged propensity

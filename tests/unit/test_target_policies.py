@@ -79,3 +79,42 @@ def test_the_shipped_what_ifs_name_values_of_the_default_action_space():
     for w in what_ifs:
         for dim, value in w.fixed.items():
             assert value in SPACE.dimension(dim).values
+
+
+def test_every_target_gives_a_logs_rows_as_it_gives_each_decision():
+    """probability_rows (what evaluation computes with) against probabilities (the definition)."""
+    from shared.core.bandit import DEFAULT_RANK, BanditParams, Decision, Outcome, RidgeIGW
+    from shared.core.target_policies import BanditPolicy, LoggingPolicy, UniformPolicy, logged_arrays
+
+    rng = np.random.default_rng(9)
+    prefs, theta, _ = state(2)
+    params = PolicyParams(tau=0.7, epsilon=0.1)
+    normaliser = fit_normaliser(rng.normal(size=(60, CONTEXT_DIM)))
+    cells = [("linkedin", "morning"), ("x", "night"), ("instagram", "evening")]
+    log = []
+    for i in range(60):
+        x = rng.normal(size=CONTEXT_DIM)
+        platform, bucket = cells[i % 3]
+        sel = select(SPACE, prefs, theta, x, params, seed=i)
+        log.append(LoggedDecision(platform, bucket, x, sel.choices, float(rng.uniform(-1, 1))))
+    learner = RidgeIGW(SPACE, BanditParams(epsilon=0.05), DEFAULT_RANK)
+    batch = [
+        Outcome(Decision(p, b, normaliser.components(d.x), tuple(c.chosen_index for c in d.choices)), d.reward)
+        for d, (p, b) in zip(log, [(d.platform, d.time_bucket) for d in log], strict=True)
+    ]
+    learner.learn(batch)
+    targets = [
+        LoggingPolicy(),
+        UniformPolicy(),
+        SoftmaxPolicy("softmax", {c: prefs for c in cells}, theta, 0.5, 0.2, normaliser=normaliser),
+        BanditPolicy("bandit", learner, normaliser),
+        WhatIf("short on x", {"LENGTH": "short"}, platform="x"),
+        *default_what_ifs(),
+    ]
+    arrays = logged_arrays(log)
+    for target in targets:
+        rows = target.probability_rows(arrays)
+        for i, d in enumerate(log):
+            np.testing.assert_allclose(
+                rows[i], np.concatenate(target.probabilities(d)), rtol=1e-10, atol=1e-13, err_msg=target.name
+            )
