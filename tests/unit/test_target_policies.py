@@ -84,7 +84,7 @@ def test_the_shipped_what_ifs_name_values_of_the_default_action_space():
 def test_every_target_gives_a_logs_rows_as_it_gives_each_decision():
     """probability_rows (what evaluation computes with) against probabilities (the definition)."""
     from shared.core.bandit import DEFAULT_RANK, BanditParams, Decision, Outcome, RidgeIGW
-    from shared.core.target_policies import BanditPolicy, LoggingPolicy, UniformPolicy, logged_arrays
+    from shared.core.target_policies import BanditPolicy, LoggingPolicy, TargetPolicy, UniformPolicy, logged_arrays
 
     rng = np.random.default_rng(9)
     prefs, theta, _ = state(2)
@@ -103,7 +103,7 @@ def test_every_target_gives_a_logs_rows_as_it_gives_each_decision():
         for d, (p, b) in zip(log, [(d.platform, d.time_bucket) for d in log], strict=True)
     ]
     learner.learn(batch)
-    targets = [
+    targets: list[TargetPolicy] = [
         LoggingPolicy(),
         UniformPolicy(),
         SoftmaxPolicy("softmax", {c: prefs for c in cells}, theta, 0.5, 0.2, normaliser=normaliser),
