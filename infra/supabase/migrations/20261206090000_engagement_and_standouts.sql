@@ -68,7 +68,7 @@ begin
   ), before_ as (
     select distinct on (s.post_id) s.* from snapshots s
     where s.post_id in (select post_id from new_rows)
-      and s.snapshot_id not in (select snapshot_id from new_rows)
+      and not exists (select 1 from new_rows n where n.snapshot_id = s.snapshot_id)
     order by s.post_id, s.observed_at desc
   ), delta_ as (
     select p.business_id, p.platform, (p.scheduled_for at time zone 'UTC')::date as day,
