@@ -82,6 +82,39 @@ class EngagementView:
 
 
 @dataclass(frozen=True)
+class ThenAndNow:
+    """The mean reward of the posts of the first and of the last ``days`` days with rewards."""
+
+    days: int
+    first_mean: float
+    first_posts: int
+    last_mean: float
+    last_posts: int
+
+
+# "Better than before" compares this many days at each end (only when they do not overlap).
+COMPARED_DAYS = 14
+
+
+def then_and_now(rewards: Sequence[RewardDay], days: int = COMPARED_DAYS) -> ThenAndNow | None:
+    """From the per-day rewards of every platform and bucket (or per-week rows, dated by
+    their Monday), weighted by posts; None while the rewarded days span less than twice ``days``."""
+    if not rewards:
+        return None
+    start, end = min(r.day for r in rewards), max(r.day for r in rewards)
+    if (end - start).days + 1 < 2 * days:
+        return None
+
+    def mean(rows: list[RewardDay]) -> tuple[float, int]:
+        n = sum(r.posts for r in rows)
+        return sum(r.mean_reward * r.posts for r in rows) / n, n
+
+    first = mean([r for r in rewards if (r.day - start).days < days])
+    last = mean([r for r in rewards if (end - r.day).days < days])
+    return ThenAndNow(days, first[0], first[1], last[0], last[1])
+
+
+@dataclass(frozen=True)
 class DashboardView:
     version: int
     totals: dict[str, int]
@@ -94,6 +127,7 @@ class DashboardView:
     engagement: tuple[EngagementView, ...] = ()
     followers: tuple[FollowerRow, ...] = ()
     standouts: tuple[StandoutPost, ...] = ()
+    then_and_now: ThenAndNow | None = None
 
     def cell(self, platform: str, bucket: str) -> CellView:
         return next(c for c in self.cells if c.platform == platform and c.bucket == bucket)
@@ -184,6 +218,7 @@ def build_view(
         engagement=engagement_views(data.engagement, weekly, today),
         followers=data.followers,
         standouts=data.standouts,
+        then_and_now=then_and_now(data.rewards),
     )
 
 

@@ -153,6 +153,7 @@ def test_the_dashboard_fits_a_desktop_and_a_phone(seeded_page, name, width, heig
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
             for section in (
+                "glance",
                 "policy",
                 "reward",
                 "exploration",

@@ -271,3 +271,22 @@ def test_engagement_compares_the_week_whose_counts_are_in_with_the_week_before()
         "On linkedin, the 4 posts of 7–13 days ago drew 25 interactions each (likes 20, comments 5),"
         " 25% more than the 5 posts of the week before (20 each)."
     )
+
+
+def test_better_than_before_compares_the_first_and_last_two_weeks_weighted_by_posts():
+    from shared.presentation.page import then_and_now_sentence
+    from shared.presentation.view import then_and_now
+
+    start = date(2026, 3, 2)
+
+    def day(offset: int, posts: int, mean: float, platform: str = "x") -> RewardDay:
+        return RewardDay(platform, "morning", start + timedelta(days=offset), posts, mean, 0.0)
+
+    assert then_and_now([day(0, 3, 0.1), day(26, 3, 0.5)]) is None  # 27 days: the ends would overlap
+    rows = [day(0, 3, 0.4), day(13, 1, 0.0, "linkedin"), day(14, 9, 0.9), day(30, 2, 0.5), day(27, 2, 0.4)]
+    t = then_and_now(rows)
+    assert t is not None and (t.first_posts, t.last_posts) == (4, 4)
+    assert (t.first_mean, t.last_mean) == (pytest.approx(0.3), pytest.approx(0.45))
+    assert "earned 0.450 on average (4 posts), against 0.300 in the first 14 days (4 posts): about 50% more" in (
+        then_and_now_sentence(t)
+    )
