@@ -76,7 +76,7 @@ def _interval(samples: FloatArray, level: float) -> tuple[float, float]:
 
 
 def evaluate(
-    decisions: Sequence[LoggedDecision],
+    decisions: Sequence[LoggedDecision] | LoggedArrays,
     targets: Sequence[TargetPolicy],
     rng: np.random.Generator,
     *,
@@ -90,8 +90,8 @@ def evaluate(
     every target, so intervals are comparable); the reward model is fitted once,
     cross-fitted over ``folds`` folds.
     """
-    log = logged_arrays(decisions)
-    n = len(decisions)
+    log = decisions if isinstance(decisions, LoggedArrays) else logged_arrays(decisions)
+    n = len(log)
     if n < 2 * folds:
         raise ValueError(f"need at least {2 * folds} decisions, got {n}")
     if not 0 < level < 1:
@@ -106,9 +106,6 @@ def evaluate(
     for rows, model in models:
         q_logged[rows] = model.predict_logged(des, rows)
     boot = rng.integers(0, n, size=(n_boot, n))
-    # How often each resample drew each decision: every resample's sum of any per-decision
-    # quantity is one product with these counts (n_boot × n), for every target at once.
-    counts = np.bincount((boot + n * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * n).reshape(n_boot, n)
     columns = []
     per_target = []
     for target in targets:
@@ -122,7 +119,10 @@ def evaluate(
             (target.name, effective_sample_size(w), float(ips.mean()), _snips(w, rewards), float(dr.mean()))
         )
         columns += [ips, w, dr]
-    sums = counts @ np.column_stack(columns).astype(np.float64)  # (n_boot, 3 per target)
+    # Each resample's sum of every per-decision term of every target: how often it drew each
+    # decision, times the terms (one resample at a time, so no n_boot × n array beyond ``boot``).
+    terms = np.column_stack(columns)
+    sums = np.stack([np.bincount(drawn, minlength=n) @ terms for drawn in boot])  # (n_boot, 3 per target)
     out = []
     for t, (name, ess, ips_value, snips_value, dr_value) in enumerate(per_target):
         ips_sums, w_sums, dr_sums = sums[:, 3 * t], sums[:, 3 * t + 1], sums[:, 3 * t + 2]

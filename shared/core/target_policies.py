@@ -59,6 +59,9 @@ class LoggedArrays:
     def n_values(self) -> int:
         return int(self.pi.shape[1])
 
+    def __len__(self) -> int:
+        return len(self.platforms)
+
 
 def logged_arrays(decisions: Sequence[LoggedDecision]) -> LoggedArrays:
     if not decisions:

@@ -8,14 +8,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from psycopg.types.json import Jsonb
 
 from shared.core.bandit import RidgeIGW
-from shared.core.context import FloatArray
+from shared.core.context import CONTEXT_DIM, FloatArray
 from shared.core.normaliser import ContextNormaliser
 from shared.core.off_policy import Estimate
-from shared.core.policy import DimensionChoice
-from shared.core.target_policies import LoggedDecision
+from shared.core.target_policies import LoggedArrays
 from shared.store import normalisers, policy
 from shared.store.db import Conn
 from shared.store.learner import read_arrays
@@ -33,16 +33,25 @@ class CurrentPolicy:
     arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
 
 
-def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
-    """The latest ``limit`` decisions that have a final reward value, oldest first.
-    Holdback decisions are left out: their one-hot π supports no other policy.
+def load_logged(conn: Conn, limit: int) -> LoggedArrays:
+    """The latest ``limit`` decisions that have a final reward value, oldest first, as arrays.
+    Holdback decisions are left out: their one-hot π supports no other policy. So are
+    decisions made over another action space than the newest one's (their columns differ).
 
     Read in batches through a server-side cursor, with only what the estimators use of each
     choice (its values, π and the chosen value; the explanations are left in the database),
-    and each dimension's list of values shared by every decision: memory stays close to the
-    contexts themselves (768 floats each)."""
-    values: dict[tuple[str, ...], tuple[str, ...]] = {}
-    out = []
+    straight into the arrays: memory stays close to the contexts themselves (768 floats each)."""
+    xs = np.empty((limit, CONTEXT_DIM))
+    pis: list[list[float]] = []
+    chosen: list[list[int]] = []
+    shaped: list[float] = []
+    rewards: list[float] = []
+    platforms: list[str] = []
+    buckets: list[str] = []
+    dimensions: tuple[str, ...] = ()
+    values: tuple[tuple[str, ...], ...] = ()
+    offsets: tuple[int, ...] = ()
+    columns: list[dict[str, int]] = []
     with conn.cursor(name="logged_decisions", binary=True) as cursor:
         cursor.itersize = 500
         cursor.execute(
@@ -54,21 +63,39 @@ def load_logged(conn: Conn, limit: int) -> list[LoggedDecision]:
             (limit,),
         )
         for reward, platform, time_bucket, x, excluded, propensity, choices in cursor:
-            logged = tuple(
-                DimensionChoice(
-                    dimension=dimension,
-                    values=values.setdefault(tuple(vs), tuple(vs)),
-                    scores=(),
-                    pi0=(),
-                    pi=tuple(float(p) for p in pi),
-                    chosen=chosen,
-                )
-                for dimension, vs, pi, chosen in choices
-            )
-            joint = float(propensity) if excluded > 0 else None  # otherwise the product of the choices'
-            out.append(LoggedDecision(platform, time_bucket, x, logged, float(reward), joint))
-    out.reverse()
-    return out
+            if not dimensions:  # the newest decision's action space
+                dimensions = tuple(c[0] for c in choices)
+                values = tuple(tuple(c[1]) for c in choices)
+                offsets = tuple(int(o) for o in np.cumsum([0, *(len(v) for v in values[:-1])]))
+                columns = [{v: o + k for k, v in enumerate(vs)} for o, vs in zip(offsets, values, strict=True)]
+            elif len(choices) != len(dimensions) or any(
+                c[0] != d or tuple(c[1]) != v for c, d, v in zip(choices, dimensions, values, strict=False)
+            ):
+                continue
+            pi = [float(p) for c in choices for p in c[2]]
+            picked = [col[c[3]] for col, c in zip(columns, choices, strict=True)]
+            xs[len(rewards)] = x
+            pis.append(pi)
+            chosen.append(picked)
+            # The probability the action was drawn with, when it is not the product of the
+            # choices' (a decision the variety cap shaped, docs/variety.md).
+            shaped.append(math.prod(pi[k] for k in picked) / float(propensity) if excluded > 0 else 1.0)
+            rewards.append(float(reward))
+            platforms.append(platform)
+            buckets.append(time_bucket)
+    n = len(rewards)
+    return LoggedArrays(
+        dimensions=dimensions,
+        values=values,
+        offsets=offsets,
+        platforms=tuple(reversed(platforms)),
+        time_buckets=tuple(reversed(buckets)),
+        x=xs[:n][::-1],
+        pi=np.array(pis[::-1], dtype=np.float64).reshape(n, -1) if n else np.zeros((0, 0)),
+        chosen=np.array(chosen[::-1], dtype=np.intp).reshape(n, -1) if n else np.zeros((0, 0), dtype=np.intp),
+        shaped=np.array(shaped[::-1]),
+        rewards=np.array(rewards[::-1]),
+    )
 
 
 def load_current_policy(conn: Conn) -> CurrentPolicy:
