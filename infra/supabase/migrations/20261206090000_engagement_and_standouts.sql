@@ -165,3 +165,5 @@ alter table standout_posts enable row level security;
 
 -- One business's latest posts on its page, through an index.
 create index if not exists posts_business_scheduled_for on posts (business_id, scheduled_for desc, post_id);
+-- The page's business selector, by name, through an index.
+create index if not exists profiles_name on profiles (name, business_id);
