@@ -72,32 +72,45 @@ def load_dashboard(
         activity = f"(select * from business_activity_days where business_id = '{business}'::uuid) a"
     else:
         activity = "activity_days" if owner is None else "business_activity_days"
-    counts = {
-        (p, b): int(n)
-        for p, b, n in conn.execute(f"select platform, time_bucket, sum(decisions) from {activity} group by 1, 2")
-    }
     first, last = conn.execute(f"select min(day), max(day) from {activity}").fetchone() or (None, None)
     weekly = first is not None and (last - first).days > WEEKLY_AFTER_DAYS
-    # Long spans are drawn per week: summed here, a row per week instead of seven.
-    period = "date_trunc('week', day)::date" if weekly else "day"
+    # Long spans are drawn per week (dated by its Monday): summed here, a row per week instead of seven.
+    period = "day - (extract(isodow from day)::int - 1)" if weekly else "day"
+    # One pass over the activity rows: each cell and period's sums, and its latest baseline.
+    groups = conn.execute(
+        f"select platform, time_bucket, {period}, sum(decisions), sum(published), sum(rewarded), sum(valued),"
+        " sum(reward_sum), sum(choices), sum(explored), max(baseline_at),"
+        " (array_agg(baseline_after order by baseline_at desc) filter (where baseline_at is not null))[1]"
+        f" from {activity} group by 1, 2, 3"
+    ).fetchall()
+    counts: dict[tuple[str, str], int] = {}
+    sums = {"posts": 0, "published": 0, "rewarded": 0}
+    baselines: dict[tuple[str, date], tuple[datetime, float]] = {}  # (platform, period) → the latest
+    for p, tb, day, decisions, published, rewarded, _, _, _, _, at, baseline in groups:
+        counts[(p, tb)] = counts.get((p, tb), 0) + int(decisions)
+        sums["posts"] += int(decisions)
+        sums["published"] += int(published)
+        sums["rewarded"] += int(rewarded)
+        if at is not None and ((p, day) not in baselines or at > baselines[(p, day)][0]):
+            baselines[(p, day)] = (at, float(baseline))
     rewards = tuple(
-        RewardDay(p, tb, day, int(n), float(total) / int(n), float(b))
-        for p, tb, day, n, total, b in conn.execute(
-            "with r as ("
-            f"  select platform, time_bucket, {period} as day, sum(valued) as n, sum(reward_sum) as total"
-            f"  from {activity} group by 1, 2, 3 having sum(valued) > 0),"
-            " b as ("
-            f"  select distinct on (platform, {period}) platform, {period} as day, baseline_after from {activity}"
-            f"  where baseline_at is not null order by platform, {period}, baseline_at desc)"
-            " select r.platform, r.time_bucket, r.day, r.n, r.total, b.baseline_after"
-            " from r join b using (platform, day) order by r.day, r.platform, r.time_bucket"
+        sorted(
+            (
+                RewardDay(p, tb, day, int(n), float(total) / int(n), baselines[(p, day)][1])
+                for p, tb, day, _, _, _, n, total, _, _, _, _ in groups
+                if n > 0 and (p, day) in baselines
+            ),
+            key=lambda r: (r.day, r.platform, r.time_bucket),
         )
     )
     exploration = tuple(
-        ExplorationDay(p, tb, day, int(n), int(explored))
-        for p, tb, day, n, explored in conn.execute(
-            f"select platform, time_bucket, {period}, sum(choices), sum(explored) from {activity}"
-            " group by 1, 2, 3 having sum(choices) > 0 order by 3, 1, 2"
+        sorted(
+            (
+                ExplorationDay(p, tb, day, int(n), int(explored))
+                for p, tb, day, _, _, _, _, _, n, explored, _, _ in groups
+                if n > 0
+            ),
+            key=lambda e: (e.day, e.platform, e.time_bucket),
         )
     )
     latest_sql = _LATEST_SQL.format(where="" if business is None else " where business_id = %s")
@@ -105,12 +118,9 @@ def load_dashboard(
         _latest(row) for row in conn.execute(latest_sql, (latest,) if business is None else (business, latest))
     )
     profiles = "profiles" if business is None else f"profiles where business_id = '{business}'::uuid"
-    totals_row = conn.execute(
-        f"select coalesce(sum(decisions), 0), coalesce(sum(published), 0), coalesce(sum(rewarded), 0),"
-        f" (select count(*) from {profiles}) from {activity}"
-    ).fetchone()
-    assert totals_row is not None
-    totals = dict(zip(("posts", "published", "rewarded", "businesses"), (int(v) for v in totals_row), strict=True))
+    businesses_row = conn.execute(f"select count(*) from {profiles}").fetchone()
+    assert businesses_row is not None
+    totals = {**sums, "businesses": int(businesses_row[0])}
     return DashboardData(
         version=policy_now.version,
         steps=policy_now.steps,

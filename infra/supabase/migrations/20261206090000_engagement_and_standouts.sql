@@ -167,3 +167,25 @@ alter table standout_posts enable row level security;
 create index if not exists posts_business_scheduled_for on posts (business_id, scheduled_for desc, post_id);
 -- The page's business selector, by name, through an index.
 create index if not exists profiles_name on profiles (name, business_id);
+
+-- The per-day tables are updated in place by every write (a cell's row of the day, thousands of
+-- times a day). Packed full, each update moved its row to another page and the table grew with
+-- the updates, not the rows: 5,840 live rows of activity_days filled 3,898 pages after 10^6
+-- posts, and the page's scans of it went from 2 to 30 ms (docs/performance.md, section 4). Half
+-- of each page is left free, so an update stays in its page (a HOT update, its old version
+-- pruned in place), and autovacuum comes as soon as a few thousand versions are dead.
+alter table activity_days set (
+  fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000
+);
+alter table business_activity_days set (
+  fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000
+);
+alter table engagement_days set (
+  fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000
+);
+alter table platform_engagement_days set (
+  fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000
+);
+alter table follower_days set (
+  fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000
+);
