@@ -3,11 +3,11 @@ import them without loading the database driver)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.core.context import FloatArray
-from shared.core.normaliser import ContextNormaliser
+from shared.core.preferences import PolicyReading
 
 WEEKLY_AFTER_DAYS = 42  # longer spans are drawn per week, so the lines stay readable
 
@@ -138,18 +138,13 @@ class BusinessLink:
 
 @dataclass(frozen=True)
 class DashboardData:
-    version: int
-    preferences: dict[tuple[str, str], dict[tuple[str, str], float]]  # (platform, bucket) → (dim, value) → H
-    theta: dict[tuple[str, str], FloatArray]  # (dim, value) → θ, shape (768,)
+    policy: PolicyReading  # the one business's terms in it on a business's page
     mean_x: dict[tuple[str, str], FloatArray]  # (platform, bucket) → mean x of recent decisions, shape (768,)
     decisions: dict[tuple[str, str], int]  # (platform, bucket) → count
     rewards: tuple[RewardDay, ...]
     exploration: tuple[ExplorationDay, ...]
     latest: tuple[LatestPost, ...]
     totals: dict[str, int]
-    steps: int = 0  # learning steps behind the state (the ε schedule reads them)
-    normaliser: ContextNormaliser | None = None  # the active one: θ·x' uses its x' (None: the raw x)
-    arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
     # Rows already summed per week (their day is the Monday), as the store does for long spans;
     # None: the view decides from the rows' days.
     weekly: bool | None = None

@@ -18,7 +18,7 @@ from shared.core.action_space import ActionSpace
 from shared.core.context import PLATFORMS, TIME_BUCKETS, FloatArray
 from shared.core.off_policy import Estimate
 from shared.core.policy import PolicyParams
-from shared.core.preferences import PolicyReading, probabilities_at
+from shared.core.preferences import probabilities_at
 from shared.presentation.data import (
     INTERACTIONS,
     WEEKLY_AFTER_DAYS,
@@ -207,7 +207,7 @@ def build_view(
     if data.business is not None and shown is None:
         shown = BusinessLink(data.business, data.business)
     return DashboardView(
-        version=data.version,
+        version=data.policy.version,
         totals=dict(data.totals),
         period="week" if weekly else "day",
         cells=tuple(cells),
@@ -266,9 +266,8 @@ def _cell(
     if bucket != ALL:
         # The policy at the cell's typical context, as the next decision draws it: with the
         # business's own terms on one business's page, the shared model's otherwise.
-        policy = PolicyReading(data.version, data.steps, data.preferences, data.theta, data.arrays, data.normaliser)
         x = data.mean_x.get((platform, bucket))
-        dims = bars(space, probabilities_at(space, params, policy, platform, bucket, x, data.business))
+        dims = bars(space, probabilities_at(space, params, data.policy, platform, bucket, x, data.business))
     decisions = sum(n for (p, b), n in data.decisions.items() if p == platform and bucket in (ALL, b))
     return CellView(
         platform=platform,

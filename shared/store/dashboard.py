@@ -122,18 +122,13 @@ def load_dashboard(
     assert businesses_row is not None
     totals = {**sums, "businesses": int(businesses_row[0])}
     return DashboardData(
-        version=policy_now.version,
-        steps=policy_now.steps,
-        preferences=policy_now.preferences,
-        theta=policy_now.theta,
-        arrays=dict(policy_now.arrays),
+        policy=policy_now,
         mean_x=mean_x,
         decisions=counts,
         rewards=rewards,
         exploration=exploration,
         latest=posts,
         totals=totals,
-        normaliser=policy_now.normaliser,
         weekly=weekly,
         business=None if business is None else str(business),
         engagement=engagement,

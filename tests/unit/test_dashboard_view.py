@@ -32,11 +32,13 @@ def gradient_bars(
     return bars(SPACE, [np.array(c.pi) for c in select(SPACE, prefs, theta, x, PARAMS, seed=0).choices])
 
 
-def data(**overrides) -> DashboardData:
+def data(**overrides: Any) -> DashboardData:
+    """A page's data; the policy's parts (version, steps, preferences, theta, arrays, normaliser)
+    given by name like the rest."""
+    parts: dict[str, Any] = {"version": 3, "steps": 0, "preferences": {}, "theta": {}}
+    parts |= {k: overrides.pop(k) for k in (*parts, "arrays", "normaliser") if k in overrides}
     fields: dict[str, Any] = {
-        "version": 3,
-        "preferences": {},
-        "theta": {},
+        "policy": PolicyReading(**parts),
         "mean_x": {},
         "decisions": {},
         "rewards": (),
