@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from shared.core.context import PLATFORMS
 from shared.core.lift import Interval, LiftRow
 from shared.presentation.charts import Series, line_chart, probability_bars
-from shared.presentation.data import BestTimeRow, FollowerRow, LatestPost, StandoutPost, WhatWorksRow
+from shared.presentation.data import INTERACTIONS, BestTimeRow, FollowerRow, LatestPost, StandoutPost, WhatWorksRow
 from shared.presentation.view import ALL, BUCKETS, CellView, DashboardView, EngagementView, ThenAndNow
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data: https: file:"
@@ -177,6 +177,17 @@ def _percent(p: float) -> str:
 
 _BASELINE = "logging policy (as run)"
 
+# Below this, a share of the reference would mislead (12% of 0.01 is nothing): the difference is said in reward.
+_RELATIVE_FROM = 0.05
+
+
+def _how_much(diff: float, reference: float) -> str:
+    """ "about 12% more", or near a zero reference "0.012 less reward per post"."""
+    direction = "more" if diff >= 0 else "less"
+    if abs(reference) >= _RELATIVE_FROM:
+        return f"about {abs(diff) / abs(reference):.0%} {direction}"
+    return f"{abs(diff):.3f} {direction} reward per post"
+
 
 def what_if_sentences(view: DashboardView) -> list[str]:
     """Each what-if against what the posts actually earned, in a sentence (doubly robust
@@ -190,10 +201,7 @@ def what_if_sentences(view: DashboardView) -> list[str]:
         if name == _BASELINE:
             continue
         diff = e.value - base.value
-        if abs(base.value) >= 0.05:
-            size = f"about {abs(diff) / abs(base.value):.0%} {'more' if diff > 0 else 'less'}"
-        else:
-            size = f"{abs(diff):.3f} {'more' if diff > 0 else 'less'} reward per post"
+        size = _how_much(diff, base.value)
         sure = (
             "the interval includes what the posts earned, so it is not clearly different"
             if e.ci_low <= base.value <= e.ci_high
@@ -301,8 +309,8 @@ def holdback_sentence(row: LiftRow) -> str | None:
         return None
     more = "more" if lift.estimate >= 0 else "less"
     size = f"{abs(lift.estimate):.3f} {more} reward per post"
-    if abs(base.estimate) >= 0.05:
-        size += f" (about {abs(lift.estimate) / abs(base.estimate):.0%} {more})"
+    if abs(base.estimate) >= _RELATIVE_FROM:
+        size += f" ({_how_much(lift.estimate, base.estimate)})"
     if lift.low is None or lift.high is None:
         sure = "too few holdback posts for an interval yet"
     elif lift.low > 0:
@@ -378,15 +386,15 @@ def engagement_sentence(e: EngagementView) -> str:
         return f"On {e.platform}, no post of 7–13 days ago has engagement recorded yet."
     each = {k: v / e.recent_posts for k, v in e.recent.items()}
     parts = ", ".join(
-        f"{k} {_count(each[k])}" for k in sorted(each, key=lambda k: -each[k]) if each[k] > 0 and k != "impressions"
+        f"{k} {_count(each[k])}" for k in sorted(INTERACTIONS, key=lambda k: -each.get(k, 0)) if each.get(k, 0) > 0
     )
-    total = sum(v for k, v in each.items() if k != "impressions")
+    total = sum(each.get(k, 0) for k in INTERACTIONS)
     out = f"On {e.platform}, the {e.recent_posts} posts of 7–13 days ago drew {_count(total)} interactions each"
     out += f" ({parts})" if parts else ""
     if e.recent.get("impressions"):
         out += f" and {_count(each['impressions'])} impressions"
     if e.previous_posts:
-        before = sum(v for k, v in e.previous.items() if k != "impressions") / e.previous_posts
+        before = sum(e.previous.get(k, 0) for k in INTERACTIONS) / e.previous_posts
         if before > 0:
             change = total / before - 1
             out += f", {abs(change):.0%} {'more' if change >= 0 else 'fewer'} than"
@@ -461,11 +469,7 @@ def _standouts(rows: Sequence[StandoutPost]) -> str:
 def then_and_now_sentence(t: ThenAndNow) -> str:
     """ "Posts of the last 14 days earned 0.565 on average (1,008 posts), against 0.480 in the
     first 14 days (336 posts): about 18% more." """
-    diff = t.last_mean - t.first_mean
-    if abs(t.first_mean) >= 0.05:
-        size = f"about {abs(diff) / abs(t.first_mean):.0%} {'more' if diff >= 0 else 'less'}"
-    else:
-        size = f"{abs(diff):.3f} {'more' if diff >= 0 else 'less'} per post"
+    size = _how_much(t.last_mean - t.first_mean, t.first_mean)
     return (
         f"Posts of the last {t.days} days earned {t.last_mean:.3f} on average ({t.last_posts:,} posts), against"
         f" {t.first_mean:.3f} in the first {t.days} days ({t.first_posts:,} posts): {size}. (Reward is in [−1, 1];"

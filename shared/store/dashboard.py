@@ -67,12 +67,13 @@ def load_dashboard(
         # Until the transaction ends; a pooled connection keeps nothing of it.
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"sub": str(owner)}),))
-    if business is not None:
-        assert isinstance(business, UUID)  # written into the statements below: a UUID's text is safe
-        activity = f"(select * from business_activity_days where business_id = '{business}'::uuid) a"
-    else:
-        activity = "activity_days" if owner is None else "business_activity_days"
-    first, last = conn.execute(f"select min(day), max(day) from {activity}").fetchone() or (None, None)
+    # An owner's rows through row-level security; one business's by its id.
+    activity = "activity_days" if owner is None and business is None else "business_activity_days"
+    one_business: tuple[str, list[object]] = ("true", []) if business is None else ("business_id = %s", [business])
+    activity_where, activity_args = one_business
+    first, last = conn.execute(
+        f"select min(day), max(day) from {activity} where {activity_where}", activity_args
+    ).fetchone() or (None, None)
     weekly = first is not None and (last - first).days > WEEKLY_AFTER_DAYS
     # Long spans are drawn per week (dated by its Monday): summed here, a row per week instead of seven.
     period = "day - (extract(isodow from day)::int - 1)" if weekly else "day"
@@ -81,7 +82,8 @@ def load_dashboard(
         f"select platform, time_bucket, {period}, sum(decisions), sum(published), sum(rewarded), sum(valued),"
         " sum(reward_sum), sum(choices), sum(explored), max(baseline_at),"
         " (array_agg(baseline_after order by baseline_at desc) filter (where baseline_at is not null))[1]"
-        f" from {activity} group by 1, 2, 3"
+        f" from {activity} where {activity_where} group by 1, 2, 3",
+        activity_args,
     ).fetchall()
     counts: dict[tuple[str, str], int] = {}
     sums = {"posts": 0, "published": 0, "rewarded": 0}
@@ -113,12 +115,9 @@ def load_dashboard(
             key=lambda e: (e.day, e.platform, e.time_bucket),
         )
     )
-    latest_sql = _LATEST_SQL.format(where="" if business is None else " where business_id = %s")
-    posts = tuple(
-        _latest(row) for row in conn.execute(latest_sql, (latest,) if business is None else (business, latest))
-    )
-    profiles = "profiles" if business is None else f"profiles where business_id = '{business}'::uuid"
-    businesses_row = conn.execute(f"select count(*) from {profiles}").fetchone()
+    latest_sql = _LATEST_SQL.format(where=activity_where)
+    posts = tuple(_latest(row) for row in conn.execute(latest_sql, [*activity_args, latest]))
+    businesses_row = conn.execute(f"select count(*) from profiles where {activity_where}", activity_args).fetchone()
     assert businesses_row is not None
     totals = {**sums, "businesses": int(businesses_row[0])}
     return DashboardData(
@@ -270,7 +269,7 @@ def typical_contexts_computed_at(conn: Conn) -> datetime | None:
 # The latest posts first (through their index, under an owner's row-level security too),
 # then what is joined to them.
 _LATEST_SQL = (
-    "with p as materialized (select * from posts{where} order by scheduled_for desc, post_id limit %s)"
+    "with p as materialized (select * from posts where {where} order by scheduled_for desc, post_id limit %s)"
     " select p.post_id::text, pr.name, p.platform, d.time_bucket, p.scheduled_for, p.status, d.action,"
     " d.joint_propensity, d.policy_version, p.mode, p.caption_prompt, p.image_prompt, p.caption, p.image_url,"
     " p.content_source, p.content_status, r.status, r.value, d.holdback, pr.time_zone"
