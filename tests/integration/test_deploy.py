@@ -62,6 +62,21 @@ def test_terraform_deploys_exactly_the_entry_points_of_main():
         assert callable(getattr(main, name))
 
 
+def test_an_instance_imports_only_the_function_it_serves():
+    """Every function is deployed from main.py; an instance of one must not pay, at its cold
+    start, for the others' modules (docs/performance.md, section 5)."""
+    check = (
+        "import sys, functions_framework; "
+        "functions_framework.create_app(target='update_policy', source='main.py'); "
+        "others = sorted(m for m in sys.modules if m.startswith('functions.') and m != 'functions.update_policy' "
+        "and m != 'functions._entry'); "
+        "heavy = [m for m in ('shared.services.dashboard', 'shared.services.generation') if m in sys.modules]; "
+        "sys.exit(str(others + heavy) if others or heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_every_environment_variable_terraform_sets_is_a_setting_the_code_reads():
     env = _locals()["environment"]
     secrets = {_str(v["setting"]) for v in _locals()["secrets"].values()}
