@@ -17,12 +17,17 @@ def arm_summaries(
     """(platform or 'all', holdback) → count, mean and variance of the final reward values
     of the posts scheduled from ``since`` (a UTC day; every post when None), of every business
     or of an ``owner``'s or one ``business`` (the per-business table). One statement."""
-    table = "activity_days" if owner is None and business is None else "business_activity_days"
     where, params = scope_filter(owner, business)
+    every = owner is None and business is None
+    # Every post's: from the per-week rows (a seventh of the days').
+    if since is None:
+        table, span = ("activity_weeks" if every else "business_activity_weeks"), ""
+    else:
+        table, span = ("activity_days" if every else "business_activity_days"), " and day >= %s"
     rows = conn.execute(
         "select coalesce(platform, 'all'), holdback, sum(valued), sum(reward_sum), sum(reward_sumsq)"
-        f" from {table} where {where} and (%s::date is null or day >= %s)"
+        f" from {table} where {where}{span}"
         " group by grouping sets ((platform, holdback), (holdback)) having sum(valued) > 0",
-        (*params, since, since),
+        (*params, *([] if since is None else [since])),
     ).fetchall()
     return {(r[0], bool(r[1])): ArmSummary.of_sums(int(r[2]), float(r[3]), float(r[4])) for r in rows}

@@ -63,8 +63,8 @@ def shown_businesses(
     conn: Conn, owner: UUID | None, since: datetime, limit: int, business: UUID | None = None
 ) -> list[tuple[UUID, str, str]]:
     """(id, name, time zone) of the businesses the page names: the one ``business`` shown; an
-    owner's own; for an operator, the ``limit`` that posted most since ``since`` (from the
-    per-day activity, not the posts)."""
+    owner's own; for an operator, the ``limit`` that posted most since the week of ``since``
+    began (from the per-week activity, not the posts)."""
     if business is not None:
         rows = conn.execute(
             "select business_id, name, time_zone from profiles where business_id = %s", (business,)
@@ -77,7 +77,8 @@ def shown_businesses(
     else:
         rows = conn.execute(
             "select p.business_id, p.name, p.time_zone from profiles p join ("
-            "  select business_id, sum(decisions) as n from business_activity_days where day >= %s::date"
+            "  select business_id, sum(decisions) as n from business_activity_weeks"
+            "  where week >= date_trunc('week', %s::date)::date"
             "  group by 1 order by 2 desc limit %s) a using (business_id) order by a.n desc, p.name",
             (since, limit),
         ).fetchall()

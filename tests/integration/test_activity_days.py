@@ -53,11 +53,9 @@ def recount(rt) -> dict[tuple[Any, ...], dict[str, Any]]:
 
 
 def kept(rt, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    key = (
-        "business_id, platform, time_bucket, day, holdback"
-        if table == "business_activity_days"
-        else ("platform, time_bucket, day, holdback")
-    )
+    period = "week" if table.endswith("_weeks") else "day"
+    key = f"platform, time_bucket, {period}, holdback"
+    key = f"business_id, {key}" if table.startswith("business_") else key
     n_key = len(key.split(", "))
     rows = fetch_all(rt, f"select {key}, {', '.join(COUNTERS)}, baseline_at, baseline_after from {table}")
     return {
@@ -79,9 +77,18 @@ def assert_same(
 
 
 def operator_view(per_business: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    return summed(per_business, lambda key: key[1:])
+
+
+def weekly(per_day: dict[tuple[Any, ...], dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The rows per week (dated by its Monday) from the rows per day (the day second from last)."""
+    return summed(per_day, lambda key: (*key[:-2], key[-2] - timedelta(days=key[-2].weekday()), key[-1]))
+
+
+def summed(rows: dict[tuple[Any, ...], dict[str, Any]], new_key: Any) -> dict[tuple[Any, ...], dict[str, Any]]:
     out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0) | {"baseline": None})
-    for (_, *key), row in per_business.items():
-        total = out[tuple(key)]
+    for key, row in rows.items():
+        total = out[new_key(key)]
         for name in COUNTERS:
             total[name] += row[name]
         if row["baseline"] is not None and (total["baseline"] is None or row["baseline"][0] >= total["baseline"][0]):
@@ -115,6 +122,9 @@ def test_the_activity_tables_equal_a_recount_and_the_backfill_too(runtime, funct
     assert any(key[-1] for key in counted) and any(r["explored"] for r in counted.values())
     assert_same(kept(runtime, "business_activity_days"), counted)
     assert_same(kept(runtime, "activity_days"), operator_view(counted))
+    assert len({key[3] for key in counted}) > len({key[3] for key in weekly(counted)}) >= 1  # days fold into weeks
+    assert_same(kept(runtime, "business_activity_weeks"), weekly(counted))
+    assert_same(kept(runtime, "activity_weeks"), weekly(operator_view(counted)))
 
     # The holdback's lift reads the same rows: every post, or those scheduled from a day on.
     days = sorted({key[3] for key in counted})
@@ -129,12 +139,17 @@ def test_the_activity_tables_equal_a_recount_and_the_backfill_too(runtime, funct
         assert (overall.policy.n, overall.holdback.n) == (want[False], want[True])
     assert want[False] < sum(r["valued"] for k, r in counted.items() if not k[-1])  # the day did filter
 
-    # The migration, run again on emptied tables, counts what was there before it.
+    # The migrations, run again on emptied tables, count what was there before them: the days
+    # from the rows, then the weeks from the days (the second also puts back the fold that
+    # keeps the weeks, which the first replaced).
     with runtime.db.transaction() as conn:
-        conn.execute("truncate activity_days, business_activity_days")
-        conn.execute((Settings().migrations_dir / "20261206040000_dashboard_at_constant_cost.sql").read_text())
+        conn.execute("truncate activity_days, business_activity_days, activity_weeks, business_activity_weeks")
+        for name in ("20261206040000_dashboard_at_constant_cost.sql", "20261206110000_reads_that_stay_flat.sql"):
+            conn.execute((Settings().migrations_dir / name).read_text())
     assert_same(kept(runtime, "business_activity_days"), counted)
     assert_same(kept(runtime, "activity_days"), operator_view(counted))
+    assert_same(kept(runtime, "business_activity_weeks"), weekly(counted))
+    assert_same(kept(runtime, "activity_weeks"), weekly(operator_view(counted)))
 
 
 @pytest.mark.slow

@@ -61,6 +61,8 @@ IN_PLACE = {
     "outbox": None,
     "activity_days": "50",
     "business_activity_days": "50",
+    "activity_weeks": "50",
+    "business_activity_weeks": "50",
     "engagement_days": "50",
     "platform_engagement_days": "50",
     "follower_days": "50",

@@ -58,7 +58,15 @@ def _connect(url: str, autocommit: bool = False) -> psycopg.Connection[tuple[Any
 
 
 # What signed-in users may read (their own rows).
-OWN_ROWS = ("profiles", "posts", "decisions", "snapshots", "rewards", "business_activity_days")
+OWN_ROWS = (
+    "profiles",
+    "posts",
+    "decisions",
+    "snapshots",
+    "rewards",
+    "business_activity_days",
+    "business_activity_weeks",
+)
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 

@@ -14,7 +14,8 @@ _TABLES = (
     "policy_updates, outbox, snapshots, rewards, decisions, posts, profiles, policy_preferences, policy_theta,"
     " dead_letters, policy_lifecycle, policy_snapshot_preferences, policy_snapshot_theta,"
     " policy_snapshot_baselines, policy_snapshot_arrays, policy_snapshots, context_normalisers, learner_arrays,"
-    " learner_statistics, business_rates, activity_days, business_activity_days, evaluations,"
+    " learner_statistics, business_rates, activity_days, business_activity_days, activity_weeks,"
+    " business_activity_weeks, evaluations,"
     " typical_contexts, slot_rewards, business_slot_rewards, value_rewards,"
     " engagement_days, platform_engagement_days, follower_days, standout_posts"
 )

@@ -56,6 +56,8 @@ ALL_TABLES = (
     "business_rates",
     "activity_days",
     "business_activity_days",
+    "activity_weeks",
+    "business_activity_weeks",
     "evaluations",
     "typical_contexts",
     "slot_rewards",
