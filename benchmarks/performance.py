@@ -397,7 +397,10 @@ class Bench:
         # What autovacuum does after a bulk load, done before measuring: otherwise its pass over
         # the new rows (gigabytes at 10⁶) runs during the measurements.
         with self.rt.db.statement() as conn:
-            conn.execute("vacuum (analyze) posts, decisions, rewards, snapshots, activity_days, business_activity_days")
+            conn.execute(
+                "vacuum (analyze) posts, decisions, rewards, snapshots, activity_days, business_activity_days,"
+                " activity_weeks, business_activity_weeks, engagement_days, platform_engagement_days, follower_days"
+            )
 
     def _history_setup(self) -> None:
         """The history's businesses, a pool of 1,000 random contexts, and a real decision to copy."""
@@ -729,6 +732,9 @@ def cold_starts(bench: Bench, url: str, quick: bool) -> None:
         ),
     ]
     for label, fn, how in cases:
+        if "sweep" in how:
+            # The policy moved on since the stored evaluation (as after any update): the refresh evaluates.
+            bench.sql("delete from evaluations")
         # The first spawn also serves n more requests (memory as it serves); the others only the first.
         # The sweep's refresh is due once: its first spawn stores what the others would find fresh.
         runs = [cold_start(fn, url, n if k == 0 else 0, **how) for k in range(1 if "sweep" in how else spawns)]

@@ -3,6 +3,7 @@ and the current policy (SQL only)."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -33,68 +34,101 @@ class CurrentPolicy:
     arrays: dict[str, FloatArray] = field(default_factory=dict)  # the reward-model learner's shared solution
 
 
+# Brackets out of a JSON array of arrays of numbers, leaving the numbers and their commas.
+_BRACKETS = str.maketrans("[]", "  ")
+
+# The rewarded decisions evaluation reads, newest first (the decisions_created_at index).
+_REWARDED = (
+    " from decisions d join rewards r using (post_id)"
+    " where r.value is not null and not d.holdback{space} order by d.created_at desc, d.decision_id limit %s"
+)
+
+
 def load_logged(conn: Conn, limit: int) -> LoggedArrays:
     """The latest ``limit`` decisions that have a final reward value, oldest first, as arrays.
     Holdback decisions are left out: their one-hot π supports no other policy. So are
     decisions made over another action space than the newest one's (their columns differ).
 
-    Read in batches through a server-side cursor, with only what the estimators use of each
-    choice (its values, π and the chosen value; the explanations are left in the database),
-    straight into the arrays: memory stays close to the contexts themselves (768 floats each)."""
+    The newest decision gives the columns (its dimensions and values). Every decision's π
+    and chosen columns come from the database as float arrays, in binary, through a
+    server-side cursor, straight into the arrays: no JSON is parsed per decision, and memory
+    stays close to the contexts themselves (768 floats each)."""
+    newest = conn.execute(
+        "select d.action_space,"
+        " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values')) from jsonb_array_elements(d.choices) c)"
+        + _REWARDED.format(space=""),
+        (1,),
+    ).fetchone()
+    if newest is None:
+        return LoggedArrays(
+            (),
+            (),
+            (),
+            (),
+            (),
+            np.zeros((0, CONTEXT_DIM)),
+            np.zeros((0, 0)),
+            np.zeros((0, 0), dtype=np.intp),
+            np.zeros(0),
+            np.zeros(0),
+        )
+    space, layout = newest
+    dimensions = tuple(str(c[0]) for c in layout)
+    values = tuple(tuple(str(v) for v in c[1]) for c in layout)
+    sizes = [len(v) for v in values]
+    offsets = tuple(int(o) for o in np.cumsum([0, *sizes[:-1]]))
+    columns = [{v: o + k for k, v in enumerate(vs)} for o, vs in zip(offsets, values, strict=True)]
     xs = np.empty((limit, CONTEXT_DIM))
-    pis: list[list[float]] = []
-    chosen: list[list[int]] = []
-    shaped: list[float] = []
-    rewards: list[float] = []
+    pi = np.empty((limit, sum(sizes)))
+    chosen = np.empty((limit, len(dimensions)), dtype=np.intp)
+    excluded = np.empty(limit)
+    propensity = np.empty(limit)
+    rewards = np.empty(limit)
     platforms: list[str] = []
     buckets: list[str] = []
-    dimensions: tuple[str, ...] = ()
-    values: tuple[tuple[str, ...], ...] = ()
-    offsets: tuple[int, ...] = ()
-    columns: list[dict[str, int]] = []
+    n = 0
     with conn.cursor(name="logged_decisions", binary=True) as cursor:
         cursor.itersize = 500
         cursor.execute(
             "select r.value, d.platform, d.time_bucket, d.x, d.excluded, d.joint_propensity,"
-            " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values', c->'pi', c->'chosen'))"
-            "  from jsonb_array_elements(d.choices) c)"
-            " from decisions d join rewards r using (post_id)"
-            " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit %s",
-            (limit,),
+            " jsonb_path_query_array(d.choices, '$[*].pi')::text,"
+            " jsonb_path_query_array(d.choices, '$[*].chosen')::text"
+            + _REWARDED.format(space=" and d.action_space = %s"),
+            (space, limit),
         )
-        for reward, platform, time_bucket, x, excluded, propensity, choices in cursor:
-            if not dimensions:  # the newest decision's action space
-                dimensions = tuple(c[0] for c in choices)
-                values = tuple(tuple(c[1]) for c in choices)
-                offsets = tuple(int(o) for o in np.cumsum([0, *(len(v) for v in values[:-1])]))
-                columns = [{v: o + k for k, v in enumerate(vs)} for o, vs in zip(offsets, values, strict=True)]
-            elif len(choices) != len(dimensions) or any(
-                c[0] != d or tuple(c[1]) != v for c, d, v in zip(choices, dimensions, values, strict=False)
-            ):
+        for reward, platform, time_bucket, x, left_out, joint, pi_text, chosen_text in cursor:
+            # π of every dimension, in the space's order: "[[0.2, 0.8], [...]]", numbers parsed in C.
+            row_pi = np.fromstring(pi_text.translate(_BRACKETS), sep=",")
+            names = json.loads(chosen_text)
+            if row_pi.size != pi.shape[1] or len(names) != len(columns):
+                continue  # not the newest decision's layout after all
+            try:
+                chosen[n] = [column[name] for column, name in zip(columns, names, strict=True)]
+            except KeyError:
                 continue
-            pi = [float(p) for c in choices for p in c[2]]
-            picked = [col[c[3]] for col, c in zip(columns, choices, strict=True)]
-            xs[len(rewards)] = x
-            pis.append(pi)
-            chosen.append(picked)
-            # The probability the action was drawn with, when it is not the product of the
-            # choices' (a decision the variety cap shaped, docs/variety.md).
-            shaped.append(math.prod(pi[k] for k in picked) / float(propensity) if excluded > 0 else 1.0)
-            rewards.append(float(reward))
+            xs[n], pi[n] = x, row_pi
+            excluded[n], propensity[n], rewards[n] = left_out, joint, reward
             platforms.append(platform)
             buckets.append(time_bucket)
-    n = len(rewards)
+            n += 1
+    # Oldest first.
+    xs, pi, chosen = xs[:n][::-1], pi[:n][::-1], chosen[:n][::-1]
+    excluded, propensity, rewards = excluded[:n][::-1], propensity[:n][::-1], rewards[:n][::-1]
+    # The probability the action was drawn with, when it is not the product of the choices'
+    # (a decision the variety cap shaped, docs/variety.md).
+    product = np.prod(np.take_along_axis(pi, chosen, axis=1), axis=1) if n else np.zeros(0)
+    shaped = np.where(excluded > 0, product / np.where(excluded > 0, propensity, 1.0), 1.0)
     return LoggedArrays(
         dimensions=dimensions,
         values=values,
         offsets=offsets,
         platforms=tuple(reversed(platforms)),
         time_buckets=tuple(reversed(buckets)),
-        x=xs[:n][::-1],
-        pi=np.array(pis[::-1], dtype=np.float64).reshape(n, -1) if n else np.zeros((0, 0)),
-        chosen=np.array(chosen[::-1], dtype=np.intp).reshape(n, -1) if n else np.zeros((0, 0), dtype=np.intp),
-        shaped=np.array(shaped[::-1]),
-        rewards=np.array(rewards[::-1]),
+        x=xs,
+        pi=pi,
+        chosen=chosen,
+        shaped=shaped,
+        rewards=rewards,
     )
 
 

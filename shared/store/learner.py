@@ -60,11 +60,17 @@ def read_statistics(conn: Conn) -> tuple[int, dict[str, FloatArray]]:
 def write_checkpoint(conn: Conn, state: Mapping[str, FloatArray], version: int) -> None:
     """The whole state (``RidgeIGW.state()``) as of ``version``: the checkpoint, and the
     solution from it. Replaces both. Caller holds the version lock."""
-    conn.execute("delete from learner_statistics")
-    conn.execute("delete from learner_arrays")
-    _upsert(conn, "learner_statistics", state)
-    _upsert(conn, "learner_arrays", {k: v for k, v in state.items() if RidgeIGW.is_solution(k)})
+    _replace(conn, "learner_statistics", state)
+    _replace(conn, "learner_arrays", {k: v for k, v in state.items() if RidgeIGW.is_solution(k)})
     conn.execute("update policy_state set statistics_version = %s", (version,))
+
+
+def _replace(conn: Conn, table: str, arrays: Mapping[str, FloatArray]) -> None:
+    """Exactly ``arrays`` in ``table``: the rows of other names deleted, the others updated in
+    place. Deleting every row and inserting them again left all of them dead at every
+    checkpoint; an update stays in its row's page (migration 20261206120000)."""
+    conn.execute(f"delete from {table} where not (name = any(%s))", (sorted(arrays),))
+    _upsert(conn, table, arrays)
 
 
 def restore_checkpoint(conn: Conn, snapshot_id: int, version: int) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from shared.core.target_policies import default_what_ifs
 from shared.services.evaluation import MINIMUM, evaluate_logged, refresh_evaluation
-from shared.store.evaluation import cached_evaluation
+from shared.store.evaluation import cached_evaluation, load_logged
 from simulation.campaign import CampaignConfig, run_campaign
 from tests.support.cli import run_cli
 from tests.support.database import START
@@ -110,3 +110,49 @@ def test_holdback_decisions_are_left_out_of_the_evaluation(runtime, functions, m
     assert result.n == drawn
     logging = next(e for e in result.estimates if e.policy == "logging policy (as run)" and e.estimator == "IPS")
     assert logging.ess == pytest.approx(drawn)
+
+
+@pytest.mark.slow
+def test_the_log_is_read_into_arrays_as_the_decisions_json_says(runtime, campaign):
+    """load_logged against a reading of each decision's choices in Python: π, the chosen
+    columns, the variety cap's shaped propensity, the rewards, oldest first; a decision over
+    another action space than the newest one's is left out."""
+    with runtime.db.transaction() as conn:
+        rows = conn.execute(
+            "select d.decision_id, d.joint_propensity from decisions d join rewards r using (post_id)"
+            " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit 30"
+        ).fetchall()
+        elsewhere = rows[5][0]
+        capped = next(decision for decision, joint in rows[6:] if joint <= 0.7)
+        # One decision as the variety cap leaves it (a share of π left out, the joint propensity
+        # renormalised), one over an older space.
+        conn.execute(
+            "update decisions set excluded = 0.25, joint_propensity = joint_propensity / 0.75 where decision_id = %s",
+            (capped,),
+        )
+        conn.execute("update decisions set action_space = 'older-v0' where decision_id = %s", (elsewhere,))
+        expected = conn.execute(
+            "select d.decision_id, r.value, d.platform, d.time_bucket, d.x, d.choices, d.excluded, d.joint_propensity"
+            " from decisions d join rewards r using (post_id)"
+            " where r.value is not null and not d.holdback and d.decision_id <> %s"
+            " order by d.created_at desc, d.decision_id limit 40",
+            (elsewhere,),
+        ).fetchall()[::-1]
+        logged = load_logged(conn, 40)
+    assert len(logged) == len(expected) == 40
+    first = expected[-1][5]
+    assert logged.dimensions == tuple(c["dimension"] for c in first)
+    assert logged.values == tuple(tuple(c["values"]) for c in first)
+    for i, (decision, value, platform, bucket, x, choices, excluded, joint) in enumerate(expected):
+        assert (logged.platforms[i], logged.time_buckets[i]) == (platform, bucket)
+        assert logged.rewards[i] == value
+        assert np.array_equal(logged.x[i], np.asarray(x))
+        assert np.array_equal(logged.pi[i], np.concatenate([c["pi"] for c in choices]))
+        columns = [o + c["values"].index(c["chosen"]) for o, c in zip(logged.offsets, choices, strict=True)]
+        assert logged.chosen[i].tolist() == columns
+        product = float(np.prod([c["pi"][c["values"].index(c["chosen"])] for c in choices]))
+        want = product / joint if excluded > 0 else 1.0
+        assert logged.shaped[i] == pytest.approx(want, rel=1e-12), decision
+    place = [row[0] for row in expected].index(capped)
+    assert logged.shaped[place] == pytest.approx(0.75, rel=1e-9)
+    assert np.count_nonzero(logged.shaped != 1.0) == 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from shared.store.learner import write_checkpoint, write_solution
 from shared.store.policy import apply_summed
-from tests.support.functions import fetch_one
+from tests.support.functions import fetch_all, fetch_one
 
 DIMENSIONS = [("TONE", v) for v in ("a", "b", "c")] + [("HOOK_TYPE", v) for v in ("a", "b", "c")]
 
@@ -28,6 +29,26 @@ def test_thousands_of_theta_rewrites_leave_the_table_a_few_pages(runtime):
     assert pages <= 200, pages
     rows = fetch_one(runtime, "select count(*) from policy_theta")[0]
     assert rows == len(DIMENSIONS)
+
+
+def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
+    """The solution at every group and the whole state at every checkpoint, hundreds of times:
+    the heap a decision reads keeps a few pages (deleted and inserted again at each checkpoint,
+    every row was left dead: 400 rewrites here grew it to hundreds of pages)."""
+    rng = np.random.default_rng(1)
+    businesses = [f"business/{i}/v" for i in range(40)]
+    for k in range(400):
+        solution = {"theta": rng.normal(size=800), "meta": rng.normal(size=5)}
+        solution |= {name: rng.normal(size=40) for name in businesses}
+        with runtime.db.transaction() as conn:
+            if k % 4 == 0:
+                write_checkpoint(conn, {**solution, "p": rng.normal(size=300)}, k)
+            else:
+                write_solution(conn, solution)
+    pages = fetch_one(runtime, "select pg_relation_size('learner_arrays') / current_setting('block_size')::int")[0]
+    assert pages <= 40, pages
+    names = {r[0] for r in fetch_all(runtime, "select name from learner_arrays")}
+    assert names == {"theta", "meta", *businesses}
 
 
 def test_the_latest_decisions_are_read_through_an_index(runtime):
@@ -66,6 +87,6 @@ IN_PLACE = {
     "engagement_days": "50",
     "platform_engagement_days": "50",
     "follower_days": "50",
-    "learner_arrays": None,
-    "learner_statistics": None,
+    "learner_arrays": "50",
+    "learner_statistics": "50",
 }
