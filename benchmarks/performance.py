@@ -347,7 +347,8 @@ class Bench:
         decision (768 random floats of context, a real decision's choices), a final reward and
         two snapshots (bulk SQL; the activity tables' triggers count them as they would live)."""
         self._history_setup()
-        have = self.sql("select count(*) from posts")[0][0]
+        # The history's own posts (the earlier sections' posts, all of the last days, are not counted).
+        have = self.sql("select count(*) from posts where request_id like 'hist-%%'")[0][0]
         missing = total - have
         step = 50_000
         # A deployment writes its rows as time passes: the rows of a load go in oldest first,
@@ -627,8 +628,9 @@ def growth(bench: Bench) -> None:
     out("within 20% of 10³, ≤ 1 s, peak RSS ≤ 256 MB at every size)")
     out()
     out(
-        "| posts and decisions stored | decision p50 | decision p99 | sweep per reward (2,000 due) |"
-        " page p50 (p99) | owner's page p50 | evaluation p50 | peak RSS page / evaluation |"
+        "| history posts and decisions stored | decision p50 | decision p99 | sweep per reward (2,000 due) |"
+        " page p50 (p99), its size | owner's page p50, its size | evaluation p50 (decisions) |"
+        " peak RSS page / evaluation |"
     )
     out("|---|---|---|---|---|---|---|---|")
     first: dict[str, float] = {}
@@ -656,27 +658,29 @@ def growth(bench: Bench) -> None:
 
         out(
             f"| {size:,} | {vs['decision']} | {ms(pct(lat, 99))} | {ms(sec / max(settled, 1))} |"
-            f" {vs['page']} ({ms(page.p99)}) | {vs['owner']} | {vs['evaluation']} |"
+            f" {vs['page']} ({ms(page.p99)}), {page.size / 1000:.0f} kB | {vs['owner']}, {owner.size / 1000:.0f} kB |"
+            f" {vs['evaluation']} ({evaluation.size:,}) |"
             f" {page.peak_rss_mb:.0f} / {evaluation.peak_rss_mb:.0f} MB |"
         )
     out()
-    full = [size for size in s.history if size >= EVALUATION_WINDOW]
-    if len(full) > 1:
-        low, high = by_size[full[0]], by_size[full[-1]]
+    if len(s.history) > 2:
+        low, high = by_size[s.history[1]], by_size[s.history[-1]]
         growth = {k: f"{high[k] / low[k] - 1:+.0%}" for k in high}
         out(
-            f"From {full[0]:,} stored posts (the first size whose evaluation window of {EVALUATION_WINDOW:,}"
-            f" rewarded decisions is full) to {full[-1]:,}: page {growth['page']}, owner's"
-            f" page {growth['owner']}, evaluation {growth['evaluation']}."
-            " Below it the evaluation reads fewer decisions, and the smaller histories leave most of a year's cells"
-            " and weeks without a post (an owner's business had about ten posts at 10³), so their pages show less."
+            f"From {s.history[1]:,} history posts to {s.history[-1]:,}: page {growth['page']}, owner's page"
+            f" {growth['owner']}, evaluation {growth['evaluation']}. At {s.history[0]:,} most of the year's cells"
+            " and weeks have no post yet (an owner's business has about ten), so the pages show less (their size);"
+            f" from {s.history[1]:,} on every cell has posts in most weeks. The evaluation reads the latest"
+            f" {EVALUATION_WINDOW:,} rewarded decisions (or all there are)."
         )
         out()
     out(
         f"History rows: posts of {HISTORY_BUSINESSES} businesses over a year, every platform and time bucket,"
         " each with its decision (768 random context floats, stored as the service stores them), a final"
         " reward and two snapshots (bulk SQL, counted by the activity tables' triggers as live writes are),"
-        " vacuumed and analysed after each load as autovacuum would leave them."
+        " vacuumed and analysed after each load as autovacuum would leave them, and written oldest first as a"
+        " deployment writes them. Beside them are the posts the sections before made (in a full run about"
+        " 110,000, all of the last days; they are the newest decisions the evaluation reads)."
         " The page is read after the sweep's refresh (typical contexts, evaluation) as a deployment's page is."
         f" Page and evaluation: {s.page_repeats} repeats each in a fresh process (the first included in the"
         " p99, not in the p50), as the report function and the sweep run them; the owner's page is one"
@@ -695,6 +699,7 @@ class PageCost:
     p50: float  # of the repeats after the first
     p99: float  # of every repeat
     peak_rss_mb: float
+    size: int  # the page's length (characters) or the decisions evaluated
 
 
 def page_cost(url: str, what: str, repeats: int, owner: uuid.UUID | None = None) -> PageCost:
@@ -708,7 +713,7 @@ def page_cost(url: str, what: str, repeats: int, owner: uuid.UUID | None = None)
         raise RuntimeError(done.stderr[-2000:])
     result = json.loads(done.stdout.strip().splitlines()[-1])
     times = [float(t) for t in result["times"]]
-    return PageCost(pct(times[1:] or times, 50), pct(times, 99), float(result["peak_rss_mb"]))
+    return PageCost(pct(times[1:] or times, 50), pct(times, 99), float(result["peak_rss_mb"]), int(result["size"]))
 
 
 def cold_starts(bench: Bench, url: str, quick: bool) -> None:
@@ -767,7 +772,9 @@ def learning_while_deciding(bench: Bench) -> None:
         " the learner's checkpoint, on disk (live) | ledger (policy_updates) | updates/s since the row above |"
     )
     out("|---|---|---|---|---|---|---|")
-    bench.grow_history(max(s.learn_updates[-1] + 1_000, bench.sql("select count(*) from posts")[0][0]))
+    bench.grow_history(
+        max(s.learn_updates[-1] + 1_000, bench.sql("select count(*) from posts where request_id like 'hist-%%'")[0][0])
+    )
     v0 = bench.sql("select version from policy_state")[0][0]
     applied, first = 0, None
     for target in s.learn_updates:

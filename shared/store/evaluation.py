@@ -37,10 +37,14 @@ class CurrentPolicy:
 # Brackets out of a JSON array of arrays of numbers, leaving the numbers and their commas.
 _BRACKETS = str.maketrans("[]", "  ")
 
-# The rewarded decisions evaluation reads, newest first (the decisions_created_at index).
+# The rewarded decisions evaluation reads, newest first (the decisions_created_at index): their
+# keys first, then what is computed from each (decisions made in one instant tie on created_at,
+# and a sort of the ties would otherwise compute it for every tied row, not the ones kept).
 _REWARDED = (
+    "with latest as materialized (select d.decision_id, d.created_at, r.value"
     " from decisions d join rewards r using (post_id)"
-    " where r.value is not null and not d.holdback{space} order by d.created_at desc, d.decision_id limit %s"
+    " where r.value is not null and not d.holdback{space} order by d.created_at desc, d.decision_id limit %s)"
+    " select {columns} from latest l join decisions d using (decision_id) order by l.created_at desc, l.decision_id"
 )
 
 
@@ -53,12 +57,11 @@ def load_logged(conn: Conn, limit: int) -> LoggedArrays:
     and chosen columns come from the database as float arrays, in binary, through a
     server-side cursor, straight into the arrays: no JSON is parsed per decision, and memory
     stays close to the contexts themselves (768 floats each)."""
-    newest = conn.execute(
-        "select d.action_space,"
+    layout_of = (
+        "d.action_space,"
         " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values')) from jsonb_array_elements(d.choices) c)"
-        + _REWARDED.format(space=""),
-        (1,),
-    ).fetchone()
+    )
+    newest = conn.execute(_REWARDED.format(space="", columns=layout_of), (1,)).fetchone()
     if newest is None:
         return LoggedArrays(
             (),
@@ -90,10 +93,12 @@ def load_logged(conn: Conn, limit: int) -> LoggedArrays:
     with conn.cursor(name="logged_decisions", binary=True) as cursor:
         cursor.itersize = 500
         cursor.execute(
-            "select r.value, d.platform, d.time_bucket, d.x, d.excluded, d.joint_propensity,"
-            " jsonb_path_query_array(d.choices, '$[*].pi')::text,"
-            " jsonb_path_query_array(d.choices, '$[*].chosen')::text"
-            + _REWARDED.format(space=" and d.action_space = %s"),
+            _REWARDED.format(
+                space=" and d.action_space = %s",
+                columns="l.value, d.platform, d.time_bucket, d.x, d.excluded, d.joint_propensity,"
+                " jsonb_path_query_array(d.choices, '$[*].pi')::text,"
+                " jsonb_path_query_array(d.choices, '$[*].chosen')::text",
+            ),
             (space, limit),
         )
         for reward, platform, time_bucket, x, left_out, joint, pi_text, chosen_text in cursor:
