@@ -37,14 +37,15 @@ class CurrentPolicy:
 # Brackets out of a JSON array of arrays of numbers, leaving the numbers and their commas.
 _BRACKETS = str.maketrans("[]", "  ")
 
-# The rewarded decisions evaluation reads, newest first (the decisions_created_at index): their
-# keys first, then what is computed from each (decisions made in one instant tie on created_at,
-# and a sort of the ties would otherwise compute it for every tied row, not the ones kept).
+# The rewarded decisions evaluation reads, newest first in a total order that an index keeps
+# (decisions_created_at_decision: decisions made in one instant tie on created_at), their keys
+# first and then what is computed from each, for the rows kept only.
 _REWARDED = (
     "with latest as materialized (select d.decision_id, d.created_at, r.value"
-    " from decisions d join rewards r using (post_id)"
-    " where r.value is not null and not d.holdback{space} order by d.created_at desc, d.decision_id limit %s)"
-    " select {columns} from latest l join decisions d using (decision_id) order by l.created_at desc, l.decision_id"
+    " from decisions d join rewards r using (post_id) where r.value is not null and not d.holdback{space}"
+    " order by d.created_at desc, d.decision_id desc limit %s)"
+    " select {columns} from latest l join decisions d using (decision_id)"
+    " order by l.created_at desc, l.decision_id desc"
 )
 
 

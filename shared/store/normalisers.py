@@ -110,7 +110,7 @@ def recent_contexts(conn: Conn, last: int) -> FloatArray:
     """The raw x of the latest ``last`` decisions, shape (m, 768)."""
     rows = (
         conn.cursor(binary=True)
-        .execute("select x from decisions order by created_at desc, decision_id limit %s", (last,))
+        .execute("select x from decisions order by created_at desc, decision_id desc limit %s", (last,))
         .fetchall()
     )
     if not rows:

@@ -120,7 +120,7 @@ def test_the_log_is_read_into_arrays_as_the_decisions_json_says(runtime, campaig
     with runtime.db.transaction() as conn:
         rows = conn.execute(
             "select d.decision_id, d.joint_propensity from decisions d join rewards r using (post_id)"
-            " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id limit 30"
+            " where r.value is not null and not d.holdback order by d.created_at desc, d.decision_id desc limit 30"
         ).fetchall()
         elsewhere = rows[5][0]
         capped = next(decision for decision, joint in rows[6:] if joint <= 0.7)
@@ -135,7 +135,7 @@ def test_the_log_is_read_into_arrays_as_the_decisions_json_says(runtime, campaig
             "select d.decision_id, r.value, d.platform, d.time_bucket, d.x, d.choices, d.excluded, d.joint_propensity"
             " from decisions d join rewards r using (post_id)"
             " where r.value is not null and not d.holdback and d.decision_id <> %s"
-            " order by d.created_at desc, d.decision_id limit 40",
+            " order by d.created_at desc, d.decision_id desc limit 40",
             (elsewhere,),
         ).fetchall()[::-1]
         logged = load_logged(conn, 40)

@@ -33,8 +33,8 @@ def test_thousands_of_theta_rewrites_leave_the_table_a_few_pages(runtime):
 
 def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
     """The solution at every group and the whole state at every checkpoint, hundreds of times:
-    the heap a decision reads keeps a few pages (deleted and inserted again at each checkpoint,
-    every row was left dead: 400 rewrites here grew it to hundreds of pages)."""
+    the heap a decision reads keeps a few dozen pages (deleted and inserted again at each
+    checkpoint, every row was left dead: 400 rewrites here grew it to 400 pages)."""
     rng = np.random.default_rng(1)
     businesses = [f"business/{i}/v" for i in range(40)]
     for k in range(400):
@@ -46,18 +46,26 @@ def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
             else:
                 write_solution(conn, solution)
     pages = fetch_one(runtime, "select pg_relation_size('learner_arrays') / current_setting('block_size')::int")[0]
-    assert pages <= 40, pages
+    # Deleted and inserted again: 400 pages. In place: under 40 alone, under 60 beside the other
+    # tests of a parallel run (their snapshots keep old versions from being pruned a while).
+    assert pages <= 120, pages
     names = {r[0] for r in fetch_all(runtime, "select name from learner_arrays")}
     assert names == {"theta", "meta", *businesses}
 
 
-def test_the_latest_decisions_are_read_through_an_index(runtime):
+def test_the_latest_decisions_are_read_in_their_order_through_an_index(runtime):
+    """In the total order the evaluation and the normaliser's fit use, so that decisions tied on
+    created_at are not all read and sorted before the first is returned."""
     with runtime.db.transaction() as conn:
         conn.execute("set local enable_seqscan = off")
         plan = "\n".join(
-            r[0] for r in conn.execute("explain select x from decisions order by created_at desc limit 10").fetchall()
+            r[0]
+            for r in conn.execute(
+                "explain select x from decisions order by created_at desc, decision_id desc limit 10"
+            ).fetchall()
         )
-    assert "decisions_created_at" in plan, plan
+    assert "decisions_created_at_decision" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_tables_updated_in_place_are_vacuumed_by_a_fixed_threshold_not_a_share_of_their_size(runtime):
