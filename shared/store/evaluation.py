@@ -54,10 +54,10 @@ def load_logged(conn: Conn, limit: int) -> LoggedArrays:
     Holdback decisions are left out: their one-hot π supports no other policy. So are
     decisions made over another action space than the newest one's (their columns differ).
 
-    The newest decision gives the columns (its dimensions and values). Every decision's π
-    and chosen columns come from the database as float arrays, in binary, through a
-    server-side cursor, straight into the arrays: no JSON is parsed per decision, and memory
-    stays close to the contexts themselves (768 floats each)."""
+    The newest decision gives the columns (its dimensions and values). Each decision's π and
+    chosen values come through a server-side cursor as two short jsonpath texts (the numbers
+    parsed in C, the names looked up), not its whole choices document, straight into the
+    arrays: memory stays close to the contexts themselves (768 floats each)."""
     layout_of = (
         "d.action_space,"
         " (select jsonb_agg(jsonb_build_array(c->'dimension', c->'values')) from jsonb_array_elements(d.choices) c)"
