@@ -19,7 +19,7 @@ from tests.support.policy_states import install
 def sure_of_the_first_recipe(rt) -> None:
     """H strongly for each dimension's first value on x, in every time bucket. The ε floor still
     explores now and then, so the tests' businesses have fixed ids: their decisions' ids, and so
-    their draws, are the same on every run (a random id made them fail about one run in ten)."""
+    their draws, are the same on every run (with random ids one failed once in four full runs)."""
     prefs = {
         ("x", bucket, d.name, d.values[0]): 12.0
         for bucket in ("morning", "afternoon", "evening", "night")
