@@ -1,11 +1,19 @@
 """The reward-model learner's state (``shared.core.bandit.RidgeIGW``), in two parts: the
 solution a decision reads (``learner_arrays``, current at every version) and a checkpoint
 of the whole state (``learner_statistics`` at ``policy_state.statistics_version``); the
-ledger's groups since the checkpoint complete it (``groups_between``)."""
+ledger's groups since the checkpoint complete it (``groups_between``).
+
+Every array is kept as consecutive parts of at most ``PART`` floats, a row each
+(name, part, data), in these tables and in the snapshots (``policy_snapshot_arrays``).
+A row that small stays in its page: Postgres moves a value out of line (TOAST) once its
+row passes about 2 kB, and every rewrite of an out-of-line value leaves its old chunks dead
+until a vacuum. Rewritten at every group, θ (6.4 kB whole) left megabytes of them at a busy
+deployment's pace; parts are updated in place, and their old versions pruned in the page
+(docs/decisions.md, "The learner's arrays in parts")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
 import numpy as np
@@ -15,31 +23,54 @@ from shared.core.context import FloatArray
 from shared.store.db import Conn
 from shared.store.posts import DECISION_COLUMNS_OF_D, PendingUpdate, decision_from_row
 
+# 200 float8 (1,600 bytes) with the row's header, name and array header stay under the
+# 2,032 bytes at which Postgres starts moving values out of line.
+PART = 200
+
+
+def joined(rows: Iterable[tuple[str, int, Sequence[float]]]) -> dict[str, FloatArray]:
+    """The arrays stored as ``rows`` of (name, part, data), each its parts in order, flat."""
+    parts: dict[str, dict[int, Sequence[float]]] = {}
+    for name, part, data in rows:
+        parts.setdefault(name, {})[int(part)] = data
+    return {name: np.concatenate([np.asarray(p[k], dtype=np.float64) for k in sorted(p)]) for name, p in parts.items()}
+
 
 def read_arrays(conn: Conn, names: Sequence[str] | None = None) -> dict[str, FloatArray]:
     """The solution arrays called ``names`` (None: all of them), flat; absent names are left out."""
     cur = conn.cursor(binary=True)
     if names is None:
-        rows = cur.execute("select name, data from learner_arrays").fetchall()
+        rows = cur.execute("select name, part, data from learner_arrays").fetchall()
     else:
-        rows = cur.execute("select name, data from learner_arrays where name = any(%s)", (list(names),)).fetchall()
-    return {name: np.asarray(data, dtype=np.float64) for name, data in rows}
+        rows = cur.execute(
+            "select name, part, data from learner_arrays where name = any(%s)", (list(names),)
+        ).fetchall()
+    return joined(rows)
 
 
 def _upsert(conn: Conn, table: str, arrays: Mapping[str, FloatArray]) -> None:
-    """Insert or replace every array of ``arrays`` (flattened) in one statement."""
+    """Insert or replace every array of ``arrays`` (flattened, in parts of ``PART``) in one
+    statement, and drop the parts an array no longer reaches."""
     names = sorted(arrays)
     if not names:
         return
     flat = [np.ravel(np.asarray(arrays[n], dtype=np.float64)) for n in names]
-    ends = np.cumsum([f.size for f in flat])
-    starts = ends - np.array([f.size for f in flat]) + 1
+    counts = [max(1, -(-f.size // PART)) for f in flat]  # an empty array keeps one empty part
+    rows: list[tuple[str, int, int, int]] = []  # name, part, first and last float (1-based, inclusive)
+    start = 0
+    for name, f, count in zip(names, flat, counts, strict=True):
+        rows += [(name, k, start + k * PART + 1, start + min((k + 1) * PART, f.size)) for k in range(count)]
+        start += f.size
     # One flat binary array sliced per row in SQL, as in policy.apply_summed.
     conn.execute(
-        f"insert into {table} (name, data)"
-        " select n, (%b::float8[])[s:e] from unnest(%s::text[], %s::int8[], %s::int8[]) as t(n, s, e)"
-        " on conflict (name) do update set data = excluded.data",
-        (np.concatenate(flat), names, starts.tolist(), ends.tolist()),
+        f"insert into {table} (name, part, data)"
+        " select n, k, (%b::float8[])[s:e] from unnest(%s::text[], %s::int4[], %s::int8[], %s::int8[]) as t(n, k, s, e)"
+        " on conflict (name, part) do update set data = excluded.data",
+        (np.concatenate(flat), *(list(c) for c in zip(*rows, strict=True))),
+    )
+    conn.execute(
+        f"delete from {table} t using unnest(%s::text[], %s::int4[]) as c(n, k) where t.name = c.n and t.part >= c.k",
+        (names, counts),
     )
 
 
@@ -53,8 +84,8 @@ def read_statistics(conn: Conn) -> tuple[int, dict[str, FloatArray]]:
     """(the checkpoint's version, the whole state as of it, flat arrays)."""
     row = conn.execute("select statistics_version from policy_state").fetchone()
     assert row is not None
-    rows = conn.cursor(binary=True).execute("select name, data from learner_statistics").fetchall()
-    return int(row[0]), {name: np.asarray(data, dtype=np.float64) for name, data in rows}
+    rows = conn.cursor(binary=True).execute("select name, part, data from learner_statistics").fetchall()
+    return int(row[0]), joined(rows)
 
 
 def write_checkpoint(conn: Conn, state: Mapping[str, FloatArray], version: int) -> None:
@@ -68,7 +99,7 @@ def write_checkpoint(conn: Conn, state: Mapping[str, FloatArray], version: int) 
 def _replace(conn: Conn, table: str, arrays: Mapping[str, FloatArray]) -> None:
     """Exactly ``arrays`` in ``table``: the rows of other names deleted, the others updated in
     place. Deleting every row and inserting them again left all of them dead at every
-    checkpoint; an update stays in its row's page (migration 20261206120000)."""
+    checkpoint; an update stays in its row's page (migrations 20261206120000, 20261207100000)."""
     conn.execute(f"delete from {table} where not (name = any(%s))", (sorted(arrays),))
     _upsert(conn, table, arrays)
 
@@ -78,13 +109,14 @@ def restore_checkpoint(conn: Conn, snapshot_id: int, version: int) -> None:
     conn.execute("delete from learner_statistics")
     conn.execute("delete from learner_arrays")
     conn.execute(
-        "insert into learner_statistics (name, data)"
-        " select name, data from policy_snapshot_arrays where snapshot_id = %s",
+        "insert into learner_statistics (name, part, data)"
+        " select name, part, data from policy_snapshot_arrays where snapshot_id = %s",
         (snapshot_id,),
     )
-    names = [n for (n,) in conn.execute("select name from learner_statistics") if RidgeIGW.is_solution(n)]
+    names = [n for (n,) in conn.execute("select distinct name from learner_statistics") if RidgeIGW.is_solution(n)]
     conn.execute(
-        "insert into learner_arrays (name, data) select name, data from learner_statistics where name = any(%s)",
+        "insert into learner_arrays (name, part, data)"
+        " select name, part, data from learner_statistics where name = any(%s)",
         (names,),
     )
     conn.execute("update policy_state set statistics_version = %s", (version,))

@@ -173,7 +173,8 @@ def save_snapshot(
         (sid,),
     )
     conn.execute(
-        "insert into policy_snapshot_arrays (snapshot_id, name, data) select %s, name, data from learner_statistics",
+        "insert into policy_snapshot_arrays (snapshot_id, name, part, data)"
+        " select %s, name, part, data from learner_statistics",
         (sid,),
     )
     conn.execute(

@@ -15,7 +15,7 @@ from shared.core.context import FloatArray
 from shared.core.preferences import PolicyReading
 from shared.store import normalisers
 from shared.store.db import Conn
-from shared.store.learner import read_arrays
+from shared.store.learner import joined, read_arrays
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def platform_policy_query(platform: str, arrays: Sequence[str] = ()) -> tuple[st
         " union all"
         " select 't', null, dimension, value, null, theta from policy_theta"
         " union all"
-        " select 'a', name, null, null, null, data from learner_arrays where name = any(%s)",
+        " select 'a', name, null, null, part::float8, data from learner_arrays where name = any(%s)",
         (platform, list(arrays)),
     )
 
@@ -199,7 +199,7 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
     normaliser: str | None = None
     prefs: dict[str, dict[tuple[str, str], float]] = {}
     theta: dict[tuple[str, str], FloatArray] = {}
-    arrays: dict[str, FloatArray] = {}
+    parts: list[tuple[str, int, Any]] = []
     for kind, bucket, dim, value, scalar, arr in rows:
         if kind == "v":
             version = int(scalar)
@@ -210,11 +210,16 @@ def platform_policy_from_rows(rows: list[tuple[Any, ...]]) -> PlatformPolicy:
         elif kind == "h":
             prefs.setdefault(bucket, {})[(dim, value)] = float(scalar)
         elif kind == "a":
-            arrays[bucket] = np.asarray(arr, dtype=np.float64)
+            parts.append((bucket, int(scalar), arr))
         else:
             theta[(dim, value)] = np.asarray(arr, dtype=np.float64)
     return PlatformPolicy(
-        version=version, preferences=prefs, theta=theta, steps=steps, normaliser_version=normaliser, arrays=arrays
+        version=version,
+        preferences=prefs,
+        theta=theta,
+        steps=steps,
+        normaliser_version=normaliser,
+        arrays=joined(parts),
     )
 
 

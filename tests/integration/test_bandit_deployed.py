@@ -20,7 +20,7 @@ from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit
 from shared.policy_file import dumps, loads
 from shared.services import learner_state, lifecycle
 from shared.services.learner_state import CHECKPOINT_GROUPS
-from shared.store.learner import read_arrays, read_statistics
+from shared.store.learner import joined, read_arrays, read_statistics
 from tests.support.functions import at, embedding, fetch_all, fetch_one, generate, metrics
 
 
@@ -261,10 +261,9 @@ def test_a_new_action_space_starts_the_learner_afresh_and_keeps_the_old_state_as
             metrics(functions, post["post_id"], at(48), likes=10, comments=1, follower_count=5000)
         assert functions.post("update_policy", {"post_id": made[0]["post_id"]})[1]["applied"] is True
         (sid,) = fetch_one(runtime, "select snapshot_id from policy_snapshots where reason = 'before_space_change'")
-        kept = {
-            n: np.asarray(d)
-            for n, d in fetch_all(runtime, "select name, data from policy_snapshot_arrays where snapshot_id = %s", sid)
-        }
+        kept = joined(
+            fetch_all(runtime, "select name, part, data from policy_snapshot_arrays where snapshot_id = %s", sid)
+        )
         assert kept.keys() == before.keys() and all(np.array_equal(kept[k], before[k]) for k in before)
         # The new state is the new space's: a learner of the narrower space reads it.
         fresh, fitted = RidgeIGW.restore(runtime.space, bandit_params(runtime.params), DEFAULT_RANK, full(runtime))

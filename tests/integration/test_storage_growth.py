@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import numpy as np
+import psycopg
 
+from shared.config import Settings
 from shared.store.db import Conn
-from shared.store.learner import write_checkpoint, write_solution
+from shared.store.learner import PART, joined, read_arrays, read_statistics, write_checkpoint, write_solution
+from shared.store.lifecycle import save_snapshot
 from shared.store.policy import apply_summed
-from tests.support.functions import fetch_all, fetch_one
+from tests.support.functions import fetch_one
 
 DIMENSIONS = [("TONE", v) for v in ("a", "b", "c")] + [("HOOK_TYPE", v) for v in ("a", "b", "c")]
 
@@ -36,13 +40,15 @@ def test_thousands_of_theta_rewrites_leave_the_table_a_few_pages(runtime):
 
 def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
     """The solution at every group and the whole state at every checkpoint, hundreds of times,
-    as update_policy writes them, against the same rewrites made by deleting and inserting every
-    row at each checkpoint (as before), in the same database and run: the heap a decision reads
-    grows far less. (Alone: under 40 pages against 400; beside the other tests of a pooled run,
-    whose snapshots keep old versions from being pruned, more of both.)"""
+    as update_policy writes them: θ (800 floats, 6.4 kB) is kept in parts small enough to stay in
+    their rows, so nothing goes out of line (TOAST) to be left dead by the next rewrite, and the
+    heap a decision reads grows far less than the same rewrites made by deleting and inserting
+    every row at each checkpoint (as before), in the same database and run. (Alone: under 40 pages
+    against 400; beside the other tests of a pooled run, whose snapshots keep old versions from
+    being pruned, more of both.)"""
     businesses = [f"business/{i}/v" for i in range(40)]
 
-    def rewrite(checkpoint: Callable[[Conn, dict[str, np.ndarray], int], None]) -> int:
+    def rewrite(checkpoint: Callable[[Conn, dict[str, np.ndarray], int], None]) -> tuple[int, int]:
         rng = np.random.default_rng(1)
         with runtime.db.transaction() as conn:
             conn.execute("truncate learner_arrays, learner_statistics")
@@ -51,23 +57,99 @@ def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
             solution |= {name: rng.normal(size=40) for name in businesses}
             with runtime.db.transaction() as conn:
                 if k % 4 == 0:
-                    checkpoint(conn, {**solution, "p": rng.normal(size=300)}, k)
+                    checkpoint(conn, {**solution, "p": rng.normal(size=3000)}, k)
                 else:
                     write_solution(conn, solution)
-        names = {r[0] for r in fetch_all(runtime, "select name from learner_arrays")}
-        assert names == {"theta", "meta", *businesses}
-        return int(
-            fetch_one(runtime, "select pg_relation_size('learner_arrays') / current_setting('block_size')::int")[0]
+        with runtime.db.transaction() as conn:
+            assert read_arrays(conn).keys() == {"theta", "meta", *businesses}
+            assert np.array_equal(read_arrays(conn)["theta"], solution["theta"])
+        heap, toast = fetch_one(
+            runtime,
+            "select pg_relation_size(c.oid) / current_setting('block_size')::int,"
+            " pg_relation_size(c.reltoastrelid) / current_setting('block_size')::int"
+            " from pg_class c where c.oid = 'learner_arrays'::regclass",
         )
+        return int(heap), int(toast)
 
     def deleted_and_inserted(conn: Conn, state: dict[str, np.ndarray], version: int) -> None:
         conn.execute("delete from learner_statistics")
         conn.execute("delete from learner_arrays")
         write_checkpoint(conn, state, version)
 
-    before = rewrite(deleted_and_inserted)
-    now = rewrite(write_checkpoint)
+    before, _ = rewrite(deleted_and_inserted)
+    now, out_of_line = rewrite(write_checkpoint)
     assert now * 2 <= before, (now, before)
+    assert out_of_line == 0  # whole, θ's 6.4 kB went out of line at every rewrite
+    toasted = fetch_one(
+        runtime,
+        "select pg_relation_size(reltoastrelid) from pg_class where oid = 'learner_statistics'::regclass",
+    )[0]
+    assert toasted == 0
+
+
+def test_arrays_of_any_length_come_back_whole_and_shrink_without_leftovers(runtime):
+    """Parts of ``PART`` floats: an empty array, one that fills a part exactly, one a float over,
+    several; then shorter ones (the pending rank-one terms shrink at every refactor) leave none of
+    their old tail behind, in the solution, the checkpoint and a snapshot of it."""
+    lengths = {"empty": 0, "one": 1, "full": PART, "over": PART + 1, "long": 5 * PART + 3}
+    rng = np.random.default_rng(2)
+    first = {name: rng.normal(size=n) for name, n in lengths.items()}
+    second = {name: rng.normal(size=max(0, n - PART)) for name, n in lengths.items() if name != "one"}
+    with runtime.db.transaction() as conn:
+        write_checkpoint(conn, first, 1)
+        _, got = read_statistics(conn)
+        assert got.keys() == first.keys() and all(np.array_equal(got[k], first[k]) for k in first)
+        write_checkpoint(conn, second, 2)
+        version, got = read_statistics(conn)
+        assert version == 2
+        assert got.keys() == second.keys() and all(np.array_equal(got[k], second[k]) for k in second)
+        parts = dict(conn.execute("select name, count(*) from learner_statistics group by name").fetchall())
+        assert parts == {name: max(1, -(-a.size // PART)) for name, a in second.items()}
+        info, _ = save_snapshot(conn, "parts", "parts", "manual", "space", datetime(2026, 12, 6, tzinfo=UTC))
+        kept = joined(
+            conn.execute(
+                "select name, part, data from policy_snapshot_arrays where snapshot_id = %s", (info.snapshot_id,)
+            ).fetchall()
+        )
+        assert kept.keys() == second.keys() and all(np.array_equal(kept[k], second[k]) for k in second)
+        raise psycopg.Rollback()  # leaves the database as it was
+
+
+def test_the_migration_cuts_whole_arrays_into_the_same_parts(runtime):
+    """Migration 20261206140000 on rows stored whole, as before it (in a transaction rolled back):
+    the solution, the checkpoint and a snapshot come out in the parts the store writes."""
+    rng = np.random.default_rng(3)
+    arrays = {"empty": np.zeros(0), "one": rng.normal(size=1), "full": rng.normal(size=PART)}
+    arrays |= {"over": rng.normal(size=PART + 1), "theta": rng.normal(size=4 * PART + 7)}
+    keys = {"learner_arrays": "name", "learner_statistics": "name", "policy_snapshot_arrays": "snapshot_id, name"}
+    with runtime.db.transaction() as conn:
+        write_checkpoint(conn, arrays, 1)
+        save_snapshot(conn, "whole", "whole", "manual", "space", datetime(2026, 12, 6, tzinfo=UTC))
+        want = {
+            table: conn.execute(f"select {key}, part, data from {table} order by {key}, part").fetchall()
+            for table, key in keys.items()
+        }
+        assert len(want["learner_statistics"]) > len(arrays)  # the store wrote parts
+        for table, key in keys.items():
+            whole = conn.execute(
+                f"select {key}, array_agg(v order by part, i) filter (where v is not null)"
+                f" from {table} left join lateral unnest(data) with ordinality as u(v, i) on true group by {key}"
+            ).fetchall()
+            conn.execute(f"delete from {table}")
+            conn.execute(f"alter table {table} drop constraint {table}_pkey, drop column part")
+            conn.execute(f"alter table {table} add primary key ({key})")
+            for row in whole:
+                *key_values, data = row
+                conn.execute(
+                    f"insert into {table} ({key}, data) values ({', '.join(['%s'] * len(key_values))}, %s::float8[])",
+                    (*key_values, data or []),
+                )
+        assert conn.execute("select count(*) from learner_statistics").fetchone()[0] == len(arrays)
+        conn.execute((Settings().migrations_dir / "20261206140000_learner_arrays_in_parts.sql").read_text())
+        for table, key in keys.items():
+            got = conn.execute(f"select {key}, part, data from {table} order by {key}, part").fetchall()
+            assert got == want[table], table
+        raise psycopg.Rollback()  # leaves the database as it was
 
 
 def test_the_latest_decisions_are_read_in_their_order_through_an_index(runtime):

@@ -15,6 +15,7 @@ import numpy as np
 
 from shared.core.bandit import DEFAULT_RANK, Decision, Outcome, RidgeIGW, bandit_params
 from shared.store import normalisers
+from shared.store.learner import joined
 from tests.support.functions import ALPHA_H, ALPHA_THETA, BETA, fetch_all, fetch_one
 
 
@@ -181,8 +182,8 @@ def _compare(what: str, stored: dict[str, np.ndarray], want: dict[str, np.ndarra
 def bandit_violations(rt: Any, *, atol: float = 1e-9) -> list[str]:
     """The stored solution = the library's after learning the ledger's groups, and the stored
     checkpoint = the library's whole state as of its version (``expected_bandit_state``)."""
-    solution = {name: np.asarray(data, dtype=np.float64) for name, data in _q(rt, "select * from learner_arrays")}
-    statistics = {name: np.asarray(d, dtype=np.float64) for name, d in _q(rt, "select * from learner_statistics")}
+    solution = joined(_q(rt, "select name, part, data from learner_arrays"))
+    statistics = joined(_q(rt, "select name, part, data from learner_statistics"))
     if not solution and not _q(rt, "select 1 from policy_updates limit 1"):
         return []
     checkpoint = int(fetch_one(rt, "select statistics_version from policy_state")[0])
