@@ -414,6 +414,7 @@ class Bench:
         # its passes (gigabytes at 10⁶) run during the measurements.
         with self.rt.db.statement() as conn:
             conn.execute("vacuum (analyze)")
+        self.settle()  # and the checkpoint that writes what the load and the vacuum dirtied
 
     def _history_setup(self) -> None:
         """The history's businesses, a pool of 1,000 random contexts, and a real decision to copy."""
