@@ -665,7 +665,7 @@ def growth(bench: Bench) -> None:
         figures = {"decision": pct(lat, 50), "page": page.p50, "owner": owner.p50, "evaluation": evaluation.p50}
         for k, v in figures.items():
             first.setdefault(k, v)
-        by_size[size] = figures
+        by_size[size] = figures | {"evaluated": float(evaluation.size)}
 
         vs = {k: f"{ms(v)} ({v / first[k] - 1:+.0%})" for k, v in figures.items()}
 
@@ -678,11 +678,15 @@ def growth(bench: Bench) -> None:
     out()
     if len(s.history) > 2:
         low, high = by_size[s.history[1]], by_size[s.history[-1]]
-        growth = {k: f"{high[k] / low[k] - 1:+.0%}" for k in high}
+        growth = {k: f"{high[k] / low[k] - 1:+.0%}" for k in figures}
+        smallest = by_size[s.history[0]]
+        per_decision = (high["evaluation"] / high["evaluated"]) / (smallest["evaluation"] / smallest["evaluated"]) - 1
         out(
             f"From {s.history[1]:,} history posts to {s.history[-1]:,}: page {growth['page']}, owner's page"
-            f" {growth['owner']}, evaluation {growth['evaluation']}. At {s.history[0]:,} most of the year's cells"
-            " and weeks have no post yet (an owner's business has about ten), so the pages show less (their size);"
+            f" {growth['owner']}, evaluation {growth['evaluation']}; the evaluation's time per decision it read,"
+            f" from {s.history[0]:,} to {s.history[-1]:,}: {per_decision:+.0%}. At {s.history[0]:,} most of the"
+            " year's cells and weeks have no post yet (an owner's business has about ten), so the pages show less"
+            " (their size);"
             f" from {s.history[1]:,} on every cell has posts in most weeks. The evaluation reads the latest"
             f" {EVALUATION_WINDOW:,} rewarded decisions (or all there are)."
         )
