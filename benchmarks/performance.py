@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
+from psycopg.conninfo import make_conninfo
 
 from benchmarks.learner_cost import cost_section
 from benchmarks.rtcount import RoundTripProxy
@@ -133,6 +134,21 @@ class Bench:
         )
 
     # --- 1. decisions -------------------------------------------------------------------------------
+    def apply_updates(self, n: int) -> int:
+        """Apply at least ``n`` pending updates through update_policy, as its tasks do (each delivery
+        learns the pending group); the policy's version after them."""
+        v0 = version = self.sql("select version from policy_state")[0][0]
+        while version - v0 < n:
+            pending = self.sql(
+                "select post_id from rewards where value is not null and baseline_before is not null"
+                " and not policy_applied order by computed_at limit 1"
+            )
+            if not pending:
+                raise RuntimeError("no pending update left: grow the history")
+            apply_update(self.rt.db, pending[0][0], NOW, self.rt.params, space=self.rt.space)
+            version = self.sql("select version from policy_state")[0][0]
+        return int(version)
+
     def settle(self, limit: float = 300.0) -> tuple[float, float]:
         """Wait until the database's background work is done (a checkpoint, no autovacuum worker
         running) and the 1-minute load average is under 1, at most ``limit`` seconds:
@@ -818,15 +834,7 @@ def learning_while_deciding(bench: Bench) -> None:
     for target in s.learn_updates:
         started = time.perf_counter()
         applied_before = applied
-        while applied < target:
-            pending = bench.sql(
-                "select post_id from rewards where value is not null and baseline_before is not null"
-                " and not policy_applied order by computed_at limit 1"
-            )
-            if not pending:
-                raise RuntimeError("no pending update left: grow the history")
-            apply_update(bench.rt.db, pending[0][0], NOW, bench.rt.params, space=bench.rt.space)
-            applied = bench.sql("select version from policy_state")[0][0] - v0
+        applied = bench.apply_updates(target - applied) - v0
         rate = (applied - applied_before) / (time.perf_counter() - started)
         waits.append(bench.settle(limit=120)[0])  # the updates' autovacuum passes, done before timing
         lat, pure = bench.decision_latency(n=max(s.decisions // 2, 20))
@@ -863,6 +871,51 @@ def learning_while_deciding(bench: Bench) -> None:
         " each part in its page, and the old version is pruned there, at this pace too (hundreds of updates a"
         " second, far more than a deployment's). The ledger keeps a row per applied update by design (the"
         " idempotency of update_policy); a decision never reads it."
+    )
+    out()
+    paired_states(bench)
+
+
+def paired_states(bench: Bench, blocks: int = 10) -> None:
+    """generate_post after the first and the last count of updates, timed in the same minutes:
+    two databases in the same server, each with the same history, one after few updates and one
+    after many, their decisions timed in alternating blocks, so the machine's pace is the same for
+    both (rows minutes apart moved by more than the 10% to be shown)."""
+    s, out = bench.scale, bench.out
+    few, many = s.learn_updates[0], s.learn_updates[-1]
+    sides: list[Bench] = []
+    try:
+        for name in ("bench_few_updates", "bench_many_updates"):
+            with bench.rt.db.statement() as conn:
+                conn.execute(f"drop database if exists {name} with (force)".encode())
+                conn.execute(f"create database {name}".encode())
+            settings = bench.rt.settings.model_copy(
+                update={"database_url": make_conninfo(bench.rt.db.url, dbname=name), "auto_migrate": True}
+            )
+            side = Bench(build_runtime(settings, clock=bench.rt.clock), bench.scale)
+            side.lines = []  # its own output is not the report's
+            side.grow_history(many + 1_000)
+            sides.append(side)
+        versions = [side.apply_updates(n) for side, n in zip(sides, (few, many), strict=True)]
+        for side in sides:
+            side.settle(limit=120)
+        times: list[list[float]] = [[], []]
+        per_block = max(s.decisions // (2 * blocks), 10)
+        for k in range(blocks):
+            for i in (0, 1) if k % 2 == 0 else (1, 0):
+                times[i] += sides[i].decision_latency(n=per_block)[0]
+    finally:
+        for side in sides:
+            side.rt.close()
+        for name in ("bench_few_updates", "bench_many_updates"):
+            with bench.rt.db.statement() as conn:
+                conn.execute(f"drop database if exists {name} with (force)".encode())
+    (f50, m50), (f99, m99) = ((pct(times[0], q), pct(times[1], q)) for q in (50, 99))
+    out(
+        f"The same two states in the same minutes: two databases in this server, each with {many + 1_000:,}"
+        f" history posts, one after {versions[0]:,} updates and one after {versions[1]:,}, their decisions"
+        f" timed in {blocks} alternating blocks of {per_block} each (after a warm-up): generate_post p50"
+        f" {ms(f50)} → {ms(m50)} (**{m50 / f50 - 1:+.0%}**), p99 {ms(f99)} → {ms(m99)} ({m99 / f99 - 1:+.0%})."
     )
     out()
 
