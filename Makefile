@@ -119,7 +119,7 @@ typecheck: $(VENV)/.dev-installed ## mypy, strict
 clean: ## Remove the venv, the embedded database and caches
 	rm -rf $(VENV) $(EMULATOR_VENV) .data dist .mypy_cache .ruff_cache .pytest_cache .hypothesis out
 
-bench: $(VENV)/.dev-installed ## Performance benchmark (about 15 min): writes docs/performance.md
+bench: $(VENV)/.dev-installed ## Performance benchmark (about 25 min): writes docs/performance.md
 	$(BIN)/python -m benchmarks.performance $(ARGS)
 
 bench-best-time: $(VENV)/.dev-installed ## Following the best time vs the businesses' own hours, in the simulator (about 7 min): docs/best-time-figures.md

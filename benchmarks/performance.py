@@ -575,7 +575,7 @@ def report(bench: Bench, url: str, quick: bool, sections: set[int]) -> None:
         learner_alone(bench)
     if 8 in sections:
         learning_while_deciding(bench)
-    out("Rerun: `make bench` (full scale, about 15 minutes) or `python -m benchmarks.performance --quick`.")
+    out("Rerun: `make bench` (full scale, about 25 minutes) or `python -m benchmarks.performance --quick`.")
 
 
 def decisions(bench: Bench, url: str) -> None:
