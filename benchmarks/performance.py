@@ -810,8 +810,8 @@ def cold_starts(bench: Bench, url: str, quick: bool) -> None:
         " an image build leaves them (uncompiled, each spawn took 70–80 ms more)."
         f" The spawns began once the database's own work after section 4's loads was done (a checkpoint, no"
         f" autovacuum worker left, load average under 1): {waited:.0f} s of waiting, load average {load:.1f}"
-        " then. A deployed instance does not share its cores with the database's maintenance; before this wait,"
-        " the same spawns took 0.1–0.15 s more than on a quiet machine."
+        " then. A deployed instance does not share its cores with the database's maintenance. (Before the"
+        " compiling and the wait, a full run's medians were 0.57–0.63 s.)"
     )
     out()
 

@@ -28,6 +28,7 @@ def test_the_quick_benchmark_writes_every_section_and_decisions_need_at_most_thr
     for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7."):
         assert section in text
     assert "reward model + IGW (shared/core/bandit.py)" in text  # the learner alone, measured
+    assert "The same two states in the same minutes" in text  # section 8's paired databases, measured
     trips = float(re.search(r"round trips per decision[^*]*\*\*([0-9.]+)\*\*", text).group(1))  # type: ignore[union-attr]
     assert trips <= 3.0
     assert "| 0 |" in text  # no lost updates in the throughput runs

@@ -61,8 +61,9 @@ def test_the_learners_rows_are_rewritten_in_their_pages(runtime):
                 else:
                     write_solution(conn, solution)
         with runtime.db.transaction() as conn:
-            assert read_arrays(conn).keys() == {"theta", "meta", *businesses}
-            assert np.array_equal(read_arrays(conn)["theta"], solution["theta"])
+            stored = read_arrays(conn)
+        assert stored.keys() == {"theta", "meta", *businesses}
+        assert np.array_equal(stored["theta"], solution["theta"])
         heap, toast = fetch_one(
             runtime,
             "select pg_relation_size(c.oid) / current_setting('block_size')::int,"
@@ -91,7 +92,7 @@ def test_arrays_of_any_length_come_back_whole_and_shrink_without_leftovers(runti
     """Parts of ``PART`` floats: an empty array, one that fills a part exactly, one a float over,
     several; then shorter ones (the pending rank-one terms shrink at every refactor) leave none of
     their old tail behind, in the solution, the checkpoint and a snapshot of it."""
-    lengths = {"empty": 0, "one": 1, "full": PART, "over": PART + 1, "long": 5 * PART + 3}
+    lengths = {"empty": 0, "one": 1, "full": PART, "over": PART + 1, "long": 5 * PART + 3, "theta": 3 * PART + 1}
     rng = np.random.default_rng(2)
     first = {name: rng.normal(size=n) for name, n in lengths.items()}
     second = {name: rng.normal(size=max(0, n - PART)) for name, n in lengths.items() if name != "one"}
@@ -105,6 +106,9 @@ def test_arrays_of_any_length_come_back_whole_and_shrink_without_leftovers(runti
         assert got.keys() == second.keys() and all(np.array_equal(got[k], second[k]) for k in second)
         parts = dict(conn.execute("select name, count(*) from learner_statistics group by name").fetchall())
         assert parts == {name: max(1, -(-a.size // PART)) for name, a in second.items()}
+        solution = read_arrays(conn)  # the solution's names only ("theta" here), cut the same way
+        assert solution.keys() == {"theta"} and np.array_equal(solution["theta"], second["theta"])
+        assert conn.execute("select count(*) from learner_arrays").fetchone() == (3,)
         info, _ = save_snapshot(conn, "parts", "parts", "manual", "space", datetime(2026, 12, 6, tzinfo=UTC))
         kept = joined(
             conn.execute(
